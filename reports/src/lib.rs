@@ -1,0 +1,11 @@
+//! isobench-reports: everything that happens to measurements after they are taken.
+//!
+//! The results model (`model`), statistics (`stats`), and — in later modules — comparison,
+//! history, HTML/Markdown reports, charts and exports. Pure: no syscalls, no child
+//! processes, so a report or comparison can be made on a machine that cannot run anything.
+
+pub mod histogram;
+pub mod model;
+pub mod stats;
+
+pub use model::{Host, Measurement, Run, Status, Summary, Tool, RUN_SCHEMA};

@@ -1,0 +1,347 @@
+//! The run file: `isobench.run/v1`, the public contract described in ARCHITECTURE.md.
+//!
+//! New fields may be added (always optional, `#[serde(default)]`), existing ones may not
+//! change meaning without a new schema version.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Schema identifier written in every run file.
+pub const RUN_SCHEMA: &str = "isobench.run/v1";
+
+/// Largest run file `Run::load` accepts. A quick run is ~100 KiB; a long one a few MiB.
+pub const MAX_RUN_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// One invocation of `isobench run`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Run {
+    pub schema: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// RFC 3339, UTC; `None` while the run is in progress (or was interrupted).
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    pub tool: Tool,
+    pub host: Host,
+    /// The effective configuration (`RunConfig` of the runner), kept as JSON so the reports
+    /// crate does not depend on the runner's types.
+    #[serde(default)]
+    pub config: serde_json::Value,
+    /// `true` when the run ended early (Ctrl-C, SIGTERM, a fatal error): what is here was
+    /// measured, what is missing was not.
+    #[serde(default)]
+    pub interrupted: bool,
+    #[serde(default)]
+    pub measurements: Vec<Measurement>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub git: Option<String>,
+}
+
+/// Host fingerprint: what a reader needs to judge whether two runs are comparable.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Host {
+    pub hostname: String,
+    /// `uname -r`.
+    pub kernel: String,
+    /// PRETTY_NAME of os-release.
+    pub os: String,
+    pub cpu_model: String,
+    /// Online CPUs.
+    pub cpus: u32,
+    pub memory_bytes: u64,
+    /// "v1" | "v2" | "hybrid".
+    pub cgroup: String,
+    /// What the host itself runs on ("none", "kvm", "firecracker", ... or "unknown").
+    pub virtualization: String,
+    /// Whether a bounded KVM test boot succeeded in this run (false when not probed).
+    pub kvm_usable: bool,
+    /// Component name -> version, for those found ("runc", "qemu", "docker", ...).
+    #[serde(default)]
+    pub components: BTreeMap<String, String>,
+    /// Anything else worth recording (e.g. "kvm_probe": "timed out after 20 s").
+    #[serde(default)]
+    pub notes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Skipped,
+    Failed,
+}
+
+/// One distribution (or a skip/failure in its place) for one
+/// (scenario, subject, case, metric, labels).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Measurement {
+    pub scenario: String,
+    pub subject: String,
+    pub case: String,
+    pub metric: String,
+    /// "ns" | "bytes" | "ratio" | "ops/s" | "count" | ...
+    pub unit: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub status: Status,
+    /// Why it was skipped or failed; for `ok`, optional remarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+    /// Raw values in `unit`, in the order they were taken (warm-up excluded).
+    #[serde(default)]
+    pub samples: Vec<f64>,
+    /// Base64 of an HDR histogram (V2 + deflate), for integral units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
+}
+
+/// Summary statistics of `samples` (see `stats::summarize`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub n: usize,
+    pub min: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    pub mean: f64,
+    pub stddev: f64,
+    /// Bootstrap 95% confidence interval of the median.
+    pub p50_ci: [f64; 2],
+}
+
+impl Measurement {
+    /// A measurement from raw samples: computes the summary and, for integral units,
+    /// the HDR histogram.
+    pub fn from_samples(
+        key: MeasurementKey,
+        unit: &str,
+        labels: BTreeMap<String, String>,
+        samples: Vec<f64>,
+    ) -> Self {
+        let summary = crate::stats::summarize(&samples);
+        let histogram = if is_integral_unit(unit) {
+            crate::histogram::encode(&samples).ok()
+        } else {
+            None
+        };
+        let status = if summary.is_some() {
+            Status::Ok
+        } else {
+            Status::Failed
+        };
+        Measurement {
+            scenario: key.scenario,
+            subject: key.subject,
+            case: key.case,
+            metric: key.metric,
+            unit: unit.to_string(),
+            labels,
+            reason: if summary.is_none() {
+                Some("no samples were collected".into())
+            } else {
+                None
+            },
+            status,
+            summary,
+            samples,
+            histogram,
+        }
+    }
+
+    /// A skipped or failed measurement: no numbers, a reason a person can act on.
+    pub fn not_ok(
+        key: MeasurementKey,
+        unit: &str,
+        status: Status,
+        reason: impl Into<String>,
+    ) -> Self {
+        Measurement {
+            scenario: key.scenario,
+            subject: key.subject,
+            case: key.case,
+            metric: key.metric,
+            unit: unit.to_string(),
+            labels: BTreeMap::new(),
+            status,
+            reason: Some(reason.into()),
+            summary: None,
+            samples: Vec::new(),
+            histogram: None,
+        }
+    }
+
+    pub fn with_labels(mut self, labels: BTreeMap<String, String>) -> Self {
+        self.labels.extend(labels);
+        self
+    }
+
+    /// The identity used to match measurements across runs.
+    pub fn identity(&self) -> String {
+        let labels: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!(
+            "{}/{}/{}/{}{}",
+            self.scenario,
+            self.subject,
+            self.case,
+            self.metric,
+            if labels.is_empty() {
+                String::new()
+            } else {
+                format!("[{}]", labels.join(","))
+            }
+        )
+    }
+}
+
+/// The four names that, with labels, identify a measurement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MeasurementKey {
+    pub scenario: String,
+    pub subject: String,
+    pub case: String,
+    pub metric: String,
+}
+
+impl MeasurementKey {
+    pub fn new(scenario: &str, subject: &str, case: &str, metric: &str) -> Self {
+        MeasurementKey {
+            scenario: scenario.into(),
+            subject: subject.into(),
+            case: case.into(),
+            metric: metric.into(),
+        }
+    }
+}
+
+/// Units whose values are whole numbers and go into an HDR histogram.
+pub fn is_integral_unit(unit: &str) -> bool {
+    matches!(unit, "ns" | "bytes" | "count")
+}
+
+/// Why a run file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RunFileError {
+    #[error("cannot read run file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("run file {path} is {size} bytes, over the {max}-byte limit; is it really an isobench run file?")]
+    TooLarge { path: String, size: u64, max: u64 },
+    #[error("run file {path} is not valid JSON (truncated or corrupted?): {source}")]
+    Json {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("run file {path} has schema {found:?}; this isobench reads {expected:?}. Re-run with a matching isobench version.")]
+    Schema {
+        path: String,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("run file {path} does not match the isobench.run/v1 shape: {source}")]
+    Shape {
+        path: String,
+        source: serde_json::Error,
+    },
+}
+
+impl Run {
+    /// Read and validate a run file, with errors that name the file and the problem.
+    pub fn load(path: &Path) -> Result<Run, RunFileError> {
+        let p = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|source| RunFileError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        if meta.len() > MAX_RUN_FILE_BYTES {
+            return Err(RunFileError::TooLarge {
+                path: p,
+                size: meta.len(),
+                max: MAX_RUN_FILE_BYTES,
+            });
+        }
+        let bytes = std::fs::read(path).map_err(|source| RunFileError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        Run::parse(&bytes, &p)
+    }
+
+    /// Parse run-file bytes; `origin` names the source in errors.
+    pub fn parse(bytes: &[u8], origin: &str) -> Result<Run, RunFileError> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|source| RunFileError::Json {
+                path: origin.to_string(),
+                source,
+            })?;
+        let schema = value
+            .get("schema")
+            .and_then(|s| s.as_str())
+            .unwrap_or("<missing>");
+        if schema != RUN_SCHEMA {
+            return Err(RunFileError::Schema {
+                path: origin.to_string(),
+                found: schema.to_string(),
+                expected: RUN_SCHEMA,
+            });
+        }
+        serde_json::from_value(value).map_err(|source| RunFileError::Shape {
+            path: origin.to_string(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_wrong_schema_and_garbage() {
+        assert!(matches!(
+            Run::parse(b"{", "x"),
+            Err(RunFileError::Json { .. })
+        ));
+        assert!(matches!(
+            Run::parse(br#"{"schema":"other/v9"}"#, "x"),
+            Err(RunFileError::Schema { .. })
+        ));
+        assert!(matches!(
+            Run::parse(br#"{"schema":"isobench.run/v1"}"#, "x"),
+            Err(RunFileError::Shape { .. })
+        ));
+    }
+
+    #[test]
+    fn measurement_round_trips() {
+        let m = Measurement::from_samples(
+            MeasurementKey::new("clone", "namespaces", "net", "total"),
+            "ns",
+            BTreeMap::new(),
+            vec![1000.0, 1200.0, 1100.0],
+        );
+        assert_eq!(m.status, Status::Ok);
+        assert!(m.histogram.is_some());
+        let s = serde_json::to_string(&m).expect("serialize");
+        let back: Measurement = serde_json::from_str(&s).expect("parse");
+        assert_eq!(back, m);
+        assert_eq!(m.identity(), "clone/namespaces/net/total");
+    }
+}

@@ -1,0 +1,92 @@
+//! Order statistics and moments of one sample.
+
+use crate::model::Summary;
+
+/// Percentile `q` in [0, 1] of sorted data, linear interpolation between closest ranks
+/// (type 7 of Hyndman & Fan, what numpy and R use by default).
+pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
+    match sorted.len() {
+        0 => f64::NAN,
+        1 => sorted[0],
+        n => {
+            let pos = q.clamp(0.0, 1.0) * (n - 1) as f64;
+            let lo = pos.floor() as usize;
+            let hi = pos.ceil() as usize;
+            sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+        }
+    }
+}
+
+pub fn median(data: &[f64]) -> f64 {
+    let mut v: Vec<f64> = data.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    percentile_sorted(&v, 0.5)
+}
+
+pub fn mean(data: &[f64]) -> f64 {
+    if data.is_empty() {
+        return f64::NAN;
+    }
+    data.iter().sum::<f64>() / data.len() as f64
+}
+
+/// Sample standard deviation (n - 1).
+pub fn stddev(data: &[f64]) -> f64 {
+    if data.len() < 2 {
+        return 0.0;
+    }
+    let m = mean(data);
+    (data.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (data.len() - 1) as f64).sqrt()
+}
+
+/// Summary of finite samples; `None` when there are none.
+pub fn summarize(samples: &[f64]) -> Option<Summary> {
+    let mut v: Vec<f64> = samples.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let ci = super::median_ci(&v, 0.95);
+    Some(Summary {
+        n: v.len(),
+        min: v[0],
+        p50: percentile_sorted(&v, 0.5),
+        p90: percentile_sorted(&v, 0.9),
+        p99: percentile_sorted(&v, 0.99),
+        p999: percentile_sorted(&v, 0.999),
+        max: v[v.len() - 1],
+        mean: mean(&v),
+        stddev: stddev(&v),
+        p50_ci: ci,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_interpolate() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(percentile_sorted(&v, 0.5), 2.5);
+        assert_eq!(percentile_sorted(&v, 0.0), 1.0);
+        assert_eq!(percentile_sorted(&v, 1.0), 4.0);
+        assert_eq!(median(&[5.0, 1.0, 3.0]), 3.0);
+    }
+
+    #[test]
+    fn summary_of_known_data() {
+        let data: Vec<f64> = (1..=101).map(f64::from).collect();
+        let s = summarize(&data).expect("summary");
+        assert_eq!(s.n, 101);
+        assert_eq!(s.p50, 51.0);
+        assert_eq!(s.p90, 91.0);
+        assert_eq!(s.min, 1.0);
+        assert_eq!(s.max, 101.0);
+        assert!((s.stddev - 29.3002).abs() < 1e-3);
+        assert!(s.p50_ci[0] <= 51.0 && s.p50_ci[1] >= 51.0);
+        assert!(s.p50_ci[1] - s.p50_ci[0] < 30.0);
+        assert!(summarize(&[]).is_none());
+        assert!(summarize(&[f64::NAN]).is_none());
+    }
+}

@@ -1,0 +1,523 @@
+//! Everything a run creates is registered here before use and removed on every exit path.
+//!
+//! `Cleanup::register` appends a line to a journal file on disk *before* the resource is
+//! created; `Guard::drop` (or `Cleanup::release_all` at exit, or after SIGINT/SIGTERM)
+//! removes the resource and journals that. A run that crashed or was SIGKILLed leaves a
+//! journal whose owner is dead: `isobench clean` replays it and removes what is left.
+//!
+//! Journal: one JSON object per line, `{"op":"add","id":N,"res":{...}}` or
+//! `{"op":"del","id":N}`, in `journal_dir()/<pid>.jsonl`.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A thing that must not outlive the run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Resource {
+    /// A directory tree (work dir, rootfs, bundle). Removed recursively.
+    Dir { path: PathBuf },
+    /// A file.
+    File { path: PathBuf },
+    /// A mount point in the host's mount namespace. Lazily unmounted.
+    Mount { path: PathBuf },
+    /// A cgroup directory (v1: one per controller hierarchy; v2: one). Its processes are
+    /// killed, then it is removed (children first).
+    Cgroup { path: PathBuf },
+    /// A process we started; `start_time` tells a recycled pid apart.
+    Process { pid: i32, start_time: u64 },
+    /// A container of an engine (`docker` or `podman`), removed with `rm -f`.
+    EngineContainer { engine: String, id: String },
+    /// An image of an engine, removed with `rmi -f`.
+    EngineImage { engine: String, image: String },
+    /// An OCI runtime container (`runc`/`crun`), removed with `delete --force`.
+    OciContainer {
+        runtime: String,
+        root: PathBuf,
+        id: String,
+    },
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resource::Dir { path } => write!(f, "directory {}", path.display()),
+            Resource::File { path } => write!(f, "file {}", path.display()),
+            Resource::Mount { path } => write!(f, "mount {}", path.display()),
+            Resource::Cgroup { path } => write!(f, "cgroup {}", path.display()),
+            Resource::Process { pid, .. } => write!(f, "process {pid}"),
+            Resource::EngineContainer { engine, id } => write!(f, "{engine} container {id}"),
+            Resource::EngineImage { engine, image } => write!(f, "{engine} image {image}"),
+            Resource::OciContainer { runtime, id, .. } => write!(f, "{runtime} container {id}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CleanupError {
+    #[error("cannot write cleanup journal {path}: {source}")]
+    Journal {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot remove {resource}: {reason}")]
+    Remove { resource: String, reason: String },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum JournalLine {
+    Add { id: u64, res: Resource },
+    Del { id: u64 },
+    Owner { pid: u32, start_time: u64 },
+}
+
+struct Inner {
+    journal: Option<File>,
+    live: BTreeMap<u64, Resource>,
+    next: u64,
+}
+
+/// The run's registry of resources. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Cleanup {
+    inner: Arc<Mutex<Inner>>,
+    journal_path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Cleanup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cleanup")
+            .field("journal", &self.journal_path)
+            .finish()
+    }
+}
+
+/// Where journals live: /run/isobench for root, else $XDG_RUNTIME_DIR/isobench or
+/// /tmp/isobench-<uid>. `ISOBENCH_JOURNAL_DIR` overrides (tests).
+pub fn journal_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("ISOBENCH_JOURNAL_DIR") {
+        return PathBuf::from(d);
+    }
+    if crate::sys::geteuid() == 0 {
+        return PathBuf::from("/run/isobench");
+    }
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR") {
+        return PathBuf::from(d).join("isobench");
+    }
+    PathBuf::from(format!("/tmp/isobench-{}", crate::sys::geteuid()))
+}
+
+/// A registered resource; removing it happens on drop unless `disarm`ed.
+#[must_use = "dropping the guard removes the resource at once"]
+pub struct Guard {
+    cleanup: Cleanup,
+    id: u64,
+    armed: bool,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Guard({})", self.id)
+    }
+}
+
+impl Guard {
+    /// Remove now, reporting errors (drop only logs them).
+    pub fn release(mut self) -> Result<(), CleanupError> {
+        self.armed = false;
+        self.cleanup.remove(self.id)
+    }
+
+    /// The resource is gone by other means (e.g. `docker run --rm` removed it); only
+    /// journal that.
+    pub fn forget(mut self) {
+        self.armed = false;
+        self.cleanup.forget(self.id);
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Err(e) = self.cleanup.remove(self.id) {
+                eprintln!("isobench: cleanup: {e}");
+            }
+        }
+    }
+}
+
+impl Cleanup {
+    /// A registry with a journal in `journal_dir()`.
+    pub fn new() -> Result<Cleanup, CleanupError> {
+        let dir = journal_dir();
+        let path = dir.join(format!("{}.jsonl", std::process::id()));
+        let open = || -> std::io::Result<File> {
+            fs::create_dir_all(&dir)?;
+            OpenOptions::new().create(true).append(true).open(&path)
+        };
+        let mut file = open().map_err(|source| CleanupError::Journal {
+            path: path.clone(),
+            source,
+        })?;
+        let me = std::process::id();
+        let line = JournalLine::Owner {
+            pid: me,
+            start_time: crate::sys::process::start_time(me as i32).unwrap_or(0),
+        };
+        write_line(&mut file, &line).map_err(|source| CleanupError::Journal {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Cleanup {
+            inner: Arc::new(Mutex::new(Inner {
+                journal: Some(file),
+                live: BTreeMap::new(),
+                next: 1,
+            })),
+            journal_path: Some(path),
+        })
+    }
+
+    /// A registry without a journal (unit tests, benches).
+    pub fn in_memory() -> Cleanup {
+        Cleanup {
+            inner: Arc::new(Mutex::new(Inner {
+                journal: None,
+                live: BTreeMap::new(),
+                next: 1,
+            })),
+            journal_path: None,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves a consistent map; keep going.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Journal `res` and return a guard that removes it. Call *before* creating it.
+    pub fn register(&self, res: Resource) -> Result<Guard, CleanupError> {
+        let mut inner = self.lock();
+        let id = inner.next;
+        inner.next += 1;
+        if let Some(f) = inner.journal.as_mut() {
+            write_line(
+                f,
+                &JournalLine::Add {
+                    id,
+                    res: res.clone(),
+                },
+            )
+            .map_err(|source| CleanupError::Journal {
+                path: self.journal_path.clone().unwrap_or_default(),
+                source,
+            })?;
+        }
+        inner.live.insert(id, res);
+        Ok(Guard {
+            cleanup: self.clone(),
+            id,
+            armed: true,
+        })
+    }
+
+    fn forget(&self, id: u64) {
+        let mut inner = self.lock();
+        inner.live.remove(&id);
+        if let Some(f) = inner.journal.as_mut() {
+            let _ = write_line(f, &JournalLine::Del { id });
+        }
+    }
+
+    fn remove(&self, id: u64) -> Result<(), CleanupError> {
+        let res = self.lock().live.get(&id).cloned();
+        let Some(res) = res else { return Ok(()) };
+        let result = remove_resource(&res);
+        if result.is_ok() {
+            self.forget(id);
+        }
+        result
+    }
+
+    /// Remove everything still registered, newest first. Returns the failures.
+    pub fn release_all(&self) -> Vec<CleanupError> {
+        let ids: Vec<u64> = self.lock().live.keys().rev().copied().collect();
+        ids.into_iter()
+            .filter_map(|id| self.remove(id).err())
+            .collect()
+    }
+
+    /// What is still registered (for tests and messages).
+    pub fn live(&self) -> Vec<Resource> {
+        self.lock().live.values().cloned().collect()
+    }
+
+    /// Close the journal and delete it if nothing is left registered.
+    pub fn finish(&self) {
+        let mut inner = self.lock();
+        if inner.live.is_empty() {
+            inner.journal = None;
+            if let Some(p) = &self.journal_path {
+                let _ = fs::remove_file(p);
+            }
+        }
+    }
+}
+
+fn write_line(f: &mut File, line: &JournalLine) -> std::io::Result<()> {
+    let mut s = serde_json::to_string(line).map_err(std::io::Error::other)?;
+    s.push('\n');
+    f.write_all(s.as_bytes())?;
+    // The journal is what `isobench clean` relies on after a crash: make the line durable
+    // before the resource exists. fdatasync on a tmpfs (/run) is nearly free.
+    f.sync_data()
+}
+
+/// Timeout for the external commands cleanup runs (`docker rm -f`, `runc delete`).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Remove one resource. Idempotent: a resource already gone is success.
+pub fn remove_resource(res: &Resource) -> Result<(), CleanupError> {
+    let fail = |reason: String| CleanupError::Remove {
+        resource: res.to_string(),
+        reason,
+    };
+    match res {
+        Resource::Dir { path } => match fs::remove_dir_all(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(fail(format!(
+                "{e} (is something still mounted below it? see `findmnt -R {}`)",
+                path.display()
+            ))),
+        },
+        Resource::File { path } => match fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(fail(e.to_string())),
+        },
+        Resource::Mount { path } => match crate::sys::fs::umount(path, libc::MNT_DETACH) {
+            Ok(()) => Ok(()),
+            // EINVAL: not a mount point (already unmounted); ENOENT: gone.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOENT)) => Ok(()),
+            Err(e) => Err(fail(e.to_string())),
+        },
+        Resource::Cgroup { path } => remove_cgroup(path).map_err(fail),
+        Resource::Process { pid, start_time } => {
+            if crate::sys::process::start_time(*pid) == Some(*start_time) {
+                crate::sys::process::kill(*pid, libc::SIGKILL).map_err(|e| fail(e.to_string()))?;
+                // Reap it if it is our child; otherwise init does.
+                for _ in 0..100 {
+                    match crate::sys::process::wait4(*pid, false) {
+                        Ok(Some(_)) | Err(_) => break,
+                        Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+            }
+            Ok(())
+        }
+        Resource::EngineContainer { engine, id } => run_quiet(
+            Command::new(engine).args(["rm", "-f", id]),
+            &[" no such container", "no container with"],
+        )
+        .map_err(fail),
+        Resource::EngineImage { engine, image } => run_quiet(
+            Command::new(engine).args(["rmi", "-f", image]),
+            &["no such image", "image not known"],
+        )
+        .map_err(fail),
+        Resource::OciContainer { runtime, root, id } => {
+            let root = root.to_string_lossy().into_owned();
+            run_quiet(
+                Command::new(runtime).args(["--root", &root, "delete", "--force", id]),
+                &[
+                    "does not exist",
+                    "not found",
+                    "no such file",
+                    "container does not exist",
+                ],
+            )
+            .map_err(fail)
+        }
+    }
+}
+
+/// Run a cleanup command with a timeout; stderr containing one of `gone` counts as done.
+fn run_quiet(cmd: &mut Command, gone: &[&str]) -> Result<(), String> {
+    match crate::exec::run(cmd, COMMAND_TIMEOUT) {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => {
+            let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+            if gone.iter().any(|g| err.contains(g)) {
+                Ok(())
+            } else {
+                Err(format!("{}: {}", out.status, err.trim()))
+            }
+        }
+        Err(crate::exec::ExecError::Spawn { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Kill every process in a cgroup (and its children), then rmdir bottom-up.
+fn remove_cgroup(path: &Path) -> Result<(), String> {
+    if !path.exists() {
+        return Ok(());
+    }
+    // Children first.
+    if let Ok(rd) = fs::read_dir(path) {
+        for e in rd.flatten() {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                remove_cgroup(&e.path())?;
+            }
+        }
+    }
+    let kill_file = path.join("cgroup.kill");
+    if kill_file.exists() {
+        let _ = fs::write(&kill_file, "1");
+    }
+    let mut last = String::new();
+    for _ in 0..200 {
+        for f in ["cgroup.procs", "tasks"] {
+            if let Ok(s) = fs::read_to_string(path.join(f)) {
+                for pid in s.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                    let _ = crate::sys::process::kill(pid, libc::SIGKILL);
+                    let _ = crate::sys::process::wait4(pid, false);
+                }
+            }
+        }
+        match fs::remove_dir(path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Err(format!("still busy after 2 s: {last}"))
+}
+
+/// What `isobench clean` found and did.
+#[derive(Debug, Default)]
+pub struct CleanReport {
+    pub journals: Vec<PathBuf>,
+    pub removed: Vec<String>,
+    pub failed: Vec<String>,
+    /// Journals skipped because their run is still alive.
+    pub active: Vec<(PathBuf, u32)>,
+}
+
+/// Replay journals of runs that are no longer alive and remove what they left.
+pub fn clean_leftovers(dir: &Path) -> std::io::Result<CleanReport> {
+    let mut report = CleanReport::default();
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(report),
+        Err(e) => return Err(e),
+    };
+    let mut paths: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let file = File::open(&path)?;
+        let mut owner = None;
+        let mut live: BTreeMap<u64, Resource> = BTreeMap::new();
+        for line in BufReader::new(file).lines() {
+            let Ok(line) = line else { break };
+            // A torn last line (crash mid-write) is ignored.
+            match serde_json::from_str::<JournalLine>(&line) {
+                Ok(JournalLine::Owner { pid, start_time }) => owner = Some((pid, start_time)),
+                Ok(JournalLine::Add { id, res }) => {
+                    live.insert(id, res);
+                }
+                Ok(JournalLine::Del { id }) => {
+                    live.remove(&id);
+                }
+                Err(_) => {}
+            }
+        }
+        if let Some((pid, st)) = owner {
+            if pid != std::process::id()
+                && crate::sys::process::start_time(pid as i32) == Some(st)
+                && st != 0
+            {
+                report.active.push((path.clone(), pid));
+                continue;
+            }
+        }
+        let mut all_ok = true;
+        for (_, res) in live.iter().rev() {
+            match remove_resource(res) {
+                Ok(()) => report.removed.push(res.to_string()),
+                Err(e) => {
+                    all_ok = false;
+                    report.failed.push(e.to_string());
+                }
+            }
+        }
+        if all_ok {
+            let _ = fs::remove_file(&path);
+        }
+        report.journals.push(path);
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_removes_dir_and_journal_replays() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let c = Cleanup::in_memory();
+        let d = tmp.path().join("x");
+        let g = c
+            .register(Resource::Dir { path: d.clone() })
+            .expect("register");
+        fs::create_dir_all(d.join("y")).expect("mkdir");
+        drop(g);
+        assert!(!d.exists());
+        assert!(c.live().is_empty());
+
+        // A journal left by a dead owner is replayed.
+        let jdir = tmp.path().join("journal");
+        fs::create_dir_all(&jdir).expect("mkdir");
+        let leftover = tmp.path().join("left");
+        fs::create_dir_all(&leftover).expect("mkdir");
+        let lines = [
+            serde_json::to_string(&JournalLine::Owner {
+                pid: 999_999_999,
+                start_time: 1,
+            })
+            .expect("json"),
+            serde_json::to_string(&JournalLine::Add {
+                id: 1,
+                res: Resource::Dir {
+                    path: leftover.clone(),
+                },
+            })
+            .expect("json"),
+            "{\"op\":\"add\",\"id\":2,\"res\":{\"ki".to_string(),
+        ];
+        fs::write(jdir.join("123.jsonl"), lines.join("\n")).expect("write");
+        let r = clean_leftovers(&jdir).expect("clean");
+        assert_eq!(r.removed.len(), 1, "{r:?}");
+        assert!(!leftover.exists());
+        assert!(!jdir.join("123.jsonl").exists());
+    }
+}

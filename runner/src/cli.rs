@@ -1,0 +1,238 @@
+//! The command line (clap): `isobench run | doctor | report | compare | export | history |
+//! clean | completions`. Exit codes: 0 success; 1 error (or, for `compare`, a significant
+//! regression); 2 usage error; 130 interrupted by SIGINT, 143 by SIGTERM.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::measure::Order;
+use crate::run::RunConfig;
+use crate::scenario::{ScenarioKind, ScenarioOptions};
+use crate::subject::SubjectKind;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "isobench",
+    version,
+    about = "How much lighter is a container than a VM? Startup, per-namespace clone() cost and cgroup throttling, measured on this machine."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure: run scenarios over subjects, write the run JSON and print a summary.
+    Run(RunArgs),
+    /// Check what this host can run (root, namespaces, cgroups, runtimes, QEMU/KVM).
+    Doctor(DoctorArgs),
+    /// Remove what a crashed or killed run left behind (from its journal).
+    Clean(CleanArgs),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenarios to run (comma list).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = ScenarioKind::all().to_vec())]
+    pub scenario: Vec<ScenarioKind>,
+    /// Subjects for the startup scenario (comma list); default: every startup subject.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub subject: Vec<SubjectKind>,
+    /// Fewer iterations: a first look, or CI.
+    #[arg(long)]
+    pub quick: bool,
+    /// Measured iterations per case (overrides the scenario's default).
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// Warm-up iterations per case, discarded.
+    #[arg(long)]
+    pub warmup: Option<usize>,
+    /// Order of cases within a round.
+    #[arg(long, value_enum, default_value_t = Order::Shuffled)]
+    pub order: Order,
+    /// Seed of the shuffled order (recorded in the run file).
+    #[arg(long, default_value_t = 0x150BE4C4)]
+    pub seed: u64,
+    /// Stop a scenario's rounds after this many seconds (0: no limit).
+    #[arg(long, default_value_t = 0.0)]
+    pub time_budget: f64,
+    /// Output directory for the run JSON (and report).
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Run JSON path (default: OUT/run-<timestamp>.json).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Creator threads for the clone concurrency sweep.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 2, 4, 8])]
+    pub concurrency: Vec<usize>,
+    /// Extra mounts for the clone mount-table sweep.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![0usize, 100, 1000])]
+    pub mounts: Vec<usize>,
+    /// Work directory base (default /var/tmp, or $ISOBENCH_WORKDIR).
+    #[arg(long)]
+    pub workdir: Option<PathBuf>,
+    /// Print per-launch errors and timings.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Journal directory (default: /run/isobench for root).
+    #[arg(long)]
+    pub journal_dir: Option<PathBuf>,
+}
+
+/// Exit code for a run stopped by `signal`.
+pub fn exit_code_for_signal(sig: &str) -> i32 {
+    match sig {
+        "SIGTERM" => 143,
+        "SIGHUP" => 129,
+        _ => 130,
+    }
+}
+
+/// Parse and dispatch; returns the process exit code.
+pub fn main() -> anyhow::Result<i32> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(a) => cmd_run(a),
+        Command::Doctor(a) => crate::doctor::cmd(a.json),
+        Command::Clean(a) => cmd_clean(a),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "isobench",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    let json = a.json.clone().unwrap_or_else(|| {
+        let ts = time::OffsetDateTime::now_utc();
+        a.out.join(format!(
+            "run-{:04}{:02}{:02}-{:02}{:02}{:02}.json",
+            ts.year(),
+            ts.month() as u8,
+            ts.day(),
+            ts.hour(),
+            ts.minute(),
+            ts.second()
+        ))
+    });
+    let subjects = if a.subject.is_empty() {
+        SubjectKind::startup_subjects()
+    } else {
+        a.subject.clone()
+    };
+    if a.concurrency.iter().any(|&c| c == 0 || c > 256) {
+        anyhow::bail!("--concurrency values must be between 1 and 256");
+    }
+    if a.mounts.iter().any(|&m| m > 10_000) {
+        anyhow::bail!("--mounts values above 10000 are refused (each is a real tmpfs mount)");
+    }
+    let cfg = RunConfig {
+        scenarios: a.scenario.clone(),
+        subjects,
+        quick: a.quick,
+        iterations: a.iterations,
+        warmup: a.warmup,
+        order: a.order,
+        seed: a.seed,
+        time_budget_s: a.time_budget,
+        json: json.clone(),
+        options: ScenarioOptions {
+            concurrency: a.concurrency.clone(),
+            mounts: a.mounts.clone(),
+        },
+        verbose: a.verbose,
+        progress: !a.no_progress && std::io::stderr().is_terminal(),
+        workdir: a.workdir.clone(),
+    };
+    if crate::sys::geteuid() != 0 {
+        eprintln!(
+            "isobench: not running as root: cases that need CAP_SYS_ADMIN (namespaces other than user, cgroups, containers) \
+             are skipped with a reason; run with sudo for the full suite."
+        );
+    }
+    let result = crate::run::execute(&cfg)
+        .with_context(|| format!("run (results in {})", json.display()))?;
+    print!(
+        "{}",
+        crate::output::table::render(
+            &result.run.measurements,
+            &[
+                "ready",
+                "total",
+                "over_plain",
+                "unshare",
+                "setns",
+                "throughput"
+            ]
+        )
+    );
+    crate::hooks::after_run(&result.run, &json);
+    println!("\nrun file: {}", json.display());
+    for f in &result.cleanup_failures {
+        eprintln!("isobench: cleanup failed: {f}");
+    }
+    if let Some(sig) = result.interrupted {
+        eprintln!("isobench: interrupted by {sig}; the run file holds what was finished");
+        return Ok(exit_code_for_signal(sig));
+    }
+    Ok(if result.cleanup_failures.is_empty() {
+        0
+    } else {
+        1
+    })
+}
+
+fn cmd_clean(a: CleanArgs) -> anyhow::Result<i32> {
+    let dir = a.journal_dir.unwrap_or_else(crate::cleanup::journal_dir);
+    let r = crate::cleanup::clean_leftovers(&dir)
+        .with_context(|| format!("reading journals in {}", dir.display()))?;
+    for (p, pid) in &r.active {
+        println!("skipped {} (run {pid} is still alive)", p.display());
+    }
+    for x in &r.removed {
+        println!("removed {x}");
+    }
+    for x in &r.failed {
+        println!("FAILED  {x}");
+    }
+    let extra = crate::hooks::clean_extra();
+    for x in &extra {
+        println!("removed {x}");
+    }
+    if r.removed.is_empty() && r.failed.is_empty() && extra.is_empty() {
+        println!(
+            "nothing to clean ({} journals in {})",
+            r.journals.len(),
+            dir.display()
+        );
+    }
+    Ok(if r.failed.is_empty() { 0 } else { 1 })
+}

@@ -1,0 +1,149 @@
+//! The terminal summary table printed at the end of a run.
+
+use isobench_reports::model::{Measurement, Status};
+
+/// Human form of a value in `unit`: ns → ns/µs/ms/s, bytes → KiB/MiB/GiB.
+pub fn human(value: f64, unit: &str) -> String {
+    match unit {
+        "ns" => {
+            let v = value.abs();
+            if v >= 1e9 {
+                format!("{:.2} s", value / 1e9)
+            } else if v >= 1e6 {
+                format!("{:.2} ms", value / 1e6)
+            } else if v >= 1e3 {
+                format!("{:.1} µs", value / 1e3)
+            } else {
+                format!("{value:.0} ns")
+            }
+        }
+        "bytes" => {
+            let v = value.abs();
+            if v >= 1024.0 * 1024.0 * 1024.0 {
+                format!("{:.2} GiB", value / (1024.0 * 1024.0 * 1024.0))
+            } else if v >= 1024.0 * 1024.0 {
+                format!("{:.1} MiB", value / (1024.0 * 1024.0))
+            } else if v >= 1024.0 {
+                format!("{:.0} KiB", value / 1024.0)
+            } else {
+                format!("{value:.0} B")
+            }
+        }
+        "ratio" => format!("{value:.3}"),
+        "ops/s" => format!("{value:.0}/s"),
+        _ => format!("{value:.3} {unit}"),
+    }
+}
+
+fn labels(m: &Measurement) -> String {
+    m.labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Render measurements as an aligned text table. `metrics` limits the rows to those
+/// metrics (empty = all).
+pub fn render(ms: &[Measurement], metrics: &[&str]) -> String {
+    let header = [
+        "scenario",
+        "subject",
+        "case",
+        "metric",
+        "labels",
+        "n",
+        "p50",
+        "95% CI of p50",
+        "p90",
+        "p99",
+        "max",
+    ];
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    for m in ms {
+        if m.status != Status::Ok {
+            notes.push(format!(
+                "{} {} {}/{} {}: {}",
+                if m.status == Status::Skipped {
+                    "SKIPPED"
+                } else {
+                    "FAILED "
+                },
+                m.scenario,
+                m.subject,
+                m.case,
+                m.metric,
+                m.reason.as_deref().unwrap_or("")
+            ));
+            continue;
+        }
+        if !metrics.is_empty() && !metrics.contains(&m.metric.as_str()) {
+            continue;
+        }
+        let Some(s) = &m.summary else { continue };
+        let u = m.unit.as_str();
+        rows.push(vec![
+            m.scenario.clone(),
+            m.subject.clone(),
+            m.case.clone(),
+            m.metric.clone(),
+            labels(m),
+            s.n.to_string(),
+            human(s.p50, u),
+            format!("{} – {}", human(s.p50_ci[0], u), human(s.p50_ci[1], u)),
+            human(s.p90, u),
+            human(s.p99, u),
+            human(s.max, u),
+        ]);
+    }
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String], out: &mut String| {
+        for (i, c) in cells.iter().enumerate() {
+            let pad = widths[i] - c.chars().count();
+            if i >= 5 {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(c);
+            } else {
+                out.push_str(c);
+                out.push_str(&" ".repeat(pad));
+            }
+            out.push_str(if i + 1 < cells.len() { "  " } else { "\n" });
+        }
+    };
+    line(
+        &header.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        &mut out,
+    );
+    line(
+        &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>(),
+        &mut out,
+    );
+    for r in &rows {
+        line(r, &mut out);
+    }
+    for n in notes {
+        out.push_str(&n);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_units() {
+        assert_eq!(human(1500.0, "ns"), "1.5 µs");
+        assert_eq!(human(2_500_000.0, "ns"), "2.50 ms");
+        assert_eq!(human(4.5e9, "ns"), "4.50 s");
+        assert_eq!(human(3.0 * 1024.0 * 1024.0, "bytes"), "3.0 MiB");
+    }
+}

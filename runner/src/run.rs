@@ -1,0 +1,146 @@
+//! `isobench run`: plan → scenarios → run file (rewritten after each scenario) → summary.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use isobench_reports::model::{Run, Tool, RUN_SCHEMA};
+use serde::Serialize;
+
+use crate::cleanup::Cleanup;
+use crate::env::Env;
+use crate::measure::{Order, Plan};
+use crate::output::progress::Progress;
+use crate::output::runfile;
+use crate::scenario::{self, Ctx, ScenarioKind, ScenarioOptions};
+use crate::subject::SubjectKind;
+
+/// Everything `isobench run` was asked to do.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunConfig {
+    pub scenarios: Vec<ScenarioKind>,
+    pub subjects: Vec<SubjectKind>,
+    pub quick: bool,
+    /// Overrides every scenario's default iteration count.
+    pub iterations: Option<usize>,
+    pub warmup: Option<usize>,
+    pub order: Order,
+    pub seed: u64,
+    pub time_budget_s: f64,
+    pub json: PathBuf,
+    pub options: ScenarioOptions,
+    pub verbose: bool,
+    pub progress: bool,
+    pub workdir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Env(#[from] crate::env::EnvError),
+    #[error(transparent)]
+    Cleanup(#[from] crate::cleanup::CleanupError),
+    #[error(transparent)]
+    Write(#[from] runfile::RunFileWriteError),
+    #[error("cannot install the SIGINT/SIGTERM handler: {0}")]
+    Signals(std::io::Error),
+}
+
+/// The result of a run.
+#[derive(Debug)]
+pub struct RunResult {
+    pub run: Run,
+    /// The signal that stopped the run, if one did.
+    pub interrupted: Option<&'static str>,
+    /// Resources that could not be removed (reported, never silently left).
+    pub cleanup_failures: Vec<String>,
+}
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+/// Execute a run: measurements are written to `cfg.json` after every scenario, so an
+/// interrupted run keeps everything it finished.
+pub fn execute(cfg: &RunConfig) -> Result<RunResult, RunError> {
+    crate::sys::signals::install().map_err(RunError::Signals)?;
+    // Orphans of runtimes we start (runc init, conmon) come back to us to be reaped.
+    let _ = crate::sys::process::set_child_subreaper();
+    let cleanup = Cleanup::new()?;
+    let result = execute_with(cfg, &cleanup);
+    let failures: Vec<String> = cleanup
+        .release_all()
+        .into_iter()
+        .map(|e| e.to_string())
+        .collect();
+    cleanup.finish();
+    let mut r = result?;
+    r.cleanup_failures.extend(failures);
+    Ok(r)
+}
+
+fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunError> {
+    let mut env = Env::new(cleanup.clone(), cfg.workdir.as_deref())?;
+    env.verbose = cfg.verbose;
+    let mut host = crate::host::fingerprint();
+    crate::hooks::host_probe(&mut host, &env, cfg);
+    let mut run = Run {
+        schema: RUN_SCHEMA.to_string(),
+        started_at: now_rfc3339(),
+        finished_at: None,
+        tool: Tool {
+            name: "isobench".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            git: option_env!("ISOBENCH_GIT").map(str::to_string),
+        },
+        host,
+        config: serde_json::to_value(cfg).unwrap_or_default(),
+        interrupted: false,
+        measurements: Vec::new(),
+    };
+    runfile::write_run(&cfg.json, &run)?;
+    let progress = Progress::new(cfg.progress);
+    let mut interrupted = None;
+    for &sk in &cfg.scenarios {
+        if let Some(sig) = crate::sys::signals::interrupted() {
+            interrupted = Some(crate::sys::signals::name(sig));
+            break;
+        }
+        let (warmup, iterations) = sk.default_plan(cfg.quick);
+        let plan = Plan {
+            warmup: cfg.warmup.unwrap_or(warmup),
+            iterations: cfg.iterations.unwrap_or(iterations).max(1),
+            order: cfg.order,
+            seed: cfg.seed,
+            time_budget_s: cfg.time_budget_s,
+        };
+        let ctx = Ctx {
+            env: &env,
+            plan,
+            quick: cfg.quick,
+            progress: &progress,
+            subjects: cfg.subjects.clone(),
+            options: &cfg.options,
+        };
+        let t = Instant::now();
+        let outcome = scenario::run(sk, &ctx);
+        if cfg.verbose {
+            eprintln!("{sk}: {:.1} s", t.elapsed().as_secs_f64());
+        }
+        run.measurements.extend(outcome.measurements);
+        runfile::write_run(&cfg.json, &run)?;
+        if outcome.interrupted.is_some() {
+            interrupted = outcome.interrupted;
+            break;
+        }
+    }
+    run.interrupted = interrupted.is_some();
+    run.finished_at = Some(now_rfc3339());
+    runfile::write_run(&cfg.json, &run)?;
+    Ok(RunResult {
+        run,
+        interrupted,
+        cleanup_failures: Vec::new(),
+    })
+}

@@ -1,0 +1,122 @@
+//! Scenarios: what is measured. Each takes the run context and returns measurements.
+//!
+//! * `startup` — the probe launched by each subject: time to ready and to exit.
+//! * `clone`   — clone() per namespace flag, concurrency and mount-table sweeps,
+//!   unshare()/setns() per type.
+
+pub mod clone;
+pub mod startup;
+
+use std::time::Instant;
+
+use isobench_reports::model::Measurement;
+use serde::Serialize;
+
+use crate::env::Env;
+use crate::measure::Plan;
+use crate::output::progress::Progress;
+
+/// Every scenario isobench knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ScenarioKind {
+    Startup,
+    Clone,
+}
+
+impl ScenarioKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ScenarioKind::Startup => "startup",
+            ScenarioKind::Clone => "clone",
+        }
+    }
+
+    pub fn all() -> &'static [ScenarioKind] {
+        &[ScenarioKind::Startup, ScenarioKind::Clone]
+    }
+
+    /// Default plan: `quick` for CI and a first look, otherwise enough samples for
+    /// p99 and a tight median CI.
+    pub fn default_plan(self, quick: bool) -> (usize, usize) {
+        // (warmup, iterations)
+        match (self, quick) {
+            (ScenarioKind::Startup, true) => (2, 20),
+            (ScenarioKind::Startup, false) => (5, 100),
+            (ScenarioKind::Clone, true) => (20, 200),
+            (ScenarioKind::Clone, false) => (50, 1000),
+        }
+    }
+}
+
+impl std::fmt::Display for ScenarioKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a scenario receives.
+pub struct Ctx<'a> {
+    pub env: &'a Env,
+    pub plan: Plan,
+    pub quick: bool,
+    pub progress: &'a Progress,
+    pub subjects: Vec<crate::subject::SubjectKind>,
+    /// Extra options of scenarios (clone sweeps) from the command line.
+    pub options: &'a ScenarioOptions,
+}
+
+/// Scenario options from the command line.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioOptions {
+    /// Creator threads for the clone concurrency sweep.
+    pub concurrency: Vec<usize>,
+    /// Extra mounts for the clone mount-table sweep.
+    pub mounts: Vec<usize>,
+}
+
+impl Default for ScenarioOptions {
+    fn default() -> Self {
+        ScenarioOptions {
+            concurrency: vec![1, 2, 4, 8],
+            mounts: vec![0, 100, 1000],
+        }
+    }
+}
+
+/// How a scenario ended.
+#[derive(Debug)]
+pub struct Outcome {
+    pub measurements: Vec<Measurement>,
+    /// Set when a signal stopped it part-way; measurements hold what was finished.
+    pub interrupted: Option<&'static str>,
+}
+
+impl Ctx<'_> {
+    /// Whether the time budget of the plan is spent.
+    pub fn over_budget(&self, started: Instant) -> bool {
+        self.plan.time_budget_s > 0.0 && started.elapsed().as_secs_f64() > self.plan.time_budget_s
+    }
+}
+
+/// The harness's own overhead: one iteration with no payload — read the clock, write a
+/// byte to a pipe and wait for it exactly as a ready marker is waited for, read the clock.
+/// Reported as subject `harness`, case `empty`, so readers see it is negligible next to
+/// what is measured.
+pub fn empty_iteration() -> Result<std::time::Duration, std::io::Error> {
+    use std::os::fd::{AsFd, AsRawFd};
+    let (rd, wr) = crate::sys::pipe()?;
+    let t0 = Instant::now();
+    crate::sys::write_all(wr.as_raw_fd(), b"R")?;
+    let t1 = crate::measure::wait_byte(rd.as_fd(), t0 + std::time::Duration::from_secs(5))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(t1 - t0)
+}
+
+/// Run one scenario.
+pub fn run(kind: ScenarioKind, ctx: &Ctx<'_>) -> Outcome {
+    match kind {
+        ScenarioKind::Startup => startup::run(ctx),
+        ScenarioKind::Clone => clone::run(ctx),
+    }
+}

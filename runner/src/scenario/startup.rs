@@ -1,0 +1,274 @@
+//! `startup`: the probe launched by every subject, interleaved round by round.
+//!
+//! Per launch (`measure_once`): `t0` is read just before `Subject::launch`; `ready` is
+//! the marker's arrival minus `t0`; `total` is the exit's observation (reaped) minus
+//! `t0`; `teardown` is the time to remove what the launch created (container, cgroup),
+//! measured after `total`; subjects add their own phases. Footprint (RSS/PSS at ready) is
+//! measured in a separate pass with the probe in `hang` mode, never inside a timed launch.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use isobench_reports::model::Status;
+
+use super::{Ctx, Outcome};
+use crate::measure::{since, Collector, Sample};
+use crate::probe::ProbeMode;
+use crate::subject::{Subject, SubjectError};
+
+/// Consecutive failed launches after which a case is given up for this run.
+const MAX_CONSECUTIVE_FAILURES: usize = 3;
+
+struct Entry {
+    subject: usize,
+    case: String,
+    labels: BTreeMap<String, String>,
+    max_iterations: usize,
+    measured: usize,
+    consecutive_failures: usize,
+    failures: usize,
+    last_error: Option<String>,
+    given_up: bool,
+}
+
+/// Measure one launch of `subject` in `case`.
+pub fn measure_once(
+    subject: &mut dyn Subject,
+    env: &crate::env::Env,
+    case: &str,
+    mode: &ProbeMode,
+) -> Result<(Sample, String), SubjectError> {
+    let t0 = Instant::now();
+    let mut inst = subject.launch(env, case, mode)?;
+    let ready_deadline = Instant::now() + env.timeouts.ready;
+    let ready = match inst.wait_ready(ready_deadline) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = inst.teardown();
+            return Err(e);
+        }
+    };
+    let exit = match inst.wait_exit(Instant::now() + env.timeouts.exit) {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = inst.teardown();
+            return Err(e);
+        }
+    };
+    let exited = exit.at.unwrap_or_else(Instant::now);
+    let td0 = Instant::now();
+    inst.teardown()?;
+    let td1 = Instant::now();
+    let mut s = Sample::default();
+    s.push_ns("ready", since(t0, ready));
+    s.push_ns("total", since(t0, exited));
+    for (name, d) in inst.phases() {
+        s.push_ns(&name, d);
+    }
+    s.push_ns("teardown", since(td0, td1));
+    Ok((s, exit.output))
+}
+
+/// Run the startup scenario over `ctx.subjects`.
+pub fn run(ctx: &Ctx<'_>) -> Outcome {
+    let env = ctx.env;
+    let mut col = Collector::new("startup");
+    let mut subjects: Vec<Box<dyn Subject>> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
+    let none = BTreeMap::new();
+
+    for kind in &ctx.subjects {
+        let mut s = kind.create();
+        if let Err(u) = s.available(env) {
+            col.problem(
+                kind.name(),
+                "default",
+                "ready",
+                Status::Skipped,
+                &u.to_string(),
+            );
+            continue;
+        }
+        ctx.progress.message(&format!("startup: preparing {kind}"));
+        if let Err(e) = s.prepare(env) {
+            if e.is_interrupt() {
+                return Outcome {
+                    measurements: col.finish(),
+                    interrupted: Some("signal"),
+                };
+            }
+            col.problem(
+                kind.name(),
+                "default",
+                "ready",
+                Status::Failed,
+                &format!("preparing {kind} failed: {e}"),
+            );
+            let _ = s.finish(env);
+            continue;
+        }
+        let idx = subjects.len();
+        let max_it = s
+            .max_iterations(ctx.quick)
+            .unwrap_or(usize::MAX)
+            .min(ctx.plan.iterations);
+        for case in s.cases(env) {
+            let labels = s.labels(&case);
+            entries.push(Entry {
+                subject: idx,
+                case,
+                labels,
+                max_iterations: max_it,
+                measured: 0,
+                consecutive_failures: 0,
+                failures: 0,
+                last_error: None,
+                given_up: false,
+            });
+        }
+        subjects.push(s);
+    }
+
+    let rounds = ctx.plan.warmup + ctx.plan.iterations;
+    let total_launches: usize = entries
+        .iter()
+        .map(|e| ctx.plan.warmup + e.max_iterations)
+        .sum::<usize>()
+        + rounds;
+    ctx.progress.start("startup", total_launches as u64);
+    let started = Instant::now();
+    let mut interrupted = None;
+
+    'rounds: for round in 0..rounds {
+        let warm = round < ctx.plan.warmup;
+        // The harness's own overhead, once per round like every case.
+        if let Ok(d) = super::empty_iteration() {
+            if !warm {
+                col.add_value(
+                    "harness",
+                    "empty",
+                    "ready",
+                    &none,
+                    "ns",
+                    d.as_nanos() as f64,
+                );
+            }
+        }
+        ctx.progress.inc(1);
+        for i in ctx.plan.round_order(entries.len(), round) {
+            if let Some(sig) = crate::sys::signals::interrupted() {
+                interrupted = Some(crate::sys::signals::name(sig));
+                break 'rounds;
+            }
+            let e = &mut entries[i];
+            if e.given_up || (!warm && e.measured >= e.max_iterations) {
+                continue;
+            }
+            let subject = subjects[e.subject].as_mut();
+            match measure_once(subject, env, &e.case, &ProbeMode::Ready) {
+                Ok((sample, _)) => {
+                    e.consecutive_failures = 0;
+                    if !warm {
+                        e.measured += 1;
+                        col.add(subject.kind().name(), &e.case, &e.labels, &sample);
+                    }
+                }
+                Err(err) if err.is_interrupt() => {
+                    interrupted = Some("signal");
+                    break 'rounds;
+                }
+                Err(err) => {
+                    e.failures += 1;
+                    e.consecutive_failures += 1;
+                    e.last_error = Some(err.to_string());
+                    if env.verbose {
+                        eprintln!("startup: {} {}: {err}", subject.kind(), e.case);
+                    }
+                    if e.consecutive_failures >= MAX_CONSECUTIVE_FAILURES {
+                        e.given_up = true;
+                    }
+                }
+            }
+            ctx.progress.inc(1);
+        }
+        if !warm && ctx.over_budget(started) {
+            break;
+        }
+    }
+
+    if interrupted.is_none() {
+        footprint_pass(ctx, &mut subjects, &entries, &mut col);
+    }
+
+    for e in &entries {
+        let name = subjects[e.subject].kind().name();
+        if e.failures > 0 {
+            let status = if e.measured == 0 {
+                Status::Failed
+            } else {
+                Status::Ok
+            };
+            let reason = format!(
+                "{} of {} launches failed; last error: {}",
+                e.failures,
+                e.failures + e.measured,
+                e.last_error.as_deref().unwrap_or("?")
+            );
+            if status == Status::Failed {
+                col.problem(name, &e.case, "ready", status, &reason);
+            } else if env.verbose {
+                eprintln!("startup: {name} {}: {reason}", e.case);
+            }
+        }
+    }
+    for (s, kind) in subjects.iter_mut().map(|s| {
+        let k = s.kind();
+        (s, k)
+    }) {
+        if let Err(e) = s.finish(env) {
+            eprintln!("isobench: cleaning up {kind}: {e}");
+        }
+    }
+    ctx.progress.finish();
+    Outcome {
+        measurements: col.finish(),
+        interrupted,
+    }
+}
+
+/// RSS/PSS with the probe alive at ready (mode `hang`), a few launches per case.
+fn footprint_pass(
+    ctx: &Ctx<'_>,
+    subjects: &mut [Box<dyn Subject>],
+    entries: &[Entry],
+    col: &mut Collector,
+) {
+    let n = if ctx.quick { 2 } else { 5 };
+    for e in entries.iter().filter(|e| !e.given_up && e.measured > 0) {
+        let subject = subjects[e.subject].as_mut();
+        for _ in 0..n.min(e.max_iterations) {
+            if crate::sys::signals::interrupted().is_some() {
+                return;
+            }
+            let Ok(mut inst) = subject.launch(ctx.env, &e.case, &ProbeMode::Hang) else {
+                break;
+            };
+            if inst
+                .wait_ready(Instant::now() + ctx.env.timeouts.ready)
+                .is_ok()
+            {
+                for (metric, bytes) in inst.footprint() {
+                    col.add_value(
+                        subject.kind().name(),
+                        &e.case,
+                        &metric,
+                        &e.labels,
+                        "bytes",
+                        bytes as f64,
+                    );
+                }
+            }
+            let _ = inst.teardown();
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Subjects: the things isobench launches the probe in. One file per subject.
+//!
+//! Every subject implements [`Subject`]; adding one is adding a file here and a variant of
+//! [`SubjectKind`]. A subject that cannot run on this host says why and how to fix it via
+//! `available()`, and its measurements become `status: skipped` with that reason.
+//!
+//! The measurement of one launch (see `scenario::startup::measure_once`):
+//! `t0` (just before `launch`) → `wait_ready` (marker arrival) → `wait_exit` (reaped) →
+//! `teardown`; `ready` and `total` are taken by the harness, the subject adds its own
+//! phases (runc's `create`/`start`/`delete`, a VM's boot stages) with `phases()`.
+
+pub mod namespaces;
+pub mod process;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::env::Env;
+use crate::probe::ProbeMode;
+
+/// Every subject isobench knows, in the order they are listed and run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SubjectKind {
+    /// The probe spawned as a plain process (posix_spawn).
+    Process,
+    /// clone() with CLONE_NEW* flags (the `clone` scenario).
+    Namespaces,
+}
+
+impl SubjectKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SubjectKind::Process => "process",
+            SubjectKind::Namespaces => "namespaces",
+        }
+    }
+
+    pub fn all() -> &'static [SubjectKind] {
+        &[SubjectKind::Process, SubjectKind::Namespaces]
+    }
+
+    /// Subjects that take part in the `startup` scenario.
+    pub fn startup_subjects() -> Vec<SubjectKind> {
+        Self::all()
+            .iter()
+            .copied()
+            .filter(|k| *k != SubjectKind::Namespaces)
+            .collect()
+    }
+
+    /// Build the subject.
+    pub fn create(self) -> Box<dyn Subject> {
+        match self {
+            SubjectKind::Process => Box::new(process::Process),
+            SubjectKind::Namespaces => Box::new(namespaces::Namespaces),
+        }
+    }
+}
+
+impl std::fmt::Display for SubjectKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a subject cannot run here, and what would make it run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unavailable {
+    pub reason: String,
+    pub fix: String,
+}
+
+impl Unavailable {
+    pub fn new(reason: impl Into<String>, fix: impl Into<String>) -> Self {
+        Unavailable {
+            reason: reason.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; fix: {}", self.reason, self.fix)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubjectError {
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("ready marker: {0}")]
+    Marker(#[from] crate::measure::MarkerError),
+    #[error(transparent)]
+    Exec(#[from] crate::exec::ExecError),
+    #[error(transparent)]
+    Cleanup(#[from] crate::cleanup::CleanupError),
+    #[error(transparent)]
+    Env(#[from] crate::env::EnvError),
+    #[error("the payload exited with {0}")]
+    PayloadFailed(String),
+    #[error("did not exit within {0:?}; killed")]
+    ExitTimeout(Duration),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl SubjectError {
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        SubjectError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+
+    /// Whether this error is the user's Ctrl-C rather than a subject failure.
+    pub fn is_interrupt(&self) -> bool {
+        matches!(
+            self,
+            SubjectError::Marker(crate::measure::MarkerError::Interrupted(_))
+                | SubjectError::Exec(crate::exec::ExecError::Interrupted { .. })
+        ) || crate::sys::signals::interrupted().is_some()
+    }
+}
+
+/// How a launched payload ended.
+#[derive(Debug, Clone, Default)]
+pub struct Exit {
+    /// The instant the harness learned of the exit (wait4 returned, the engine client
+    /// exited, QEMU exited).
+    pub at: Option<Instant>,
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    /// What the payload printed (probe result lines), when the subject captures it.
+    pub output: String,
+}
+
+/// Describes a subject for the run file and `doctor`.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Description {
+    pub name: String,
+    pub version: Option<String>,
+    /// How the subject launches the payload, in a sentence (for the report's method notes).
+    pub method: String,
+}
+
+/// A thing that launches the probe.
+pub trait Subject {
+    fn kind(&self) -> SubjectKind;
+
+    /// Can it run here? `Err` says why not and how to fix it.
+    fn available(&self, env: &Env) -> Result<(), Unavailable>;
+
+    fn describe(&self) -> Description;
+
+    /// Cases of this subject (e.g. VM machine types); `["default"]` for most.
+    fn cases(&self, _env: &Env) -> Vec<String> {
+        vec!["default".to_string()]
+    }
+
+    /// At most this many measured iterations per case (slow subjects such as VMs under
+    /// emulation); `None` follows the plan.
+    fn max_iterations(&self, _quick: bool) -> Option<usize> {
+        None
+    }
+
+    /// Labels that qualify every measurement of `case` (e.g. `accel=tcg`).
+    fn labels(&self, _case: &str) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+
+    /// One-time preparation outside any timed region (build a rootfs, an image, a bundle).
+    fn prepare(&mut self, _env: &Env) -> Result<(), SubjectError> {
+        Ok(())
+    }
+
+    /// Start the payload in `mode`. The harness reads `t0` just before this call.
+    fn launch(
+        &mut self,
+        env: &Env,
+        case: &str,
+        mode: &ProbeMode,
+    ) -> Result<Box<dyn Instance>, SubjectError>;
+
+    /// Undo `prepare` (also done by the cleanup registry if this is never called).
+    fn finish(&mut self, _env: &Env) -> Result<(), SubjectError> {
+        Ok(())
+    }
+}
+
+/// One launched payload.
+pub trait Instance {
+    /// Block until the ready marker arrives; returns its arrival instant.
+    fn wait_ready(&mut self, deadline: Instant) -> Result<Instant, SubjectError>;
+
+    /// Block until the payload has exited and was reaped.
+    fn wait_exit(&mut self, deadline: Instant) -> Result<Exit, SubjectError>;
+
+    /// Remove what the launch created (container, cgroup, VM). Must be idempotent and
+    /// must also happen on drop.
+    fn teardown(&mut self) -> Result<(), SubjectError>;
+
+    /// Named durations measured by the subject itself (`create`, `start`, `delete`, boot
+    /// stages), reported as metrics beside `ready` and `total`.
+    fn phases(&self) -> Vec<(String, Duration)> {
+        Vec::new()
+    }
+
+    /// Memory footprint while the payload is alive (called after ready, in footprint
+    /// passes only, never in a timed sample): (metric, bytes).
+    fn footprint(&mut self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
+}
