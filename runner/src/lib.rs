@@ -19,6 +19,7 @@ pub mod measure;
 pub mod ns;
 pub mod output;
 pub mod probe;
+pub mod rootfs;
 pub mod run;
 pub mod scenario;
 pub mod subject;
