@@ -31,6 +31,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Remove what a crashed or killed run left behind (from its journal).
     Clean(CleanArgs),
+    /// Write the embedded static probe binary to PATH (for cross-checks with other tools).
+    #[command(hide = true)]
+    WriteProbe { path: PathBuf },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -117,6 +120,11 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Run(a) => cmd_run(a),
         Command::Doctor(a) => crate::doctor::cmd(a.json),
         Command::Clean(a) => cmd_clean(a),
+        Command::WriteProbe { path } => {
+            crate::probe::write_to(&path)
+                .with_context(|| format!("writing the probe to {}", path.display()))?;
+            Ok(0)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -44,11 +44,7 @@ impl SubjectKind {
 
     /// Subjects that take part in the `startup` scenario.
     pub fn startup_subjects() -> Vec<SubjectKind> {
-        Self::all()
-            .iter()
-            .copied()
-            .filter(|k| *k != SubjectKind::Namespaces)
-            .collect()
+        Self::all().to_vec()
     }
 
     /// Build the subject.

@@ -124,8 +124,21 @@ impl NsProbe {
         argv.push(std::ptr::null());
         let envp = [env_str.as_ptr(), std::ptr::null()];
         let mut stack = Box::new(ChildStack::new());
-        let pid = sys::clone::clone_exec(flags, &mut stack, &path, &argv, &envp)
-            .map_err(|e| SubjectError::io(format!("clone3({})", ns::case_name(flags)), e))?;
+        // As for `process`: the probe's result line goes to /dev/null in ready/hang mode.
+        let devnull = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .map_err(|e| SubjectError::io("open /dev/null", e))?;
+        let quiet = matches!(mode, ProbeMode::Ready | ProbeMode::Hang);
+        let pid = sys::clone::clone_exec(
+            flags,
+            &mut stack,
+            &path,
+            &argv,
+            &envp,
+            quiet.then(|| devnull.as_raw_fd()),
+        )
+        .map_err(|e| SubjectError::io(format!("clone3({})", ns::case_name(flags)), e))?;
         drop(wr);
         strings.push(env_str);
         Ok(NsProbe {
