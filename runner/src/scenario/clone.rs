@@ -486,7 +486,7 @@ fn mount_sweep(
 
 /// Run `op` in a forked single-threaded child that times it with CLOCK_MONOTONIC and
 /// writes the nanoseconds (or the errno, negated) to a pipe.
-fn time_in_child(op: impl FnOnce() -> Result<(), i32>) -> Result<Duration, String> {
+pub fn time_in_child(op: impl FnOnce() -> Result<(), i32>) -> Result<Duration, String> {
     let (rd, wr) = sys::pipe().map_err(|e| e.to_string())?;
     let wfd = wr.as_raw_fd();
     let child = || -> i32 {
@@ -545,7 +545,7 @@ fn time_in_child(op: impl FnOnce() -> Result<(), i32>) -> Result<Duration, Strin
 /// A PID namespace can only be opened through `pid_for_children` once it has an init
 /// (the kernel returns ENOENT before), so for `pid` the holder forks that init first and
 /// reports its pid, and both are killed once the fd is open.
-fn hold_namespace(t: &NsType) -> Result<OwnedFd, String> {
+pub fn hold_namespace(t: &NsType) -> Result<OwnedFd, String> {
     let (rd, wr) = sys::pipe().map_err(|e| e.to_string())?;
     let wfd = wr.as_raw_fd();
     let flag = t.flag as libc::c_int;
