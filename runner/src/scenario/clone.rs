@@ -138,6 +138,12 @@ fn probe_flags(creator: &mut Creator, flags: u64, is_root: bool) -> Result<(), S
 
 pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let mut col = Collector::new("clone");
+    col.set_order(
+        &["harness", SUBJECT],
+        &[
+            "empty", "none", "pid", "mnt", "uts", "ipc", "net", "user", "cgroup", "time", "all",
+        ],
+    );
     let none = BTreeMap::new();
     if !cfg!(target_arch = "x86_64") {
         col.problem(

@@ -73,6 +73,10 @@ pub fn measure_once(
 pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let env = ctx.env;
     let mut col = Collector::new("startup");
+    let names: Vec<&str> = std::iter::once("harness")
+        .chain(ctx.subjects.iter().map(|k| k.name()))
+        .collect();
+    col.set_order(&names, &[]);
     let mut subjects: Vec<Box<dyn Subject>> = Vec::new();
     let mut entries: Vec<Entry> = Vec::new();
     let none = BTreeMap::new();
