@@ -244,3 +244,20 @@ fn cmd_clean(a: CleanArgs) -> anyhow::Result<i32> {
     }
     Ok(if r.failed.is_empty() { 0 } else { 1 })
 }
+
+/// The error and its causes, "outer: inner: ...", skipping a cause whose text the outer
+/// messages already contain (our error messages embed their source's text).
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if out.contains(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out
+}
