@@ -103,6 +103,9 @@ pub struct Limits {
     pub cpu_quota: Option<Duration>,
     /// The CFS period; the kernel default is 100 ms.
     pub cpu_period: Option<Duration>,
+    /// Relative CPU weight against sibling cgroups and tasks, on v1's `cpu.shares` scale
+    /// (2..=262144, default 1024); v2 writes the equivalent `cpu.weight`.
+    pub cpu_shares: Option<u64>,
     /// Unused quota that may be carried into a later period (Linux 5.14+).
     pub cpu_burst: Option<Duration>,
     /// Memory limit in bytes.

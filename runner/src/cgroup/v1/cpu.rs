@@ -17,6 +17,13 @@ pub const PERIOD: &str = "cpu.cfs_period_us";
 pub const BURST: &str = "cpu.cfs_burst_us";
 pub const STAT: &str = "cpu.stat";
 pub const USAGE: &str = "cpuacct.usage";
+pub const SHARES: &str = "cpu.shares";
+
+/// Set the CFS weight (`cpu.shares`, 2..=262144; 1024 is one nice-0 task's weight).
+pub fn set_shares(path: &Path, shares: u64) -> Result<(), CgroupError> {
+    write_file(path, SHARES, &shares.clamp(2, 262_144).to_string())?;
+    Ok(())
+}
 
 /// Set the CFS period and quota (`None`: unlimited, written as -1). The period is written
 /// first: the kernel validates quota against the current period.
@@ -82,6 +89,8 @@ mod tests {
         assert_eq!(fs::read_to_string(p.join(QUOTA)).expect("r"), "25000");
         assert_eq!(fs::read_to_string(p.join(PERIOD)).expect("r"), "100000");
         set_bandwidth(p, None, None).expect("unlimited");
+        set_shares(p, 1 << 30).expect("shares");
+        assert_eq!(fs::read_to_string(p.join(SHARES)).expect("r"), "262144");
         assert_eq!(fs::read_to_string(p.join(QUOTA)).expect("r"), "-1");
 
         // No burst file: zero is fine, non-zero says what is missing.

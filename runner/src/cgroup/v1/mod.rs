@@ -177,6 +177,9 @@ impl V1Manager {
         if l.cpu_quota.is_some() || l.cpu_period.is_some() {
             cpu::set_bandwidth(self.dir("cpu")?, l.cpu_quota, l.cpu_period)?;
         }
+        if let Some(s) = l.cpu_shares {
+            cpu::set_shares(self.dir("cpu")?, s)?;
+        }
         if let Some(b) = l.cpu_burst {
             cpu::set_burst(self.dir("cpu")?, b)?;
         }

@@ -12,6 +12,20 @@ use crate::cgroup::common::{key, read_flat_keyed, usec, write_file, CgroupError,
 pub const MAX: &str = "cpu.max";
 pub const BURST: &str = "cpu.max.burst";
 pub const STAT: &str = "cpu.stat";
+pub const WEIGHT: &str = "cpu.weight";
+
+/// v1 `cpu.shares` (2..=262144) to v2 `cpu.weight` (1..=10000), the mapping runc and
+/// systemd use: 1024 → 39, 262144 → 10000.
+pub fn shares_to_weight(shares: u64) -> u64 {
+    let s = shares.clamp(2, 262_144);
+    1 + ((s - 2) * 9999) / 262_142
+}
+
+/// Set `cpu.weight` from a v1-scale `shares` value.
+pub fn set_weight(path: &Path, shares: u64) -> Result<(), CgroupError> {
+    write_file(path, WEIGHT, &shares_to_weight(shares).to_string())?;
+    Ok(())
+}
 
 /// Write `cpu.max`. Without a period the kernel default (100 ms) is written explicitly so
 /// the file always says what was asked.
@@ -76,6 +90,12 @@ mod tests {
         assert_eq!(fs::read_to_string(p.join(MAX)).expect("r"), "150000 100000");
         set_bandwidth(p, None, Some(Duration::from_millis(50))).expect("set");
         assert_eq!(fs::read_to_string(p.join(MAX)).expect("r"), "max 50000");
+
+        assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(1024), 39);
+        assert_eq!(shares_to_weight(262_144), 10_000);
+        set_weight(p, 262_144).expect("weight");
+        assert_eq!(fs::read_to_string(p.join(WEIGHT)).expect("r"), "10000");
 
         assert!(set_burst(p, Duration::from_millis(1)).is_err());
         fs::write(p.join(BURST), "0").expect("w");

@@ -91,6 +91,9 @@ impl V2Manager {
         if l.cpu_quota.is_some() || l.cpu_period.is_some() {
             cpu::set_bandwidth(&self.dir, l.cpu_quota, l.cpu_period)?;
         }
+        if let Some(s) = l.cpu_shares {
+            cpu::set_weight(&self.dir, s)?;
+        }
         if let Some(b) = l.cpu_burst {
             cpu::set_burst(&self.dir, b)?;
         }
