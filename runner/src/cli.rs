@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Measure: run scenarios over subjects, write the run JSON and print a summary.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check what this host can run (root, namespaces, cgroups, runtimes, QEMU/KVM).
     Doctor(DoctorArgs),
     /// Remove what a crashed or killed run left behind (from its journal).
@@ -123,7 +123,7 @@ pub fn exit_code_for_signal(sig: &str) -> i32 {
 pub fn main() -> anyhow::Result<i32> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(a) => cmd_run(a),
+        Command::Run(a) => cmd_run(*a),
         Command::Doctor(a) => crate::doctor::cmd(a.json),
         Command::Clean(a) => cmd_clean(a),
         Command::Completions { shell } => {

@@ -65,9 +65,13 @@ fn create_attach_read_remove() {
     }
     // (memory.usage may stay 0: v1 does not move a task's existing charge on attach.)
     assert_eq!(s.memory.oom_kills, 0, "{s:?}");
-    assert!(!m.procs().expect("procs").contains(&(std::process::id() as i32)));
+    assert!(!m
+        .procs()
+        .expect("procs")
+        .contains(&(std::process::id() as i32)));
     let paths = m.paths();
-    m.remove().expect("remove kills the child and removes the cgroup");
+    m.remove()
+        .expect("remove kills the child and removes the cgroup");
     let status = child.wait().expect("wait");
     assert!(!status.success(), "the child was killed: {status:?}");
     for p in paths {
@@ -104,15 +108,19 @@ fn probe_in_a_cpu_limited_cgroup_is_throttled() {
     // The cgroup's usage counter and the probe's own rusage count the same process.
     let cpu = inst.payload_cpu().expect("rusage");
     let ratio = s.cpu.usage.as_secs_f64() / cpu.as_secs_f64();
-    assert!((0.75..1.33).contains(&ratio), "usage {s:?} vs rusage {cpu:?}");
+    assert!(
+        (0.75..1.33).contains(&ratio),
+        "usage {s:?} vs rusage {cpu:?}"
+    );
     inst.teardown().expect("teardown");
     for p in paths {
         assert!(!p.exists(), "{} was removed", p.display());
     }
-    assert!(env.cleanup.live().iter().all(|r| !matches!(
-        r,
-        isobench::cleanup::Resource::Cgroup { .. }
-    )));
+    assert!(env
+        .cleanup
+        .live()
+        .iter()
+        .all(|r| !matches!(r, isobench::cleanup::Resource::Cgroup { .. })));
 }
 
 #[test]

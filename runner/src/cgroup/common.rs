@@ -213,7 +213,12 @@ pub fn read_flat_keyed(dir: &Path, file: &str) -> Result<BTreeMap<String, u64>, 
 }
 
 /// A key of a flat-keyed file, or a parse error naming it.
-pub fn key(map: &BTreeMap<String, u64>, dir: &Path, file: &str, k: &str) -> Result<u64, CgroupError> {
+pub fn key(
+    map: &BTreeMap<String, u64>,
+    dir: &Path,
+    file: &str,
+    k: &str,
+) -> Result<u64, CgroupError> {
     map.get(k).copied().ok_or_else(|| CgroupError::Parse {
         path: dir.join(file),
         what: format!("key {k}"),
@@ -256,12 +261,18 @@ mod tests {
         fs::write(d.path().join("cpu.stat"), "nr_periods 4\nnr_throttled 2\n").expect("w");
         let m = read_flat_keyed(d.path(), "cpu.stat").expect("parse");
         assert_eq!(key(&m, d.path(), "cpu.stat", "nr_throttled").expect("k"), 2);
-        let e = key(&m, d.path(), "cpu.stat", "throttled_usec").unwrap_err();
+        let e = key(&m, d.path(), "cpu.stat", "throttled_usec").expect_err("must fail");
         assert!(e.to_string().contains("cpu.stat"), "{e}");
-        let e = read_u64(d.path(), "nope").unwrap_err();
-        assert!(e.to_string().contains(&d.path().display().to_string()), "{e}");
+        let e = read_u64(d.path(), "nope").expect_err("must fail");
+        assert!(
+            e.to_string().contains(&d.path().display().to_string()),
+            "{e}"
+        );
         fs::write(d.path().join("bad"), "12x").expect("w");
-        assert!(matches!(read_u64(d.path(), "bad"), Err(CgroupError::Parse { .. })));
+        assert!(matches!(
+            read_u64(d.path(), "bad"),
+            Err(CgroupError::Parse { .. })
+        ));
         fs::write(d.path().join("m"), "max\n").expect("w");
         assert_eq!(read_u64(d.path(), "m").expect("max"), u64::MAX);
     }

@@ -166,9 +166,9 @@ fn run_cpu(
     let stats = stats?;
     let out = crate::probe::parse_output(&exit.output);
     let num = |k: &str| -> Result<u64, SubjectError> {
-        out.get(k).and_then(|v| v.parse().ok()).ok_or_else(|| {
-            SubjectError::Other(format!("probe output lacks a numeric {k}= line"))
-        })
+        out.get(k)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| SubjectError::Other(format!("probe output lacks a numeric {k}= line")))
     };
     let latencies_ns = out
         .get("lat_ns")
@@ -251,7 +251,13 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     for kind in &ctx.subjects {
         let mut s = kind.create();
         if let Err(u) = s.available(env) {
-            col.problem(kind.name(), "*", "cpu_share", Status::Skipped, &u.to_string());
+            col.problem(
+                kind.name(),
+                "*",
+                "cpu_share",
+                Status::Skipped,
+                &u.to_string(),
+            );
             continue;
         }
         ctx.progress.message(&format!("throttle: preparing {kind}"));
@@ -314,7 +320,10 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                 Point::Oom => run_oom(subject, ctx).map(|r| {
                     if !warm {
                         let reason = record_oom(&mut col, name, &oom_labels, &r);
-                        oom_reasons.entry(name.to_string()).or_default().push(reason);
+                        oom_reasons
+                            .entry(name.to_string())
+                            .or_default()
+                            .push(reason);
                     }
                 }),
             };
@@ -418,7 +427,14 @@ fn record_cpu(
     for &l in &r.latencies_ns {
         col.add_value(subject, case, "latency", labels, "ns", l);
     }
-    col.add_value(subject, case, "nr_periods", labels, "count", r.nr_periods as f64);
+    col.add_value(
+        subject,
+        case,
+        "nr_periods",
+        labels,
+        "count",
+        r.nr_periods as f64,
+    );
     col.add_value(
         subject,
         case,
@@ -444,7 +460,14 @@ fn record_oom(
     labels: &BTreeMap<String, String>,
     r: &OomRun,
 ) -> String {
-    col.add_value(subject, OOM, "oom_kill", labels, "count", r.oom_kills as f64);
+    col.add_value(
+        subject,
+        OOM,
+        "oom_kill",
+        labels,
+        "count",
+        r.oom_kills as f64,
+    );
     col.add_value(
         subject,
         OOM,
@@ -506,9 +529,7 @@ fn add_relative_throughput(ms: &mut Vec<Measurement>) {
     for x in extra {
         let at = ms
             .iter()
-            .position(|m| {
-                m.subject == x.subject && m.case == x.case && m.metric == "throughput"
-            })
+            .position(|m| m.subject == x.subject && m.case == x.case && m.metric == "throughput")
             .map_or(ms.len(), |p| p + 1);
         ms.insert(at, x);
     }
@@ -574,13 +595,21 @@ mod tests {
     fn relative_throughput_is_over_the_baseline_median() {
         let mk = |case: &str, v: Vec<f64>| {
             Measurement::from_samples(
-                isobench_reports::model::MeasurementKey::new(SCENARIO, "process", case, "throughput"),
+                isobench_reports::model::MeasurementKey::new(
+                    SCENARIO,
+                    "process",
+                    case,
+                    "throughput",
+                ),
                 "ops/s",
                 BTreeMap::new(),
                 v,
             )
         };
-        let mut ms = vec![mk(UNLIMITED, vec![900.0, 1000.0, 1100.0]), mk("25%", vec![250.0])];
+        let mut ms = vec![
+            mk(UNLIMITED, vec![900.0, 1000.0, 1100.0]),
+            mk("25%", vec![250.0]),
+        ];
         add_relative_throughput(&mut ms);
         let rel = ms
             .iter()

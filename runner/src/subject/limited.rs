@@ -106,7 +106,9 @@ pub fn spawn_probe_in_cgroup(
         Ok(pid) => pid,
         Err(e) => {
             let _ = cgroup.remove();
-            return Err(SubjectError::Other(format!("starting {probe} in a cgroup: {e}")));
+            return Err(SubjectError::Other(format!(
+                "starting {probe} in a cgroup: {e}"
+            )));
         }
     };
     // The probe prints its results (thousands of latencies) at the end; a reader thread

@@ -95,7 +95,7 @@ mod tests {
 
         // No burst file: zero is fine, non-zero says what is missing.
         set_burst(p, Duration::ZERO).expect("zero burst");
-        let e = set_burst(p, Duration::from_millis(5)).unwrap_err();
+        let e = set_burst(p, Duration::from_millis(5)).expect_err("must fail");
         assert!(e.to_string().contains(BURST), "{e}");
         fs::write(p.join(BURST), "0").expect("w");
         set_burst(p, Duration::from_millis(5)).expect("burst");

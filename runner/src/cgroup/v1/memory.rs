@@ -59,12 +59,18 @@ mod tests {
         assert!(set_limit(p, 64 << 20, Some(1)).is_err());
         fs::write(p.join(MEMSW_LIMIT), "9223372036854771712").expect("w");
         set_limit(p, 64 << 20, Some(0)).expect("limit");
-        assert_eq!(fs::read_to_string(p.join(MEMSW_LIMIT)).expect("r"), "67108864");
+        assert_eq!(
+            fs::read_to_string(p.join(MEMSW_LIMIT)).expect("r"),
+            "67108864"
+        );
 
         fs::write(p.join(USAGE), "1048576\n").expect("w");
         fs::write(p.join(MAX_USAGE), "67100000\n").expect("w");
-        fs::write(p.join(OOM_CONTROL), "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
-            .expect("w");
+        fs::write(
+            p.join(OOM_CONTROL),
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
+        )
+        .expect("w");
         let s = stats(p).expect("stats");
         assert_eq!(s.usage_bytes, 1 << 20);
         assert_eq!(s.max_usage_bytes, Some(67_100_000));

@@ -13,9 +13,7 @@ pub mod pids;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::common::{
-    attach_pid, read_procs, CgroupError, Limits, Stats, WrapIoResult,
-};
+use super::common::{attach_pid, read_procs, CgroupError, Limits, Stats, WrapIoResult};
 use crate::cleanup::{Cleanup, Guard, Resource};
 
 /// Controllers isobench needs, and whether a cgroup can do without each.

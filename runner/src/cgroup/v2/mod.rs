@@ -154,7 +154,7 @@ mod tests {
         );
 
         fs::write(p.join("cgroup.controllers"), "io\n").expect("w");
-        let e = enable_controllers(p).unwrap_err();
+        let e = enable_controllers(p).expect_err("must fail");
         assert!(e.to_string().contains("cgroup.controllers"), "{e}");
     }
 
@@ -174,15 +174,27 @@ mod tests {
             ..Limits::default()
         })
         .expect("apply");
-        assert_eq!(fs::read_to_string(dir.join(cpu::MAX)).expect("r"), "10000 100000");
-        assert_eq!(fs::read_to_string(dir.join(memory::MAX)).expect("r"), "1048576");
+        assert_eq!(
+            fs::read_to_string(dir.join(cpu::MAX)).expect("r"),
+            "10000 100000"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.join(memory::MAX)).expect("r"),
+            "1048576"
+        );
         fs::write(dir.join(cpu::STAT), "usage_usec 5\n").expect("w");
         fs::write(dir.join(memory::CURRENT), "0\n").expect("w");
         fs::write(dir.join(memory::EVENTS), "oom_kill 0\n").expect("w");
         let s = m.stats().expect("stats");
         assert_eq!(s.cpu.usage.as_micros(), 5);
         assert_eq!(s.pids_current, None, "no pids controller");
-        for f in [cpu::MAX, cpu::STAT, memory::MAX, memory::CURRENT, memory::EVENTS] {
+        for f in [
+            cpu::MAX,
+            cpu::STAT,
+            memory::MAX,
+            memory::CURRENT,
+            memory::EVENTS,
+        ] {
             fs::remove_file(dir.join(f)).expect("rm");
         }
         m.remove().expect("remove");
