@@ -19,6 +19,12 @@
 //! `latency` = every unit's latency (ns; p50/p99/max show the throttling pauses);
 //! `nr_periods`, `nr_throttled`, `throttled_time` per run.
 //!
+//! Edge effect of a finite window: CFS hands out quota per period, so the partial periods
+//! at the window's start and end can each grant up to a full quota. For a quota Q ≤ P/2
+//! and a random phase the expected bias of `cpu_share` is +(P/W)(1 − Q/P): +3.75 % at
+//! 25 % with the quick window (W = 2 s, P = 100 ms), +1.5 % with the full one (5 s).
+//! `--throttle-window-ms` trades run time for a smaller bias.
+//!
 //! Memory point (case `oom`): the probe allocates `OOM_ALLOC_MIB` under a limit of
 //! `OOM_LIMIT_MIB` with no swap; the kernel's OOM killer ends it (SIGKILL) and the
 //! cgroup's `oom_kill` counter says so. Metrics `oom_kill` (count) and `allocated_mib`
@@ -337,6 +343,19 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                     col.problem(name, e.point.case(), "*", Status::Skipped, &u.to_string());
                     e.given_up = true;
                 }
+                Err(SubjectError::Cgroup(c)) if cannot_run_here(&c) => {
+                    col.problem(
+                        name,
+                        e.point.case(),
+                        "*",
+                        Status::Skipped,
+                        &format!(
+                            "cannot create a limited cgroup here: {c}; run as root on a host \
+                             with the cpu, cpuacct and memory controllers (isobench doctor)"
+                        ),
+                    );
+                    e.given_up = true;
+                }
                 Err(err) => {
                     e.failures += 1;
                     e.last_error = Some(err.to_string());
@@ -379,6 +398,19 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     Outcome {
         measurements,
         interrupted,
+    }
+}
+
+/// Errors that mean this host (or user) cannot have cgroups, rather than a failure.
+fn cannot_run_here(e: &crate::cgroup::CgroupError) -> bool {
+    use crate::cgroup::CgroupError as E;
+    match e {
+        E::NoController { .. } | E::Detect(_) => true,
+        E::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        ),
+        _ => false,
     }
 }
 
