@@ -149,6 +149,37 @@ impl CgroupManager for AnyManager {
     }
 }
 
+/// Capability probe (`doctor`, tests): create a throwaway cgroup, give it a CPU quota and
+/// a memory limit, read its counters and remove it. Returns what was used, e.g.
+/// "v1 (cpu, cpuacct, memory, pids hierarchies); cpu burst: yes".
+pub fn self_test(cleanup: &Cleanup) -> Result<String, CgroupError> {
+    let mut m = AnyManager::create(cleanup, &super::common::unique_name("doctor"))?;
+    let result = (|| {
+        m.apply(&Limits {
+            cpu_quota: Some(std::time::Duration::from_millis(50)),
+            cpu_period: Some(std::time::Duration::from_millis(100)),
+            memory_bytes: Some(64 << 20),
+            ..Limits::default()
+        })?;
+        m.stats()?;
+        let burst = m.paths().iter().any(|p| {
+            p.join(super::v1::cpu::BURST).exists() || p.join(super::v2::cpu::BURST).exists()
+        });
+        Ok(format!(
+            "{} cgroup in {}; cpu burst: {}",
+            m.version(),
+            m.paths()
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if burst { "yes" } else { "no" }
+        ))
+    })();
+    m.remove()?;
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -395,6 +395,19 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let mut measurements = col.finish();
     add_relative_throughput(&mut measurements);
     annotate_oom(&mut measurements, &oom_reasons);
+    // Rows in sweep order (unlimited, quotas as given, oom) rather than the shuffled
+    // order they were first measured in.
+    let cases: Vec<String> = points(&opts.quotas)
+        .iter()
+        .map(|p| p.case().to_string())
+        .collect();
+    let subject_rank = |n: &str| ctx.subjects.iter().position(|k| k.name() == n);
+    measurements.sort_by_key(|m| {
+        (
+            subject_rank(&m.subject),
+            cases.iter().position(|c| *c == m.case),
+        )
+    });
     Outcome {
         measurements,
         interrupted,
