@@ -217,7 +217,8 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
                 "nr_throttled",
                 "throttled_time",
                 "oom_kill",
-                "allocated_mib"
+                "allocated_mib",
+                "memory_peak"
             ]
         )
     );

@@ -28,7 +28,8 @@
 //! Memory point (case `oom`): the probe allocates `OOM_ALLOC_MIB` under a limit of
 //! `OOM_LIMIT_MIB` with no swap; the kernel's OOM killer ends it (SIGKILL) and the
 //! cgroup's `oom_kill` counter says so. Metrics `oom_kill` (count) and `allocated_mib`
-//! (the last MiB the probe reported touching), with the reason "oom-killed after X MiB".
+//! (the last MiB the probe reported touching), `memory_peak` (the cgroup's high-water
+//! mark, bytes), with the reason "oom-killed after X MiB".
 //! The harness is never in the cgroup, so it is not at risk.
 
 use std::collections::BTreeMap;
@@ -121,6 +122,8 @@ struct OomRun {
     exit_code: Option<i32>,
     oom_kills: u64,
     allocated_mib: u64,
+    /// The cgroup's memory high-water mark, where the kernel keeps one.
+    peak_bytes: Option<u64>,
 }
 
 fn launch(
@@ -220,6 +223,7 @@ fn run_oom(subject: &mut dyn Subject, ctx: &Ctx<'_>) -> Result<OomRun, SubjectEr
         exit_code: exit.code,
         oom_kills: stats.memory.oom_kills,
         allocated_mib,
+        peak_bytes: stats.memory.max_usage_bytes,
     })
 }
 
@@ -521,6 +525,9 @@ fn record_oom(
         "MiB",
         r.allocated_mib as f64,
     );
+    if let Some(b) = r.peak_bytes {
+        col.add_value(subject, OOM, "memory_peak", labels, "bytes", b as f64);
+    }
     oom_reason(r)
 }
 
@@ -625,6 +632,7 @@ mod tests {
             exit_code: None,
             oom_kills: 1,
             allocated_mib: 30,
+            peak_bytes: None,
         };
         assert_eq!(oom_reason(&r), "oom-killed after 30 MiB");
         let r = OomRun {
@@ -632,6 +640,7 @@ mod tests {
             exit_code: Some(0),
             oom_kills: 0,
             allocated_mib: 256,
+            peak_bytes: None,
         };
         assert!(oom_reason(&r).starts_with("NOT oom-killed"));
     }

@@ -182,3 +182,44 @@ impl ConcatArray for [[u8; 4]; 2] {
         [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_name_the_step_and_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("no-such-cgroup").join("cgroup.procs");
+        let argv = vec!["/bin/true".to_string()];
+        match spawn_in_cgroups("/bin/true", &argv, &[], &[], std::slice::from_ref(&missing)) {
+            Err(SpawnInCgroupError::Join { path, source }) => {
+                assert_eq!(path, missing);
+                assert_eq!(source.kind(), io::ErrorKind::NotFound);
+            }
+            other => panic!("expected a Join error, got {other:?}"),
+        }
+        let nowhere = dir.path().join("no-such-binary");
+        let nowhere = nowhere.to_string_lossy().into_owned();
+        match spawn_in_cgroups(&nowhere, std::slice::from_ref(&nowhere), &[], &[], &[]) {
+            Err(SpawnInCgroupError::Exec { path, .. }) => assert_eq!(path, nowhere),
+            other => panic!("expected an Exec error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_plain_file_stands_in_for_cgroup_procs() {
+        // A regular file accepts the child's "0": the join step itself is exercised.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let procs = dir.path().join("cgroup.procs");
+        std::fs::write(&procs, "").expect("w");
+        let argv = vec!["/bin/true".to_string()];
+        let pid = spawn_in_cgroups("/bin/true", &argv, &[], &[], std::slice::from_ref(&procs))
+            .expect("spawn");
+        let r = crate::sys::process::wait4(pid, true)
+            .expect("wait4")
+            .expect("reaped");
+        assert_eq!(r.code, Some(0));
+        assert_eq!(std::fs::read_to_string(&procs).expect("r"), "0");
+    }
+}
