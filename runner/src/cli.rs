@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Measure: run scenarios over subjects, write the run JSON and print a summary.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check what this host can run (root, namespaces, cgroups, runtimes, QEMU/KVM).
     Doctor(DoctorArgs),
     /// Remove what a crashed or killed run left behind (from its journal).
@@ -79,6 +79,15 @@ pub struct RunArgs {
     /// Extra mounts for the clone mount-table sweep.
     #[arg(long, value_delimiter = ',', default_values_t = vec![0usize, 100, 1000])]
     pub mounts: Vec<usize>,
+    /// CPU quotas of the throttle sweep, in % of one CPU (comma list).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![10.0f64, 25.0, 50.0, 100.0, 150.0, 200.0])]
+    pub quotas: Vec<f64>,
+    /// CFS period of the throttle sweep, in ms.
+    #[arg(long, default_value_t = 100)]
+    pub period_ms: u64,
+    /// Work window of one throttle run, in ms (default: 2000 with --quick, else 5000).
+    #[arg(long)]
+    pub throttle_window_ms: Option<u64>,
     /// Work directory base (default /var/tmp, or $ISOBENCH_WORKDIR).
     #[arg(long)]
     pub workdir: Option<PathBuf>,
@@ -117,7 +126,7 @@ pub fn exit_code_for_signal(sig: &str) -> i32 {
 pub fn main() -> anyhow::Result<i32> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(a) => cmd_run(a),
+        Command::Run(a) => cmd_run(*a),
         Command::Doctor(a) => crate::doctor::cmd(a.json),
         Command::Clean(a) => cmd_clean(a),
         Command::WriteProbe { path } => {
@@ -162,6 +171,12 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     if a.mounts.iter().any(|&m| m > 10_000) {
         anyhow::bail!("--mounts values above 10000 are refused (each is a real tmpfs mount)");
     }
+    if a.quotas.iter().any(|&q| !(q > 0.0 && q <= 10_000.0)) {
+        anyhow::bail!("--quotas values must be above 0 and at most 10000 (% of one CPU)");
+    }
+    if !(1..=1000).contains(&a.period_ms) {
+        anyhow::bail!("--period-ms must be between 1 and 1000 (the kernel's CFS period range)");
+    }
     let cfg = RunConfig {
         scenarios: a.scenario.clone(),
         subjects,
@@ -175,6 +190,9 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         options: ScenarioOptions {
             concurrency: a.concurrency.clone(),
             mounts: a.mounts.clone(),
+            quotas: a.quotas.clone(),
+            period_ms: a.period_ms,
+            throttle_window_ms: a.throttle_window_ms,
         },
         verbose: a.verbose,
         progress: !a.no_progress && std::io::stderr().is_terminal(),
@@ -198,7 +216,17 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
                 "over_plain",
                 "unshare",
                 "setns",
-                "throughput"
+                "throughput",
+                "cpu_share",
+                "share_over_quota",
+                "usage_over_rusage",
+                "throughput_rel",
+                "latency",
+                "nr_throttled",
+                "throttled_time",
+                "oom_kill",
+                "allocated_mib",
+                "memory_peak"
             ]
         )
     );

@@ -9,6 +9,7 @@
 //! `teardown`; `ready` and `total` are taken by the harness, the subject adds its own
 //! phases (runc's `create`/`start`/`delete`, a VM's boot stages) with `phases()`.
 
+pub mod limited;
 pub mod namespaces;
 pub mod process;
 
@@ -105,6 +106,11 @@ pub enum SubjectError {
     ExitTimeout(Duration),
     #[error("{0}")]
     Other(String),
+    /// The subject cannot do this (yet); reported as `status: skipped`.
+    #[error("{0}")]
+    Unsupported(Unavailable),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroup::CgroupError),
 }
 
 impl SubjectError {
@@ -183,6 +189,21 @@ pub trait Subject {
         case: &str,
         mode: &ProbeMode,
     ) -> Result<Box<dyn Instance>, SubjectError>;
+
+    /// Start the payload in `mode` under cgroup `limits` (the `throttle` scenario). See
+    /// `limited` for the contract; subjects that have not implemented it yet say so.
+    fn launch_limited(
+        &mut self,
+        _env: &Env,
+        _case: &str,
+        _mode: &ProbeMode,
+        _limits: &limited::Limits,
+    ) -> Result<Box<dyn limited::LimitedInstance>, SubjectError> {
+        Err(SubjectError::Unsupported(Unavailable::new(
+            format!("throttle not supported by the {} subject yet", self.kind()),
+            "see runner/src/subject/limited.rs for the contract a subject implements",
+        )))
+    }
 
     /// Undo `prepare` (also done by the cleanup registry if this is never called).
     fn finish(&mut self, _env: &Env) -> Result<(), SubjectError> {

@@ -54,6 +54,19 @@ impl Subject for Process {
     ) -> Result<Box<dyn Instance>, SubjectError> {
         Ok(Box::new(spawn_probe(env, mode, &[])?))
     }
+
+    /// The probe in a fresh cgroup of its own, joined before execve.
+    fn launch_limited(
+        &mut self,
+        env: &Env,
+        _case: &str,
+        mode: &ProbeMode,
+        limits: &super::limited::Limits,
+    ) -> Result<Box<dyn super::limited::LimitedInstance>, SubjectError> {
+        Ok(Box::new(super::limited::spawn_probe_in_cgroup(
+            env, mode, limits,
+        )?))
+    }
 }
 
 /// A spawned probe process.
