@@ -92,6 +92,10 @@ pub struct NsProbe {
     reaped: bool,
     // Kept alive until the child has exec'd (it reads them through CLONE_VM).
     _strings: Vec<CString>,
+    // The argv/envp pointer arrays and the path the child reads: heap-allocated and
+    // kept here, since the child may exec after `spawn` returned.
+    _ptrs: (Vec<*const libc::c_char>, Vec<*const libc::c_char>),
+    _path: CString,
     _stack: Box<ChildStack>,
 }
 
@@ -122,7 +126,7 @@ impl NsProbe {
         let env_str = CString::new("PATH=/usr/bin:/bin").unwrap_or_default();
         let mut argv: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
         argv.push(std::ptr::null());
-        let envp = [env_str.as_ptr(), std::ptr::null()];
+        let envp = vec![env_str.as_ptr(), std::ptr::null()];
         let mut stack = Box::new(ChildStack::new());
         let pid = sys::clone::clone_exec(flags, &mut stack, &path, &argv, &envp)
             .map_err(|e| SubjectError::io(format!("clone3({})", ns::case_name(flags)), e))?;
@@ -133,6 +137,8 @@ impl NsProbe {
             ready_rd: rd,
             reaped: false,
             _strings: strings,
+            _ptrs: (argv, envp),
+            _path: path,
             _stack: stack,
         })
     }
