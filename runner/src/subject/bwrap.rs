@@ -68,10 +68,10 @@ impl Subject for Bwrap {
         let binary = crate::exec::which("bwrap").ok_or_else(|| {
             SubjectError::Other("bwrap is not on PATH; fix: apt-get install bubblewrap".into())
         })?;
-        self.version =
-            crate::exec::version_line(&binary.to_string_lossy(), &["--version"])
-                .and_then(|l| parse_version(&l));
-        self.rootfs = Some(crate::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?);
+        self.version = crate::exec::version_line(&binary.to_string_lossy(), &["--version"])
+            .and_then(|l| parse_version(&l));
+        self.rootfs =
+            Some(crate::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?);
         self.binary = Some(binary);
         Ok(())
     }
@@ -147,7 +147,11 @@ fn pipe_avoiding(avoid: i32) -> Result<(OwnedFd, OwnedFd), SubjectError> {
 }
 
 impl BwrapInstance {
-    fn spawn(binary: &std::path::Path, rootfs: &std::path::Path, mode: &ProbeMode) -> Result<BwrapInstance, SubjectError> {
+    fn spawn(
+        binary: &std::path::Path,
+        rootfs: &std::path::Path,
+        mode: &ProbeMode,
+    ) -> Result<BwrapInstance, SubjectError> {
         let (ready_rd, ready_wr) = pipe_avoiding(READY_FD)?;
         let (out_rd, out_wr) = pipe_avoiding(READY_FD)?;
         let (err_rd, err_wr) = pipe_avoiding(READY_FD)?;

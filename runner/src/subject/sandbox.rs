@@ -113,7 +113,13 @@ impl Subject for Sandbox {
             })?,
         ];
         let layout = crate::cgroup::detect().map_err(|e| SubjectError::Other(e.to_string()))?;
-        let name = format!("isobench-sandbox-{}", std::process::id());
+        // Unique per run and per Sandbox value (tests run several in one process).
+        static SANDBOXES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "isobench-sandbox-{}-{}",
+            std::process::id(),
+            SANDBOXES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let cgroups = sandbox_cgroup::create_parent(env, &layout, &name)
             .map_err(|e| SubjectError::Other(e.to_string()))?;
         self.state = Some(Prepared {
@@ -160,7 +166,8 @@ impl Sandbox {
 }
 
 fn cstring(s: impl Into<Vec<u8>>) -> Result<CString, SubjectError> {
-    CString::new(s).map_err(|e| SubjectError::Other(format!("{e}: a NUL byte in a path or argument")))
+    CString::new(s)
+        .map_err(|e| SubjectError::Other(format!("{e}: a NUL byte in a path or argument")))
 }
 
 /// What a step is, for error messages.
@@ -176,7 +183,11 @@ fn describe_step(step: &Step) -> String {
         Step::SetHostname { name } => format!("sethostname {}", s(name)),
         Step::Mkdirat { path, .. } => format!("create cgroup {}", s(path)),
         Step::WriteAt { path, data, .. } => {
-            format!("write {:?} to cgroup file {}", String::from_utf8_lossy(data), s(path))
+            format!(
+                "write {:?} to cgroup file {}",
+                String::from_utf8_lossy(data),
+                s(path)
+            )
         }
     }
 }
@@ -265,7 +276,10 @@ impl SandboxInstance {
         let (child, report_rd) = sys::container::spawn(program, crate::ns::container_flags())
             .map_err(|e| {
                 SubjectError::io(
-                    format!("clone3({})", crate::ns::case_name(crate::ns::container_flags())),
+                    format!(
+                        "clone3({})",
+                        crate::ns::case_name(crate::ns::container_flags())
+                    ),
                     e,
                 )
             })?;
@@ -338,9 +352,9 @@ impl SandboxInstance {
                 crate::rootfs::PROBE_IN_ROOTFS,
                 errno(*e)
             )),
-            ChildReport::Done { .. } => SubjectError::Other(
-                "the payload exited before its ready marker".into(),
-            ),
+            ChildReport::Done { .. } => {
+                SubjectError::Other("the payload exited before its ready marker".into())
+            }
             ChildReport::Nothing => {
                 SubjectError::Other("the sandbox's init died before reporting".into())
             }
@@ -367,7 +381,9 @@ impl SandboxInstance {
             }
             if now >= deadline {
                 let _ = self.child.kill();
-                return Err(SubjectError::ExitTimeout(deadline.saturating_duration_since(start)));
+                return Err(SubjectError::ExitTimeout(
+                    deadline.saturating_duration_since(start),
+                ));
             }
             let slice = (deadline - now).min(Duration::from_millis(250));
             sys::poll_readable(pidfd.as_raw_fd(), slice)
@@ -435,9 +451,9 @@ impl Instance for SandboxInstance {
 
     fn teardown(&mut self) -> Result<(), SubjectError> {
         if !self.child.is_reaped() {
-            self.child
-                .kill()
-                .map_err(|e| SubjectError::io(format!("kill sandbox init {}", self.child.pid()), e))?;
+            self.child.kill().map_err(|e| {
+                SubjectError::io(format!("kill sandbox init {}", self.child.pid()), e)
+            })?;
         }
         if !self.cgroups_removed {
             sandbox_cgroup::remove(&self.cgroup_paths, CGROUP_RMDIR_PATIENCE)
@@ -460,7 +476,10 @@ impl Instance for SandboxInstance {
         let Some(&child_start) = self.marks.first() else {
             return out;
         };
-        out.push(("clone".into(), ns(child_start.saturating_sub(at_ns(self.t_clone)))));
+        out.push((
+            "clone".into(),
+            ns(child_start.saturating_sub(at_ns(self.t_clone))),
+        ));
         for (name, pair) in MARKED_PHASES.iter().zip(self.marks.windows(2)) {
             out.push((name.to_string(), ns(pair[1].saturating_sub(pair[0]))));
         }

@@ -115,13 +115,18 @@ const CONTROLLERS: [&str; 3] = ["cpu", "memory", "pids"];
 
 /// Create (registered first) the per-run parent cgroup named `name` in every hierarchy
 /// the sandbox limits, found under the host's detected layout.
-pub fn create_parent(env: &Env, layout: &Layout, name: &str) -> Result<Parents, SandboxCgroupError> {
+pub fn create_parent(
+    env: &Env,
+    layout: &Layout,
+    name: &str,
+) -> Result<Parents, SandboxCgroupError> {
     let (version, dirs): (Version, Vec<(PathBuf, Vec<&'static str>)>) = match layout {
         Layout::V1 { root } | Layout::Hybrid { root, .. } => {
             let mut dirs = Vec::new();
             for c in CONTROLLERS {
                 let h = root.join(c);
-                if !crate::sys::fs::fs_magic(&h).is_ok_and(|m| m == crate::sys::fs::CGROUP_SUPER_MAGIC)
+                if !crate::sys::fs::fs_magic(&h)
+                    .is_ok_and(|m| m == crate::sys::fs::CGROUP_SUPER_MAGIC)
                 {
                     return Err(SandboxCgroupError::NoHierarchy {
                         controller: c.into(),
@@ -157,7 +162,10 @@ pub fn create_parent(env: &Env, layout: &Layout, name: &str) -> Result<Parents, 
     let mut guards = Vec::new();
     for (hierarchy, controllers) in dirs {
         let path = hierarchy.join(name);
-        guards.push(env.cleanup.register(Resource::Cgroup { path: path.clone() })?);
+        guards.push(
+            env.cleanup
+                .register(Resource::Cgroup { path: path.clone() })?,
+        );
         std::fs::create_dir(&path).map_err(|source| SandboxCgroupError::Io {
             what: "create cgroup",
             path: path.clone(),
@@ -200,10 +208,9 @@ pub fn limit_files(version: Version, controller: &str, l: &Limits) -> Vec<(&'sta
             ("cpu.cfs_quota_us", l.cpu_quota_us.to_string()),
         ],
         (Version::V1, "memory") => vec![("memory.limit_in_bytes", l.memory_bytes.to_string())],
-        (Version::V2, "cpu") => vec![(
-            "cpu.max",
-            format!("{} {}", l.cpu_quota_us, l.cpu_period_us),
-        )],
+        (Version::V2, "cpu") => {
+            vec![("cpu.max", format!("{} {}", l.cpu_quota_us, l.cpu_period_us))]
+        }
         (Version::V2, "memory") => vec![("memory.max", l.memory_bytes.to_string())],
         (_, "pids") => vec![("pids.max", l.pids.to_string())],
         _ => Vec::new(),
