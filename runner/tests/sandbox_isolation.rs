@@ -169,7 +169,7 @@ fn sandbox_hang_is_killed_at_the_deadline_and_cleaned_up() {
     inst.wait_ready(Instant::now() + Duration::from_secs(30))
         .expect("ready");
     // The payload sits in the launch cgroup of every hierarchy: note its host pid.
-    let procs = parents[0].join("1/cgroup.procs");
+    let procs = parents[0].join("1/cgroup.procs"); // lists processes on v1 and v2
     let pid: i32 = std::fs::read_to_string(&procs)
         .expect("read launch cgroup.procs")
         .trim()

@@ -17,7 +17,9 @@
 //! before execve), the ready byte's arrival, and the reap. Phases reported per sample:
 //! `prepare` (pipes, argv, program, before clone3), `clone` (clone3 until the child's
 //! first instruction), `mounts`, `pivot_root`, `hostname`, `cgroup`, `exec` (execve to
-//! the ready byte read by the harness) and `exit` (ready to reaped); the harness adds
+//! the ready byte read by the harness) — these tile the launch up to ready — plus
+//! `cgroup_join` (the part of `cgroup` spent moving into it) and `exit` (ready to
+//! reaped); the harness adds
 //! `ready`, `total` and `teardown` (kill if needed, rmdir of the launch's cgroups).
 //!
 //! The child's mounts live only in its own mount namespace (made private before the
@@ -43,8 +45,16 @@ use crate::sys::container::{ChildProgram, ChildReport, ContainerChild, Step};
 /// Hostname set inside every sandbox.
 pub const HOSTNAME: &str = "isobench-sandbox";
 
-/// The phases a launch reports, in order: the ones split by the child's marks.
-const MARKED_PHASES: [&str; 4] = ["mounts", "pivot_root", "hostname", "cgroup"];
+/// Phases between the child's consecutive marks: (name, first mark, last mark). Marks:
+/// 0 start, 1 mounts done, 2 pivot_root done, 3 hostname set, 4 cgroup created and
+/// limited, 5 cgroup joined. `cgroup_join` is the part of `cgroup` spent joining.
+const MARKED_PHASES: [(&str, usize, usize); 5] = [
+    ("mounts", 0, 1),
+    ("pivot_root", 1, 2),
+    ("hostname", 2, 3),
+    ("cgroup", 3, 5),
+    ("cgroup_join", 4, 5),
+];
 
 /// How long teardown waits for a just-emptied cgroup to become removable.
 const CGROUP_RMDIR_PATIENCE: Duration = Duration::from_secs(2);
@@ -255,10 +265,12 @@ impl SandboxInstance {
             },
             Step::Mark,
         ];
-        steps.extend(
+        let (cg_create, cg_join) =
             sandbox_cgroup::launch_steps(&state.cgroups, &cg_name, &Limits::default())
-                .map_err(|e| SubjectError::Other(e.to_string()))?,
-        );
+                .map_err(|e| SubjectError::Other(e.to_string()))?;
+        steps.extend(cg_create);
+        steps.push(Step::Mark);
+        steps.extend(cg_join);
         steps.push(Step::Mark);
         let step_names = steps.iter().map(describe_step).collect();
         let cgroup_paths = sandbox_cgroup::launch_paths(&state.cgroups, &cg_name);
@@ -480,8 +492,10 @@ impl Instance for SandboxInstance {
             "clone".into(),
             ns(child_start.saturating_sub(at_ns(self.t_clone))),
         ));
-        for (name, pair) in MARKED_PHASES.iter().zip(self.marks.windows(2)) {
-            out.push((name.to_string(), ns(pair[1].saturating_sub(pair[0]))));
+        for (name, from, to) in MARKED_PHASES {
+            if let (Some(a), Some(b)) = (self.marks.get(from), self.marks.get(to)) {
+                out.push((name.to_string(), ns(b.saturating_sub(*a))));
+            }
         }
         if let (Some(&last), Some(ready)) = (self.marks.last(), self.ready_at) {
             out.push(("exec".into(), ns(at_ns(ready).saturating_sub(last))));

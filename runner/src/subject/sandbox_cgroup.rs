@@ -18,7 +18,8 @@
 //! with it (cleanup removes cgroups children first).
 //!
 //! The per-launch work runs in the container's init before execve (mkdirat, limit
-//! writes, writing `0` — "the writer" — to `cgroup.procs`), through directory fds the
+//! writes, writing `0` — "the writer" — to `tasks` (v1) or `cgroup.procs` (v2), see
+//! [`join_file`]), through directory fds the
 //! parent opened here, because after pivot_root the host's /sys/fs/cgroup is gone from
 //! the child's view. See Documentation/admin-guide/cgroup-v1/cgroups.rst and
 //! cgroup-v2.rst.
@@ -221,40 +222,55 @@ fn cstr(s: String) -> Result<CString, SandboxCgroupError> {
     CString::new(s.clone()).map_err(|_| SandboxCgroupError::Name(s))
 }
 
-/// The steps the container's init runs to create cgroup `name` below every parent, set
-/// its limits and join it (all relative to the parents' directory fds).
+/// The file a process joins a cgroup through by writing `0` ("the writer").
+///
+/// v1: `tasks`, which moves only the writing thread — the whole process, as the
+/// container's init is single-threaded. The kernel then skips the global
+/// `cgroup_threadgroup_rwsem` (cgroup_procs_write_start(): "If we migrate a single
+/// thread ... we can skip the global lock"), whose write side waits for an RCU grace
+/// period: milliseconds per launch through `cgroup.procs` on this kind of host.
+/// v2: `cgroup.procs` (`cgroup.threads` only works inside a threaded subtree).
+pub fn join_file(version: Version) -> &'static str {
+    match version {
+        Version::V1 => "tasks",
+        Version::V2 => "cgroup.procs",
+    }
+}
+
+/// The steps the container's init runs to create cgroup `name` below every parent and
+/// set its limits (`.0`), and to join it (`.1`), all relative to the parents'
+/// directory fds.
 pub fn launch_steps(
     parents: &Parents,
     name: &str,
     limits: &Limits,
-) -> Result<Vec<Step>, SandboxCgroupError> {
-    let mut steps = Vec::new();
+) -> Result<(Vec<Step>, Vec<Step>), SandboxCgroupError> {
+    let mut create = Vec::new();
+    let mut join = Vec::new();
     for p in &parents.parents {
         let dirfd = p.dir.as_raw_fd();
-        steps.push(Step::Mkdirat {
+        create.push(Step::Mkdirat {
             dirfd,
             path: cstr(name.to_string())?,
             mode: 0o755,
         });
         for c in &p.controllers {
             for (file, value) in limit_files(parents.version, c, limits) {
-                steps.push(Step::WriteAt {
+                create.push(Step::WriteAt {
                     dirfd,
                     path: cstr(format!("{name}/{file}"))?,
                     data: value.into_bytes(),
                 });
             }
         }
-    }
-    // Join last, once every limit is in place: "0" moves the writing process.
-    for p in &parents.parents {
-        steps.push(Step::WriteAt {
-            dirfd: p.dir.as_raw_fd(),
-            path: cstr(format!("{name}/cgroup.procs"))?,
+        // Joined once every limit is in place.
+        join.push(Step::WriteAt {
+            dirfd,
+            path: cstr(format!("{name}/{}", join_file(parents.version)))?,
             data: b"0".to_vec(),
         });
     }
-    Ok(steps)
+    Ok((create, join))
 }
 
 /// Host paths of launch cgroup `name` (one per hierarchy).
@@ -338,20 +354,17 @@ mod tests {
             parents,
             _guards: Vec::new(),
         };
-        let steps = launch_steps(&parents, "7", &Limits::default()).expect("steps");
-        let mkdirs = steps
+        let (create, join) = launch_steps(&parents, "7", &Limits::default()).expect("steps");
+        let mkdirs = create
             .iter()
             .filter(|s| matches!(s, Step::Mkdirat { .. }))
             .count();
         assert_eq!(mkdirs, 3);
-        let joins: Vec<usize> = steps
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| matches!(s, Step::WriteAt { path, .. } if path.to_bytes().ends_with(b"cgroup.procs")))
-            .map(|(i, _)| i)
-            .collect();
-        assert_eq!(joins.len(), 3);
-        assert_eq!(joins[0], steps.len() - 3, "joins come after every limit");
+        assert_eq!(create.len(), 3 + 4, "three mkdirs, four limit files");
+        assert_eq!(join.len(), 3);
+        assert!(join.iter().all(
+            |s| matches!(s, Step::WriteAt { path, data, .. } if path.to_bytes() == b"7/tasks" && data == b"0")
+        ));
         assert_eq!(
             launch_paths(&parents, "7"),
             vec![
