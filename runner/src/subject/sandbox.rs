@@ -9,7 +9,8 @@
 //! 3. `pivot_root` into it and detach the old root;
 //! 4. `sethostname`;
 //! 5. create a fresh cgroup with cpu, memory and pids limits and join it
-//!    (`sandbox_cgroup`);
+//!    (`sandbox_cgroup`; on v1 through `tasks`, which spares the kernel's global
+//!    threadgroup lock and its RCU grace period, see `sandbox_cgroup::join_file`);
 //! 6. `execve("/isobench-probe")` with the ready pipe inherited.
 //!
 //! Timer points: `t_launch` (Instant and CLOCK_MONOTONIC ns, read together at the start
@@ -165,8 +166,8 @@ impl Subject for Sandbox {
     }
 }
 
-/// Paths of the per-run parent cgroups of a prepared sandbox (for tests and `doctor`).
 impl Sandbox {
+    /// Paths of the per-run parent cgroups of a prepared sandbox (tests, `doctor`).
     pub fn cgroup_parents(&self) -> Vec<PathBuf> {
         self.state
             .as_ref()
