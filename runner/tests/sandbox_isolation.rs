@@ -225,3 +225,32 @@ fn bwrap_payload_is_isolated() {
     assert_eq!(info.get("net").map(String::as_str), Some("lo"));
     assert_ne!(info.get("hostname"), None);
 }
+
+#[test]
+fn sandbox_setup_failure_names_the_step_and_cleans_up() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let Some((env, mut sandbox)) = sandbox_env(base.path()) else {
+        return;
+    };
+    sandbox.prepare(&env).expect("prepare");
+    let parents = sandbox.cgroup_parents();
+    // Without a /proc directory in the rootfs, mounting proc there fails in the child.
+    std::fs::remove_dir(env.workdir.join("rootfs/proc")).expect("remove rootfs/proc");
+    let err =
+        isobench::scenario::startup::measure_once(&mut sandbox, &env, "default", &ProbeMode::Ready)
+            .expect_err("the launch must fail");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("mount proc on") && msg.contains("No such file or directory"),
+        "{msg}"
+    );
+    for p in &parents {
+        assert!(!p.join("1").exists(), "launch cgroup {p:?}/1 left");
+    }
+    sandbox.finish(&env).expect("finish");
+    assert!(
+        left(&parents).is_empty(),
+        "cgroups left: {:?}",
+        left(&parents)
+    );
+}
