@@ -9,9 +9,12 @@
 //! `teardown`; `ready` and `total` are taken by the harness, the subject adds its own
 //! phases (runc's `create`/`start`/`delete`, a VM's boot stages) with `phases()`.
 
+pub mod bwrap;
 pub mod limited;
 pub mod namespaces;
 pub mod process;
+pub mod sandbox;
+pub mod sandbox_cgroup;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -29,6 +32,10 @@ pub enum SubjectKind {
     Process,
     /// clone() with CLONE_NEW* flags (the `clone` scenario).
     Namespaces,
+    /// isobench's own minimal container: namespaces, rootfs, pivot_root, cgroup, exec.
+    Sandbox,
+    /// bubblewrap: namespaces and a rootfs, no cgroups.
+    Bwrap,
 }
 
 impl SubjectKind {
@@ -36,11 +43,18 @@ impl SubjectKind {
         match self {
             SubjectKind::Process => "process",
             SubjectKind::Namespaces => "namespaces",
+            SubjectKind::Sandbox => "sandbox",
+            SubjectKind::Bwrap => "bwrap",
         }
     }
 
     pub fn all() -> &'static [SubjectKind] {
-        &[SubjectKind::Process, SubjectKind::Namespaces]
+        &[
+            SubjectKind::Process,
+            SubjectKind::Namespaces,
+            SubjectKind::Sandbox,
+            SubjectKind::Bwrap,
+        ]
     }
 
     /// Subjects that take part in the `startup` scenario.
@@ -53,6 +67,8 @@ impl SubjectKind {
         match self {
             SubjectKind::Process => Box::new(process::Process),
             SubjectKind::Namespaces => Box::new(namespaces::Namespaces),
+            SubjectKind::Sandbox => Box::new(sandbox::Sandbox::default()),
+            SubjectKind::Bwrap => Box::new(bwrap::Bwrap::default()),
         }
     }
 }

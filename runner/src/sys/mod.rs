@@ -5,6 +5,7 @@
 
 pub mod cgroup_spawn;
 pub mod clone;
+pub mod container;
 pub mod fs;
 pub mod process;
 pub mod signals;

@@ -223,3 +223,14 @@ pub fn fork_raw() -> i32 {
     // in the new child.
     unsafe { libc::fork() }
 }
+
+/// Whether `pid` is a zombie (exited, not yet reaped): state `Z` in /proc/PID/stat.
+pub fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rfind(')')
+                .map(|i| s[i + 1..].trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
