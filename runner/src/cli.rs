@@ -31,6 +31,10 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Remove what a crashed or killed run left behind (from its journal).
     Clean(CleanArgs),
+    /// Write the self-contained HTML report of one or more run files.
+    Report(crate::cmd_report::ReportArgs),
+    /// Export a run file as Bencher BMF, github-action-benchmark, CSV or Markdown.
+    Export(crate::cmd_report::ExportArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -117,6 +121,8 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Run(a) => cmd_run(a),
         Command::Doctor(a) => crate::doctor::cmd(a.json),
         Command::Clean(a) => cmd_clean(a),
+        Command::Report(a) => crate::cmd_report::report_cmd(a),
+        Command::Export(a) => crate::cmd_report::export_cmd(a),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
