@@ -108,7 +108,7 @@ mod tests {
         assert_eq!(format_bytes(1_310_720.0), "1.25 MiB");
         assert_eq!(format_value(2046.0, "ops/s"), "2046/s");
         assert_eq!(format_factor(38.2), "38×");
-        assert_eq!(format_factor(3.14), "3.1×");
+        assert_eq!(format_factor(3.12), "3.1×");
         assert_eq!(format_factor(1.044), "1.04×");
         assert_eq!(format_factor(f64::NAN), "–");
     }

@@ -140,8 +140,10 @@ fn comparable(m: &Measurement) -> bool {
 fn footprints(run: &Run) -> Vec<&Measurement> {
     let mut by_series: std::collections::BTreeMap<String, &Measurement> = Default::default();
     for m in &run.measurements {
-        if !(select::is_footprint(m) && m.status == Status::Ok && select::has_data(m))
-            || !comparable(m)
+        if !(select::is_footprint(m)
+            && m.status == Status::Ok
+            && select::has_data(m)
+            && comparable(m))
         {
             continue;
         }
