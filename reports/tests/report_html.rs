@@ -74,7 +74,7 @@ fn handcrafted_run_draws_every_chart_and_the_headline() {
     assert!(html.contains("class=\"emulated\""));
     assert!(html.contains("95% CI"));
     // Memory and throughput rows exist.
-    assert!(html.contains("used ") && html.contains("less memory than"));
+    assert!(html.contains("used 15× the memory of a runc container"));
     assert!(html.contains("the work per second of"));
     // Skipped and failed subjects with their reasons.
     assert!(html.contains("docker: image isobench-probe:latest missing"));

@@ -100,7 +100,7 @@ pub fn headline(run: &Run) -> Headline {
     for m in &run.measurements {
         if m.status != Status::Ok && comparable(m) && m.scenario == "startup" {
             notes.push(format!(
-                "{} ({} {}) was {}: {}",
+                "{} ({} {}) {}: {}",
                 select::series_name(m),
                 m.scenario,
                 m.metric,
@@ -122,8 +122,8 @@ pub fn headline(run: &Run) -> Headline {
 
 fn status_word(s: Status) -> &'static str {
     match s {
-        Status::Ok => "ok",
-        Status::Skipped => "skipped",
+        Status::Ok => "was measured",
+        Status::Skipped => "was skipped",
         Status::Failed => "failed",
     }
 }
@@ -268,16 +268,16 @@ fn row(l: &Measurement, h: &Measurement, aspect: Aspect) -> Option<HeadlineRow> 
             ci_inv
         ),
         Aspect::Memory if ratio >= 1.0 => format!(
-            "{} used {} less memory than {} ({} vs {}), 95% CI {}.",
-            capitalize(&lp),
+            "{} used {} the memory of {} ({} vs {}), 95% CI {}.",
+            capitalize(&hp),
             format_factor(ratio),
-            hp,
-            l.metric,
+            lp,
             h.metric,
+            l.metric,
             ci_text
         ),
         Aspect::Memory => format!(
-            "{} used {} more memory than {} ({} vs {}), 95% CI {}.",
+            "{} used {} the memory of {} ({} vs {}), 95% CI {}.",
             capitalize(&lp),
             format_factor(1.0 / ratio),
             hp,
@@ -304,9 +304,9 @@ fn row(l: &Measurement, h: &Measurement, aspect: Aspect) -> Option<HeadlineRow> 
         }
         if m.samples.len() < FEW_SAMPLES {
             caveats.push(format!(
-                "few samples: {} has n={}, the interval is rough",
-                select::series_name(m),
-                m.samples.len()
+                "few samples: n={} for {}, the interval is rough",
+                m.samples.len(),
+                select::series_name(m)
             ));
         }
     }
