@@ -111,9 +111,10 @@ pub fn ok_metric<'a>(
     })
 }
 
-/// Whether a measurement has numbers to draw.
+/// Whether a measurement has numbers to draw (a summary; raw samples may have been
+/// dropped by a writer that keeps only the histogram).
 pub fn has_data(m: &Measurement) -> bool {
-    m.summary.is_some() && m.samples.iter().any(|x| x.is_finite())
+    m.summary.is_some_and(|s| s.n > 0)
 }
 
 /// Whether the labels other than `accel` are empty (the plain point of a case, not a
