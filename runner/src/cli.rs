@@ -34,6 +34,10 @@ pub enum Command {
     /// Write the embedded static probe binary to PATH (for cross-checks with other tools).
     #[command(hide = true)]
     WriteProbe { path: PathBuf },
+    /// Write the self-contained HTML report of one or more run files.
+    Report(crate::cmd_report::ReportArgs),
+    /// Export a run file as Bencher BMF, github-action-benchmark, CSV or Markdown.
+    Export(crate::cmd_report::ExportArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -134,6 +138,8 @@ pub fn main() -> anyhow::Result<i32> {
                 .with_context(|| format!("writing the probe to {}", path.display()))?;
             Ok(0)
         }
+        Command::Report(a) => crate::cmd_report::report_cmd(a),
+        Command::Export(a) => crate::cmd_report::export_cmd(a),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
