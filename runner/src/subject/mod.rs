@@ -9,8 +9,12 @@
 //! `teardown`; `ready` and `total` are taken by the harness, the subject adds its own
 //! phases (runc's `create`/`start`/`delete`, a VM's boot stages) with `phases()`.
 
+pub mod crun;
 pub mod namespaces;
+pub mod oci;
 pub mod process;
+pub mod runc;
+pub mod slots;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -28,6 +32,10 @@ pub enum SubjectKind {
     Process,
     /// clone() with CLONE_NEW* flags (the `clone` scenario).
     Namespaces,
+    /// The runc OCI runtime (create + start, and run) on a generated bundle.
+    Runc,
+    /// The crun OCI runtime (create + start, and run) on a generated bundle.
+    Crun,
 }
 
 impl SubjectKind {
@@ -35,11 +43,18 @@ impl SubjectKind {
         match self {
             SubjectKind::Process => "process",
             SubjectKind::Namespaces => "namespaces",
+            SubjectKind::Runc => "runc",
+            SubjectKind::Crun => "crun",
         }
     }
 
     pub fn all() -> &'static [SubjectKind] {
-        &[SubjectKind::Process, SubjectKind::Namespaces]
+        &[
+            SubjectKind::Process,
+            SubjectKind::Namespaces,
+            SubjectKind::Runc,
+            SubjectKind::Crun,
+        ]
     }
 
     /// Subjects that take part in the `startup` scenario.
@@ -56,6 +71,8 @@ impl SubjectKind {
         match self {
             SubjectKind::Process => Box::new(process::Process),
             SubjectKind::Namespaces => Box::new(namespaces::Namespaces),
+            SubjectKind::Runc => Box::new(runc::subject()),
+            SubjectKind::Crun => Box::new(crun::subject()),
         }
     }
 }

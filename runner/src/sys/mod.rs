@@ -7,6 +7,7 @@ pub mod clone;
 pub mod fs;
 pub mod process;
 pub mod signals;
+pub mod spawn;
 
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
