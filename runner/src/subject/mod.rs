@@ -10,8 +10,11 @@
 //! phases (runc's `create`/`start`/`delete`, a VM's boot stages) with `phases()`.
 
 pub mod crun;
+pub mod docker;
+pub mod engine;
 pub mod namespaces;
 pub mod oci;
+pub mod podman;
 pub mod process;
 pub mod runc;
 pub mod slots;
@@ -36,6 +39,10 @@ pub enum SubjectKind {
     Runc,
     /// The crun OCI runtime (create + start, and run) on a generated bundle.
     Crun,
+    /// `docker run` of an image imported from the generated rootfs.
+    Docker,
+    /// `podman run` of an image imported from the generated rootfs.
+    Podman,
 }
 
 impl SubjectKind {
@@ -45,6 +52,8 @@ impl SubjectKind {
             SubjectKind::Namespaces => "namespaces",
             SubjectKind::Runc => "runc",
             SubjectKind::Crun => "crun",
+            SubjectKind::Docker => "docker",
+            SubjectKind::Podman => "podman",
         }
     }
 
@@ -54,6 +63,8 @@ impl SubjectKind {
             SubjectKind::Namespaces,
             SubjectKind::Runc,
             SubjectKind::Crun,
+            SubjectKind::Docker,
+            SubjectKind::Podman,
         ]
     }
 
@@ -73,6 +84,8 @@ impl SubjectKind {
             SubjectKind::Namespaces => Box::new(namespaces::Namespaces),
             SubjectKind::Runc => Box::new(runc::subject()),
             SubjectKind::Crun => Box::new(crun::subject()),
+            SubjectKind::Docker => Box::new(docker::subject()),
+            SubjectKind::Podman => Box::new(podman::subject()),
         }
     }
 }
