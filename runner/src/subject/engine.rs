@@ -305,6 +305,30 @@ impl EngineInstance {
         super::oci::log_tail(&self.stderr)
     }
 
+    /// Wait for the client to exit (it does once its container is gone); kill it if it
+    /// does not within `CLIENT_WAIT`.
+    fn reap_client(&mut self) {
+        if !self.client_reaped {
+            let _ = super::process::wait_pid_deadline(self.client, Instant::now() + CLIENT_WAIT);
+            self.client_reaped = true;
+        }
+    }
+
+    /// Whether the engine still knows the container.
+    fn exists(&self) -> bool {
+        crate::exec::run(
+            Command::new(self.binary).args(&self.global).args([
+                "container",
+                "inspect",
+                "--format",
+                "{{.Id}}",
+                &self.name,
+            ]),
+            QUERY_TIMEOUT,
+        )
+        .is_ok_and(|o| o.status.success())
+    }
+
     fn container_pid(&self) -> Option<i32> {
         let out = crate::exec::run_ok(
             Command::new(self.binary).args(&self.global).args([
@@ -380,17 +404,23 @@ impl Instance for EngineInstance {
                         .args(["kill", &self.name]),
                     QUERY_TIMEOUT,
                 );
-                if let Err(e) = g.release() {
+                // `--rm`: the engine removes the killed container itself and then the
+                // client exits; an `rm -f` meanwhile fails ("removal ... already in
+                // progress"), so wait for that first and remove only what is left.
+                self.reap_client();
+                let until = Instant::now() + CLIENT_WAIT;
+                while self.exists() && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                if !self.exists() {
+                    g.forget();
+                } else if let Err(e) = g.release() {
                     // `rm -f` failed: the journal still names it for `clean`.
                     result = Err(e.into());
                 }
             }
         }
-        if !self.client_reaped {
-            // The client exits once its container is gone; kill it if it does not.
-            let _ = super::process::wait_pid_deadline(self.client, Instant::now() + CLIENT_WAIT);
-            self.client_reaped = true;
-        }
+        self.reap_client();
         let _ = fs::remove_file(&self.stderr);
         reap_orphans();
         if let Err(e) = self.slots.refill() {
@@ -523,7 +553,8 @@ pub fn clean_labelled() -> Vec<String> {
     removed
 }
 
-/// Whether `name` embeds `isobench-<pid>-` of a process that is alive.
+/// Whether `name` embeds `isobench-<pid>-` of a process that is alive (this one too: a
+/// test running beside `clean_labelled` in the same process).
 fn owned_by_live_run(name: &str) -> bool {
     let Some(i) = name.rfind("isobench-") else {
         return false;
@@ -532,7 +563,7 @@ fn owned_by_live_run(name: &str) -> bool {
         .split('-')
         .next()
         .and_then(|p| p.parse::<i32>().ok());
-    pid.is_some_and(|p| p != std::process::id() as i32 && sys::process::alive(p))
+    pid.is_some_and(sys::process::alive)
 }
 
 #[cfg(test)]
@@ -540,9 +571,11 @@ mod tests {
     #[test]
     fn names_of_live_runs_are_spared() {
         let me = std::process::id();
-        // Our own leftovers are fair game (a previous test in this process).
-        assert!(!super::owned_by_live_run(&format!(
+        assert!(super::owned_by_live_run(&format!(
             "isobench-probe:isobench-{me}-abc"
+        )));
+        assert!(super::owned_by_live_run(&format!(
+            "isobench-{me}-abc-docker-3"
         )));
         assert!(super::owned_by_live_run("isobench-probe:isobench-1-abc"));
         assert!(!super::owned_by_live_run(
