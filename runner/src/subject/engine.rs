@@ -316,7 +316,7 @@ impl EngineInstance {
 
     /// Whether the engine still knows the container.
     fn exists(&self) -> bool {
-        crate::exec::run(
+        crate::exec::run_cleanup(
             Command::new(self.binary).args(&self.global).args([
                 "container",
                 "inspect",
@@ -398,7 +398,7 @@ impl Instance for EngineInstance {
             } else {
                 // SIGKILL first: the probe is PID 1 and ignores SIGTERM, on which `rm -f`
                 // of podman would wait its 10 s stop timeout.
-                let _ = crate::exec::run(
+                let _ = crate::exec::run_cleanup(
                     Command::new(self.binary)
                         .args(&self.global)
                         .args(["kill", &self.name]),

@@ -589,7 +589,16 @@ impl Instance for OciInstance {
                 vec!["delete", "--force", &self.id]
             };
             let mut cmd = self.runtime_cmd(&args);
-            match crate::exec::run_ok(&mut cmd, self.command_timeout) {
+            // Not cut short by Ctrl-C: this is the clean-up it asks for.
+            match crate::exec::run_cleanup(&mut cmd, self.command_timeout) {
+                Ok(out) if !out.status.success() => {
+                    result = Err(SubjectError::Other(format!(
+                        "`{}` failed ({}): {}",
+                        crate::exec::describe(&cmd),
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    )))
+                }
                 Ok(_) => {
                     if self.exited {
                         self.phases.push(("delete".into(), t.elapsed()));
