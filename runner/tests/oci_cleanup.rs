@@ -42,6 +42,20 @@ fn containers_of(binary: &str, root: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
+/// How many of our children are named `comm`.
+fn children_named(comm: &str) -> usize {
+    let me = std::process::id() as i32;
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+                && isobench::subject::oci::parent_of(*pid) == Some(me)
+        })
+        .count()
+}
+
 fn isobench_cgroups(env: &Env, binary: &str) -> Vec<String> {
     let run = env.workdir.file_name().expect("name").to_string_lossy();
     let prefix = format!("{run}-{binary}");
@@ -70,6 +84,14 @@ fn check_hang_cleanup(kind: SubjectKind) {
             fp.iter().any(|(m, v)| m == "payload_rss" && *v > 0),
             "{case}: {fp:?}"
         );
+        if case == "create-start" {
+            // `create`'s runtime process has exited: its payload is now our child (we are
+            // a subreaper), so wait_exit can reap it and read its status.
+            assert!(
+                children_named("isobench-probe") >= 1,
+                "the container's init is not re-parented to the harness"
+            );
+        }
         let err = inst
             .wait_exit(Instant::now() + Duration::from_millis(300))
             .expect_err("a hanging payload cannot exit");
