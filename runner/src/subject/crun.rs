@@ -9,7 +9,9 @@
 //! `--cgroup-manager=disabled` does not help). crun treats a host without that mount as
 //! cgroup v1, which it supports, so `create` and `run` are started in a private mount
 //! namespace in which the cgroup2 mount is lazily unmounted (`sys::spawn`); the host's
-//! mounts are untouched. Such measurements carry the label `cgroup_view=v1-only`.
+//! mounts are untouched. Such measurements carry the label `cgroup_view=v1-only`. The
+//! detour (fork + unshare + umount instead of posix_spawn) cost about 0.3 ms per
+//! `create`/`run` on the CI host (measured with /bin/true), about 1% of crun's `run`.
 //! `start` and `delete` need no such view and run as they are.
 
 use super::oci::{OciRuntime, Quirks};

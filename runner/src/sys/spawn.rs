@@ -200,3 +200,63 @@ pub fn getrlimit(resource: libc::__rlimit_resource_t) -> io::Result<(u64, u64)> 
     check(unsafe { libc::getrlimit(resource, &mut r) }.into())?;
     Ok((r.rlim_cur, r.rlim_max))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn mounted(mountinfo: &str, target: &str) -> bool {
+        mountinfo
+            .lines()
+            .any(|l| l.split_whitespace().nth(4) == Some(target))
+    }
+
+    #[test]
+    fn hides_a_mount_from_the_child_only() {
+        let target = "/sys/fs/cgroup/unified";
+        let host = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+        if !mounted(&host, target) {
+            eprintln!("skipping: {target} is not a mount point here (not a hybrid cgroup host)");
+            return;
+        }
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out_path = tmp.path().join("out");
+        let out = std::fs::File::create(&out_path).expect("create");
+        let argv: Vec<String> = ["/bin/cat", "/proc/self/mountinfo"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let pid = match spawn_private_mounts(
+            "/bin/cat",
+            &argv,
+            &[],
+            &[(out.as_raw_fd(), 1)],
+            &[Path::new(target)],
+        ) {
+            Ok(pid) => pid,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                eprintln!("skipping: cannot create a mount namespace here: {e}");
+                return;
+            }
+            Err(e) => panic!("spawn: {e}"),
+        };
+        let r = crate::sys::process::wait4(pid, true)
+            .expect("wait4")
+            .expect("reaped");
+        assert_eq!(r.code, Some(0));
+        let child = std::fs::read_to_string(&out_path).expect("read");
+        assert!(!child.is_empty());
+        assert!(!mounted(&child, target), "the child still sees {target}");
+        let host = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+        assert!(mounted(&host, target), "the host lost {target}");
+    }
+
+    #[test]
+    fn reports_a_failed_exec() {
+        let e = spawn_private_mounts("/nonexistent/x", &["x".into()], &[], &[], &[])
+            .expect_err("cannot exec");
+        let msg = e.to_string();
+        assert!(msg.contains("execve") || msg.contains("unshare"), "{msg}");
+    }
+}
