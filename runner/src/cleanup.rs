@@ -354,7 +354,7 @@ pub fn remove_resource(res: &Resource) -> Result<(), CleanupError> {
 
 /// Run a cleanup command with a timeout; stderr containing one of `gone` counts as done.
 fn run_quiet(cmd: &mut Command, gone: &[&str]) -> Result<(), String> {
-    match crate::exec::run(cmd, COMMAND_TIMEOUT) {
+    match crate::exec::run_cleanup(cmd, COMMAND_TIMEOUT) {
         Ok(out) if out.status.success() => Ok(()),
         Ok(out) => {
             let err = String::from_utf8_lossy(&out.stderr).to_lowercase();

@@ -219,6 +219,12 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
             &[
                 "ready",
                 "total",
+                "create",
+                "start",
+                "delete",
+                "payload_pss",
+                "runtime_pss",
+                "cgroup_memory",
                 "over_plain",
                 "unshare",
                 "setns",

@@ -17,7 +17,7 @@ pub fn after_run(run: &isobench_reports::Run, json: &std::path::Path) {
 /// Extra leftovers `isobench clean` removes without a journal (labelled engine
 /// containers and images). Returns what was removed.
 pub fn clean_extra() -> Vec<String> {
-    Vec::new()
+    crate::subject::engine::clean_labelled()
 }
 
 /// Checks `doctor` adds from subjects with host-level needs (KVM, guest kernel, engines).

@@ -10,11 +10,18 @@
 //! phases (runc's `create`/`start`/`delete`, a VM's boot stages) with `phases()`.
 
 pub mod bwrap;
+pub mod crun;
+pub mod docker;
+pub mod engine;
 pub mod limited;
 pub mod namespaces;
+pub mod oci;
+pub mod podman;
 pub mod process;
+pub mod runc;
 pub mod sandbox;
 pub mod sandbox_cgroup;
+pub mod slots;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -36,6 +43,14 @@ pub enum SubjectKind {
     Sandbox,
     /// bubblewrap: namespaces and a rootfs, no cgroups.
     Bwrap,
+    /// The runc OCI runtime (create + start, and run) on a generated bundle.
+    Runc,
+    /// The crun OCI runtime (create + start, and run) on a generated bundle.
+    Crun,
+    /// `docker run` of an image imported from the generated rootfs.
+    Docker,
+    /// `podman run` of an image imported from the generated rootfs.
+    Podman,
 }
 
 impl SubjectKind {
@@ -45,6 +60,10 @@ impl SubjectKind {
             SubjectKind::Namespaces => "namespaces",
             SubjectKind::Sandbox => "sandbox",
             SubjectKind::Bwrap => "bwrap",
+            SubjectKind::Runc => "runc",
+            SubjectKind::Crun => "crun",
+            SubjectKind::Docker => "docker",
+            SubjectKind::Podman => "podman",
         }
     }
 
@@ -54,6 +73,10 @@ impl SubjectKind {
             SubjectKind::Namespaces,
             SubjectKind::Sandbox,
             SubjectKind::Bwrap,
+            SubjectKind::Runc,
+            SubjectKind::Crun,
+            SubjectKind::Docker,
+            SubjectKind::Podman,
         ]
     }
 
@@ -69,6 +92,10 @@ impl SubjectKind {
             SubjectKind::Namespaces => Box::new(namespaces::Namespaces),
             SubjectKind::Sandbox => Box::new(sandbox::Sandbox::default()),
             SubjectKind::Bwrap => Box::new(bwrap::Bwrap::default()),
+            SubjectKind::Runc => Box::new(runc::subject()),
+            SubjectKind::Crun => Box::new(crun::subject()),
+            SubjectKind::Docker => Box::new(docker::subject()),
+            SubjectKind::Podman => Box::new(podman::subject()),
         }
     }
 }

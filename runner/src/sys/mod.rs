@@ -9,6 +9,7 @@ pub mod container;
 pub mod fs;
 pub mod process;
 pub mod signals;
+pub mod spawn;
 
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
