@@ -82,6 +82,17 @@ impl AnyManager {
         Self::create_on(&layout, cleanup, name)
     }
 
+    /// Cgroup `rel` (relative to the hierarchy roots) that a container runtime or engine
+    /// created and will remove: for reading its counters; `remove` is a no-op.
+    pub fn existing(rel: &str) -> Result<AnyManager, CgroupError> {
+        match choose(&super::detect()?) {
+            Choice::V1 => Ok(AnyManager::V1(V1Manager::existing(rel)?)),
+            Choice::V2(root) => Ok(AnyManager::V2(V2Manager::existing(
+                root.join(rel.trim_start_matches('/')),
+            ))),
+        }
+    }
+
     pub fn create_on(
         layout: &Layout,
         cleanup: &Cleanup,

@@ -27,11 +27,20 @@
 //! first mount), so they vanish with it; the rootfs mount points are still registered
 //! with the cleanup registry once, in `prepare`, as a guard should propagation ever leak
 //! one. The payload's stdout is captured through a pipe (`Exit::output`).
+//!
+//! Under limits (`launch_limited`, the `throttle` scenario): step 5 joins instead a cgroup
+//! the harness made beforehand with the full cgroup layer ([`crate::cgroup::AnyManager`],
+//! the same one and the same limits as the `process` subject's), through directory fds
+//! opened before clone3 (`cgroup.procs`). The probe's `work` window thus starts inside
+//! the limits; the counters are read from that cgroup after the payload exited, and the
+//! cgroup is removed in teardown (it is registered in the cleanup journal first).
 
 use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
+
+use crate::cgroup::{common::unique_name, AnyManager, CgroupManager, Stats};
 use std::time::{Duration, Instant};
 
 use super::sandbox_cgroup::{self, Limits, Parents};
@@ -155,7 +164,39 @@ impl Subject for Sandbox {
             .state
             .as_mut()
             .ok_or_else(|| SubjectError::Other("sandbox was not prepared".into()))?;
-        Ok(Box::new(SandboxInstance::start(state, mode)?))
+        Ok(Box::new(SandboxInstance::start(state, mode, None)?))
+    }
+
+    fn launch_limited(
+        &mut self,
+        env: &Env,
+        _case: &str,
+        mode: &ProbeMode,
+        limits: &super::limited::Limits,
+    ) -> Result<Box<dyn super::limited::LimitedInstance>, SubjectError> {
+        if self.state.is_none() {
+            self.prepare(env)?;
+        }
+        let state = self
+            .state
+            .as_mut()
+            .ok_or_else(|| SubjectError::Other("sandbox was not prepared".into()))?;
+        let mut cgroup = AnyManager::create(&env.cleanup, &unique_name("sandbox"))?;
+        let inst = cgroup
+            .apply(limits)
+            .map_err(SubjectError::from)
+            .and_then(|()| SandboxInstance::start(state, mode, Some(&cgroup)));
+        match inst {
+            Ok(inst) => Ok(Box::new(LimitedSandbox {
+                inst,
+                cgroup,
+                removed: false,
+            })),
+            Err(e) => {
+                let _ = cgroup.remove();
+                Err(e)
+            }
+        }
     }
 
     fn finish(&mut self, _env: &Env) -> Result<(), SubjectError> {
@@ -219,6 +260,11 @@ pub struct SandboxInstance {
     marks: Vec<u64>,
     ready_at: Option<Instant>,
     exit_at: Option<Instant>,
+    /// Limited launches: an exit by a signal or a non-zero code is a result (an OOM
+    /// kill), not an error.
+    any_exit_ok: bool,
+    /// user + system time of the payload, from wait4.
+    cpu: Option<Duration>,
 }
 
 impl std::fmt::Debug for SandboxInstance {
@@ -228,7 +274,13 @@ impl std::fmt::Debug for SandboxInstance {
 }
 
 impl SandboxInstance {
-    fn start(state: &mut Prepared, mode: &ProbeMode) -> Result<SandboxInstance, SubjectError> {
+    /// Start one sandbox; with `limited`, join that (already limited) cgroup instead of
+    /// creating the usual per-launch one.
+    fn start(
+        state: &mut Prepared,
+        mode: &ProbeMode,
+        limited: Option<&AnyManager>,
+    ) -> Result<SandboxInstance, SubjectError> {
         let t_launch = Instant::now();
         let t_launch_ns = sys::process::monotonic_ns();
         state.launches += 1;
@@ -266,15 +318,36 @@ impl SandboxInstance {
             },
             Step::Mark,
         ];
-        let (cg_create, cg_join) =
-            sandbox_cgroup::launch_steps(&state.cgroups, &cg_name, &Limits::default())
-                .map_err(|e| SubjectError::Other(e.to_string()))?;
-        steps.extend(cg_create);
-        steps.push(Step::Mark);
-        steps.extend(cg_join);
+        // Directories of a limited launch's cgroup, open until clone3 copied our fds.
+        let mut limited_dirs = Vec::new();
+        let cgroup_paths = match limited {
+            None => {
+                let (cg_create, cg_join) =
+                    sandbox_cgroup::launch_steps(&state.cgroups, &cg_name, &Limits::default())
+                        .map_err(|e| SubjectError::Other(e.to_string()))?;
+                steps.extend(cg_create);
+                steps.push(Step::Mark);
+                steps.extend(cg_join);
+                sandbox_cgroup::launch_paths(&state.cgroups, &cg_name)
+            }
+            Some(cg) => {
+                steps.push(Step::Mark);
+                for dir in cg.paths() {
+                    let f = File::open(&dir)
+                        .map_err(|e| SubjectError::io(format!("open {}", dir.display()), e))?;
+                    steps.push(Step::WriteAt {
+                        dirfd: f.as_raw_fd(),
+                        path: cstring("cgroup.procs")?,
+                        data: b"0".to_vec(),
+                    });
+                    limited_dirs.push(f);
+                }
+                // Removed by the owner of `limited`.
+                Vec::new()
+            }
+        };
         steps.push(Step::Mark);
         let step_names = steps.iter().map(describe_step).collect();
-        let cgroup_paths = sandbox_cgroup::launch_paths(&state.cgroups, &cg_name);
         let program = ChildProgram::new(
             steps,
             probe,
@@ -298,20 +371,23 @@ impl SandboxInstance {
             })?;
         drop(ready_wr);
         drop(out_wr);
+        drop(limited_dirs);
         Ok(SandboxInstance {
             child,
             ready_rd,
             report_rd,
             stdout: LineWaiter::new(File::from(out_rd)),
             step_names,
+            cgroups_removed: cgroup_paths.is_empty(),
             cgroup_paths,
-            cgroups_removed: false,
             t_launch,
             t_launch_ns,
             t_clone,
             marks: Vec::new(),
             ready_at: None,
             exit_at: None,
+            any_exit_ok: limited.is_some(),
+            cpu: None,
         })
     }
 
@@ -446,7 +522,8 @@ impl Instance for SandboxInstance {
         let at = Instant::now();
         self.exit_at = Some(at);
         let output = self.stdout.text.clone();
-        if r.code != Some(0) {
+        self.cpu = Some(r.user + r.system);
+        if r.code != Some(0) && !self.any_exit_ok {
             return Err(SubjectError::PayloadFailed(format!(
                 "exit code {:?}, signal {:?}; output: {}",
                 r.code,
@@ -515,5 +592,57 @@ impl Instance for SandboxInstance {
 impl Drop for SandboxInstance {
     fn drop(&mut self) {
         let _ = self.teardown();
+    }
+}
+
+/// A sandbox in a cgroup of the harness's making (`launch_limited`).
+struct LimitedSandbox {
+    inst: SandboxInstance,
+    cgroup: AnyManager,
+    removed: bool,
+}
+
+impl Instance for LimitedSandbox {
+    fn wait_ready(&mut self, deadline: Instant) -> Result<Instant, SubjectError> {
+        self.inst.wait_ready(deadline)
+    }
+
+    fn wait_exit(&mut self, deadline: Instant) -> Result<Exit, SubjectError> {
+        self.inst.wait_exit(deadline)
+    }
+
+    fn teardown(&mut self) -> Result<(), SubjectError> {
+        self.inst.teardown()?;
+        if !self.removed {
+            self.cgroup.remove()?;
+            self.removed = true;
+        }
+        Ok(())
+    }
+
+    fn phases(&self) -> Vec<(String, Duration)> {
+        self.inst.phases()
+    }
+}
+
+impl super::limited::LimitedInstance for LimitedSandbox {
+    fn cgroup_stats(&self) -> Result<Stats, SubjectError> {
+        Ok(self.cgroup.stats()?)
+    }
+
+    fn payload_cpu(&self) -> Option<Duration> {
+        self.inst.cpu
+    }
+
+    fn cgroup_version(&self) -> &'static str {
+        self.cgroup.version()
+    }
+}
+
+impl Drop for LimitedSandbox {
+    fn drop(&mut self) {
+        if let Err(e) = self.teardown() {
+            eprintln!("isobench: tearing down a limited sandbox: {e}");
+        }
     }
 }

@@ -152,6 +152,39 @@ impl V1Manager {
         Ok(mgr)
     }
 
+    /// Cgroup `rel` (a path from each hierarchy's root, e.g. a runtime's `cgroupsPath`)
+    /// that someone else made and removes (a container runtime): read only; `remove`
+    /// leaves it alone. Hierarchies where it does not exist are left out.
+    pub fn existing(rel: &str) -> Result<V1Manager, CgroupError> {
+        let p = "/proc/self/mountinfo";
+        let text = std::fs::read_to_string(p).wrap_read(Path::new(p))?;
+        Ok(Self::existing_in(&parse_mountinfo(&text), rel))
+    }
+
+    fn existing_in(hierarchies: &[Hierarchy], rel: &str) -> V1Manager {
+        let mut dirs = BTreeMap::new();
+        for (c, _) in CONTROLLERS {
+            let Some(h) = hierarchies
+                .iter()
+                .find(|h| h.controllers.iter().any(|x| x == c))
+            else {
+                continue;
+            };
+            let inner = rel
+                .strip_prefix(h.mount_root.as_str())
+                .unwrap_or(rel)
+                .trim_start_matches('/');
+            let dir = h.mount_point.join(inner);
+            if dir.is_dir() {
+                dirs.insert(c, dir);
+            }
+        }
+        V1Manager {
+            dirs,
+            guards: Vec::new(),
+        }
+    }
+
     fn dir(&self, c: &str) -> Result<&Path, CgroupError> {
         self.dirs
             .get(c)

@@ -83,6 +83,17 @@ impl V2Manager {
         })
     }
 
+    /// A cgroup someone else made and removes (a container runtime's): read only;
+    /// `remove` leaves it alone.
+    pub fn existing(dir: PathBuf) -> V2Manager {
+        let has_pids = dir.join("pids.current").exists();
+        V2Manager {
+            dir,
+            has_pids,
+            guard: None,
+        }
+    }
+
     pub fn paths(&self) -> Vec<PathBuf> {
         vec![self.dir.clone()]
     }
