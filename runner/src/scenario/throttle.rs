@@ -31,6 +31,14 @@
 //! (the last MiB the probe reported touching), `memory_peak` (the cgroup's high-water
 //! mark, bytes), with the reason "oom-killed after X MiB".
 //! The harness is never in the cgroup, so it is not at risk.
+//!
+//! Subjects: each launches the probe under the limits its own way (see
+//! `subject::limited`). A subject that cannot (bwrap has no cgroups; one not implemented
+//! yet) gives ONE skipped line for the whole scenario (case `*`), not one per point.
+//! Quick runs with the default quotas sweep every quota for the cheap launchers
+//! ([`FULL_QUICK_SWEEP`]) and only [`QUICK_QUOTAS`] for the others (containers through
+//! a runtime or engine, VMs), whose launches cost seconds of their own; a subject's
+//! `max_iterations` caps its rounds.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -42,7 +50,7 @@ use crate::cgroup::Limits;
 use crate::measure::Collector;
 use crate::probe::ProbeMode;
 use crate::subject::limited::LimitedInstance;
-use crate::subject::{Subject, SubjectError};
+use crate::subject::{Subject, SubjectError, SubjectKind};
 
 /// Iterations of the probe's work unit: ~1 ms on the reference host (see the probe's
 /// `DEFAULT_UNIT_ITERS`, calibrated the same way).
@@ -57,6 +65,11 @@ pub const PROBE_CPU_SHARES: u64 = 102_400;
 /// The memory point: limit and allocation.
 pub const OOM_LIMIT_MIB: u64 = 32;
 pub const OOM_ALLOC_MIB: u64 = 256;
+/// Subjects that get the whole quota sweep in quick runs.
+pub const FULL_QUICK_SWEEP: &[SubjectKind] = &[SubjectKind::Process, SubjectKind::Sandbox];
+/// Quotas of a quick run for the other subjects: a throttled point and the quota that
+/// should not throttle a single-threaded probe.
+pub const QUICK_QUOTAS: &[f64] = &[25.0, 100.0];
 /// Work window per run, quick and full.
 const WINDOW_QUICK_MS: u64 = 2000;
 const WINDOW_FULL_MS: u64 = 5000;
@@ -229,6 +242,11 @@ fn run_oom(subject: &mut dyn Subject, ctx: &Ctx<'_>) -> Result<OomRun, SubjectEr
 
 struct Entry {
     subject: usize,
+    /// The scenario's labels plus the subject's own (`accel`, `oci_runtime`, ...).
+    cpu_labels: BTreeMap<String, String>,
+    oom_labels: BTreeMap<String, String>,
+    /// Rounds this entry takes part in (warm-up included).
+    max_rounds: usize,
     point: Point,
     failures: usize,
     last_error: Option<String>,
@@ -289,9 +307,23 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             continue;
         }
         let idx = subjects.len();
-        for point in points(&opts.quotas) {
+        let quotas = quotas_for(*kind, ctx.quick, &opts.quotas);
+        let max_rounds = ctx.plan.warmup
+            + s.max_iterations(ctx.quick)
+                .map_or(ctx.plan.iterations, |m| m.min(ctx.plan.iterations));
+        let first_case = s.cases(env).into_iter().next().unwrap_or_default();
+        let own = s.labels(&first_case);
+        let with_own = |base: &BTreeMap<String, String>| {
+            let mut l = own.clone();
+            l.extend(base.iter().map(|(k, v)| (k.clone(), v.clone())));
+            l
+        };
+        for point in points(&quotas) {
             entries.push(Entry {
                 subject: idx,
+                cpu_labels: with_own(&cpu_labels),
+                oom_labels: with_own(&oom_labels),
+                max_rounds,
                 point,
                 failures: 0,
                 last_error: None,
@@ -314,7 +346,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                 break 'rounds;
             }
             let e = &mut entries[i];
-            if e.given_up {
+            if e.given_up || round >= e.max_rounds {
                 continue;
             }
             let subject = subjects[e.subject].as_mut();
@@ -323,13 +355,13 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                 Point::Cpu { case, percent } => {
                     run_cpu(subject, ctx, case, *percent, period, window_ms).map(|r| {
                         if !warm {
-                            record_cpu(&mut col, name, case, *percent, &cpu_labels, &r);
+                            record_cpu(&mut col, name, case, *percent, &e.cpu_labels, &r);
                         }
                     })
                 }
                 Point::Oom => run_oom(subject, ctx).map(|r| {
                     if !warm {
-                        let reason = record_oom(&mut col, name, &oom_labels, &r);
+                        let reason = record_oom(&mut col, name, &e.oom_labels, &r);
                         oom_reasons
                             .entry(name.to_string())
                             .or_default()
@@ -337,29 +369,17 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                     }
                 }),
             };
-            match result {
-                Ok(()) => {}
+            let skip = match result {
+                Ok(()) => None,
                 Err(err) if err.is_interrupt() => {
                     interrupted = Some("signal");
                     break 'rounds;
                 }
-                Err(SubjectError::Unsupported(u)) => {
-                    col.problem(name, e.point.case(), "*", Status::Skipped, &u.to_string());
-                    e.given_up = true;
-                }
-                Err(SubjectError::Cgroup(c)) if cannot_run_here(&c) => {
-                    col.problem(
-                        name,
-                        e.point.case(),
-                        "*",
-                        Status::Skipped,
-                        &format!(
-                            "cannot create a limited cgroup here: {c}; run as root on a host \
-                             with the cpu, cpuacct and memory controllers (isobench doctor)"
-                        ),
-                    );
-                    e.given_up = true;
-                }
+                Err(SubjectError::Unsupported(u)) => Some(u.to_string()),
+                Err(SubjectError::Cgroup(c)) if cannot_run_here(&c) => Some(format!(
+                    "cannot create a limited cgroup here: {c}; run as root on a host \
+                     with the cpu, cpuacct and memory controllers (isobench doctor)"
+                )),
                 Err(err) => {
                     e.failures += 1;
                     e.last_error = Some(err.to_string());
@@ -369,6 +389,16 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                     if e.failures >= 2 {
                         e.given_up = true;
                     }
+                    None
+                }
+            };
+            if let Some(reason) = skip {
+                // The whole subject cannot do it: one line for it, no further attempts.
+                col.problem(name, "*", "cpu_share", Status::Skipped, &reason);
+                let s = e.subject;
+                for other in entries.iter_mut().filter(|o| o.subject == s) {
+                    other.given_up = true;
+                    other.last_error = None;
                 }
             }
             ctx.progress.inc(1);
@@ -415,6 +445,17 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     Outcome {
         measurements,
         interrupted,
+    }
+}
+
+/// The quotas `kind` sweeps (see the module doc: quick runs are shorter for slow
+/// launchers unless the user chose the quotas).
+fn quotas_for(kind: SubjectKind, quick: bool, quotas: &[f64]) -> Vec<f64> {
+    let default = super::ScenarioOptions::default().quotas;
+    if quick && quotas == default.as_slice() && !FULL_QUICK_SWEEP.contains(&kind) {
+        QUICK_QUOTAS.to_vec()
+    } else {
+        quotas.to_vec()
     }
 }
 

@@ -43,6 +43,20 @@ impl Subject for Bwrap {
         SubjectKind::Bwrap
     }
 
+    /// Not in the `throttle` scenario: one skipped line says why.
+    fn launch_limited(
+        &mut self,
+        _env: &Env,
+        _case: &str,
+        _mode: &ProbeMode,
+        _limits: &super::limited::Limits,
+    ) -> Result<Box<dyn super::limited::LimitedInstance>, SubjectError> {
+        Err(SubjectError::Unsupported(Unavailable::new(
+            "bubblewrap does not use cgroups: nothing to throttle",
+            "compare the `sandbox`, `runc` or `crun` subjects, which put the same kind of container in a cgroup",
+        )))
+    }
+
     fn available(&self, _env: &Env) -> Result<(), Unavailable> {
         if crate::exec::which("bwrap").is_none() {
             return Err(Unavailable::new(

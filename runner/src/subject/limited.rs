@@ -207,3 +207,41 @@ impl Drop for CgroupProbe {
         }
     }
 }
+
+/// Give the parent cgroup `rel` (relative to the hierarchy roots; e.g. a runtime's
+/// per-run `cgroupsPath` prefix or an engine's `--cgroup-parent`) the CPU weight
+/// `shares`, creating it if the runtime has not yet. CFS weights only compete among
+/// siblings: a container's `cpu.shares` counts inside its parent, and the parent competes
+/// at the default weight (1024) with everything else on the host unless it gets the
+/// same weight as the `process` subject's cgroup (which sits where the parent does).
+/// The caller has registered `rel` for removal.
+pub fn weigh_parent(rel: &str, shares: u64) -> Result<(), SubjectError> {
+    use crate::cgroup::common::WrapIoResult;
+    let rel = rel.trim_start_matches('/');
+    let layout = crate::cgroup::detect().map_err(crate::cgroup::CgroupError::from)?;
+    match crate::cgroup::manager::choose(&layout) {
+        crate::cgroup::manager::Choice::V1 => {
+            let p = "/proc/self/mountinfo";
+            let text = std::fs::read_to_string(p)
+                .wrap_read(std::path::Path::new(p))
+                .map_err(crate::cgroup::CgroupError::from)?;
+            for h in crate::cgroup::v1::parse_mountinfo(&text)
+                .iter()
+                .filter(|h| h.controllers.iter().any(|c| c == "cpu"))
+            {
+                let dir = h.mount_point.join(rel);
+                std::fs::create_dir_all(&dir)
+                    .wrap_create_dir(&dir)
+                    .map_err(crate::cgroup::CgroupError::from)?;
+                crate::cgroup::v1::cpu::set_shares(&dir, shares)?;
+            }
+        }
+        crate::cgroup::manager::Choice::V2(root) => {
+            let dir = root.join(rel);
+            if dir.is_dir() {
+                crate::cgroup::v2::cpu::set_weight(&dir, shares)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -73,6 +73,20 @@ impl Subject for Namespaces {
         l
     }
 
+    /// Not in the `throttle` scenario: one skipped line says why.
+    fn launch_limited(
+        &mut self,
+        _env: &Env,
+        _case: &str,
+        _mode: &ProbeMode,
+        _limits: &super::limited::Limits,
+    ) -> Result<Box<dyn super::limited::LimitedInstance>, SubjectError> {
+        Err(SubjectError::Unsupported(Unavailable::new(
+            "the namespaces subject is a bare clone3 in fresh namespaces with no cgroup of its own (by design: what a container is before its runtime does anything else); a cgroup limit does not depend on namespaces, so it would measure the `process` subject again",
+            "see the `process` subject (the probe in a limited cgroup) and `sandbox` (namespaces + rootfs + a limited cgroup)",
+        )))
+    }
+
     fn launch(
         &mut self,
         env: &Env,

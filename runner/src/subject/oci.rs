@@ -26,6 +26,18 @@
 //! `memory.usage_in_bytes`, v2 `memory.current`). Out of scope: kernel memory not charged
 //! to the cgroup (page tables of exited runtime processes, mount and namespace objects).
 //!
+//! Under limits (`launch_limited`, the `throttle` scenario): the `create-start` path with
+//! the limits in the spec's `linux.resources` (`cpu.quota`/`cpu.period`/`cpu.shares`,
+//! `memory.limit`/`memory.swap` (= limit + swap: the runtime-spec's swap is memory+swap on
+//! v1), `pids.limit`), so the runtime writes them before the container's init execs the
+//! probe. Not `run`: it removes the container, and its cgroup with the counters, before
+//! it returns. With `create` + `start` the container's cgroup (`cgroupsPath`
+//! `/<run>-<runtime>/<id>`, cgroupfs manager) outlives its init until `delete`, so the
+//! counters are read after the payload exited ([`crate::cgroup::AnyManager::existing`])
+//! and `delete` in teardown removes it; the per-run parent gets the same CPU weight
+//! (`limited::weigh_parent`). The init is re-parented to the harness (a child
+//! subreaper), so wait4 gives its exit status (an OOM kill is a result) and its CPU time.
+//!
 //! Cleanup: bundles are `Resource::Dir`, containers `Resource::OciContainer` (`delete
 //! --force`), and the per-run parent cgroup of every hierarchy `Resource::Cgroup`, all
 //! registered before they exist.
@@ -38,8 +50,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use oci_spec::runtime::{
-    LinuxBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, ProcessBuilder, RootBuilder, Spec,
-    SpecBuilder,
+    LinuxBuilder, LinuxCpu, LinuxMemory, LinuxNamespaceBuilder, LinuxNamespaceType,
+    LinuxPidsBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder,
 };
 
 use super::slots::Slots;
@@ -266,6 +278,40 @@ impl Subject for OciRuntime {
         case: &str,
         mode: &ProbeMode,
     ) -> Result<Box<dyn Instance>, SubjectError> {
+        Ok(Box::new(self.start(env, case, mode, None)?))
+    }
+
+    fn launch_limited(
+        &mut self,
+        env: &Env,
+        _case: &str,
+        mode: &ProbeMode,
+        limits: &super::limited::Limits,
+    ) -> Result<Box<dyn super::limited::LimitedInstance>, SubjectError> {
+        if let (Some(shares), Some(prep)) = (limits.cpu_shares, self.prep.as_ref()) {
+            super::limited::weigh_parent(&prep.cgroup_parent, shares)?;
+        }
+        let inst = self.start(env, "create-start", mode, Some(limits))?;
+        let cgroup = crate::cgroup::AnyManager::existing(&inst.cgroups_path)?;
+        Ok(Box::new(LimitedOci { inst, cgroup }))
+    }
+
+    fn finish(&mut self, _env: &Env) -> Result<(), SubjectError> {
+        // Dropping the guards removes the per-run parent cgroups.
+        self.prep = None;
+        Ok(())
+    }
+}
+
+impl OciRuntime {
+    /// One container of `case` (see the module doc); `limits` go into the spec.
+    fn start(
+        &mut self,
+        env: &Env,
+        case: &str,
+        mode: &ProbeMode,
+        limits: Option<&super::limited::Limits>,
+    ) -> Result<OciInstance, SubjectError> {
         let binary = self.binary();
         let global: Vec<String> = self.q.global_args.iter().map(|s| s.to_string()).collect();
         let prep = self
@@ -289,12 +335,17 @@ impl Subject for OciRuntime {
         let bundle = prep.bundles.join(&id);
         let mut args = vec![crate::rootfs::PROBE_IN_ROOTFS.to_string()];
         args.extend(mode.args());
-        if !prep.templates.contains_key(&args) {
-            let text = config_text(&prep.rootfs, args.clone(), CGROUPS_PATH_MARK)?;
-            prep.templates.insert(args.clone(), text);
-        }
-        let config = prep.templates[&args]
-            .replace(CGROUPS_PATH_MARK, &format!("{}/{id}", prep.cgroup_parent));
+        let cgroups_path = format!("{}/{id}", prep.cgroup_parent);
+        let config = match limits {
+            None => {
+                if !prep.templates.contains_key(&args) {
+                    let text = config_text(&prep.rootfs, args.clone(), CGROUPS_PATH_MARK, None)?;
+                    prep.templates.insert(args.clone(), text);
+                }
+                prep.templates[&args].replace(CGROUPS_PATH_MARK, &cgroups_path)
+            }
+            Some(l) => config_text(&prep.rootfs, args.clone(), &cgroups_path, Some(l))?,
+        };
         fs::create_dir(&bundle)
             .and_then(|_| fs::write(bundle.join("config.json"), config))
             .map_err(|e| SubjectError::io(format!("writing bundle {}", bundle.display()), e))?;
@@ -319,6 +370,9 @@ impl Subject for OciRuntime {
             bundle_guard,
             slots: prep.slots.clone(),
             torn_down: false,
+            cgroups_path,
+            any_exit_ok: limits.is_some(),
+            cpu: None,
         };
         let (ready_rd, ready_wr) = sys::pipe().map_err(|e| SubjectError::io("pipe", e))?;
         inst.ready_rd = Some(ready_rd);
@@ -344,7 +398,7 @@ impl Subject for OciRuntime {
         if run {
             inst.runtime_pid = Some(pid);
             inst.runtime_reaped = false;
-            return Ok(Box::new(inst));
+            return Ok(inst);
         }
         let t_create = Instant::now();
         inst.wait_command(pid, "create", Instant::now() + inst.command_timeout)?;
@@ -355,13 +409,7 @@ impl Subject for OciRuntime {
         let pid = inst.spawn_runtime(&["start", &id], None, &[])?;
         inst.wait_command(pid, "start", Instant::now() + inst.command_timeout)?;
         inst.phases.push(("start".into(), t_start.elapsed()));
-        Ok(Box::new(inst))
-    }
-
-    fn finish(&mut self, _env: &Env) -> Result<(), SubjectError> {
-        // Dropping the guards removes the per-run parent cgroups.
-        self.prep = None;
-        Ok(())
+        Ok(inst)
     }
 }
 
@@ -391,6 +439,13 @@ pub struct OciInstance {
     /// Where the next launch's name is reserved, at the end of teardown.
     slots: Slots,
     torn_down: bool,
+    /// The spec's `cgroupsPath`.
+    cgroups_path: String,
+    /// Limited launches: an exit by a signal or a non-zero code is a result (an OOM
+    /// kill), not an error.
+    any_exit_ok: bool,
+    /// user + system time of the container's init, when it was reaped by us.
+    cpu: Option<Duration>,
 }
 
 impl OciInstance {
@@ -559,8 +614,11 @@ impl Instance for OciInstance {
         };
         let at = Instant::now();
         self.exited = true;
+        if r.code.is_some() || r.signal.is_some() {
+            self.cpu = Some(r.user + r.system);
+        }
         // (None, None): exited, status unknown (not our child: see `wait_any_pid`).
-        if r.code.is_some_and(|c| c != 0) || r.signal.is_some() {
+        if (r.code.is_some_and(|c| c != 0) || r.signal.is_some()) && !self.any_exit_ok {
             return Err(SubjectError::PayloadFailed(format!(
                 "{}; output: {}",
                 status_text(r.code, r.signal),
@@ -676,11 +734,54 @@ impl Drop for OciInstance {
     }
 }
 
-/// The `config.json` text of a container of `rootfs` running `args`.
+/// A container launched under limits: its cgroup is read after the init exited and
+/// before `delete` (in teardown) removes it.
+#[derive(Debug)]
+struct LimitedOci {
+    inst: OciInstance,
+    cgroup: crate::cgroup::AnyManager,
+}
+
+impl Instance for LimitedOci {
+    fn wait_ready(&mut self, deadline: Instant) -> Result<Instant, SubjectError> {
+        self.inst.wait_ready(deadline)
+    }
+
+    fn wait_exit(&mut self, deadline: Instant) -> Result<Exit, SubjectError> {
+        self.inst.wait_exit(deadline)
+    }
+
+    fn teardown(&mut self) -> Result<(), SubjectError> {
+        self.inst.teardown()
+    }
+
+    fn phases(&self) -> Vec<(String, Duration)> {
+        self.inst.phases()
+    }
+}
+
+impl super::limited::LimitedInstance for LimitedOci {
+    fn cgroup_stats(&self) -> Result<crate::cgroup::Stats, SubjectError> {
+        use crate::cgroup::CgroupManager;
+        Ok(self.cgroup.stats()?)
+    }
+
+    fn payload_cpu(&self) -> Option<Duration> {
+        self.inst.cpu
+    }
+
+    fn cgroup_version(&self) -> &'static str {
+        use crate::cgroup::CgroupManager;
+        self.cgroup.version()
+    }
+}
+
+/// The `config.json` text of a container of `rootfs` running `args`, under `limits`.
 pub fn config_text(
     rootfs: &Path,
     args: Vec<String>,
     cgroups_path: &str,
+    limits: Option<&super::limited::Limits>,
 ) -> Result<String, SubjectError> {
     let spec_error = |source| {
         SubjectError::Other(
@@ -691,7 +792,10 @@ pub fn config_text(
             .to_string(),
         )
     };
-    let spec = bundle_spec(rootfs, args, cgroups_path).map_err(spec_error)?;
+    let mut spec = bundle_spec(rootfs, args, cgroups_path).map_err(spec_error)?;
+    if let Some(l) = limits {
+        set_resources(&mut spec, l).map_err(spec_error)?;
+    }
     serde_json::to_string(&spec).map_err(|e| spec_error(oci_spec::OciSpecError::SerDe(e)))
 }
 
@@ -744,6 +848,36 @@ pub fn bundle_spec(
         p.set_rlimits(d.rlimits().clone());
     }
     Ok(spec)
+}
+
+/// Put `l` into the spec's `linux.resources` (runtime-spec config-linux.md, "CPU",
+/// "Memory", "PIDs"); fields left `None` stay unset (the runtime's default: unlimited).
+pub fn set_resources(
+    spec: &mut Spec,
+    l: &super::limited::Limits,
+) -> Result<(), oci_spec::OciSpecError> {
+    let us = |d: Duration| d.as_micros() as u64;
+    let Some(linux) = spec.linux_mut().as_mut() else {
+        return Ok(());
+    };
+    let mut res = linux.resources().clone().unwrap_or_default();
+    let mut cpu = LinuxCpu::default();
+    cpu.set_quota(l.cpu_quota.map(|q| us(q).max(1000) as i64))
+        .set_period(l.cpu_period.map(us))
+        .set_shares(l.cpu_shares)
+        .set_burst(l.cpu_burst.map(us));
+    res.set_cpu(Some(cpu));
+    if let Some(m) = l.memory_bytes {
+        let mut mem = LinuxMemory::default();
+        mem.set_limit(Some(m as i64))
+            .set_swap(l.swap_bytes.map(|s| m.saturating_add(s) as i64));
+        res.set_memory(Some(mem));
+    }
+    if let Some(p) = l.pids_max {
+        res.set_pids(Some(LinuxPidsBuilder::default().limit(p as i64).build()?));
+    }
+    linux.set_resources(Some(res));
+    Ok(())
 }
 
 /// Mount points of cgroup hierarchies (v1 and v2), from /proc/self/mountinfo.
