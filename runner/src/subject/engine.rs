@@ -21,6 +21,8 @@
 //! cgroup usage. Out of scope: the long-running daemons' share (dockerd, containerd),
 //! which serve every container and cannot be apportioned to one.
 //!
+//! Under limits (`launch_limited`, the `throttle` scenario): see `engine_limited`.
+//!
 //! Cleanup: the image is `Resource::EngineImage`, every container name
 //! `Resource::EngineContainer` (registered ahead, see `slots`); both carry the label
 //! `isobench=1`, which `isobench clean` (`clean_labelled`) also uses without a journal.
@@ -49,7 +51,7 @@ pub const READY_LINE: &str = "ISOBENCH-READY";
 const CLIENT_WAIT: Duration = Duration::from_secs(10);
 
 /// Limit for `info`, `inspect` and the clean-up listing commands.
-const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What differs between engines (see `docker.rs`, `podman.rs`).
 #[derive(Debug, Clone)]
@@ -81,6 +83,9 @@ struct Prepared {
     image: String,
     logs: PathBuf,
     slots: Slots,
+    run_name: String,
+    /// `--cgroup-parent` of limited launches and its registrations (made on first use).
+    limited_parent: Option<(String, Vec<Guard>)>,
     _image: Guard,
 }
 
@@ -219,6 +224,8 @@ impl Subject for Engine {
             image,
             logs,
             slots,
+            run_name,
+            limited_parent: None,
             _image: image_guard,
         });
         Ok(())
@@ -270,6 +277,88 @@ impl Subject for Engine {
             exited_ok: false,
             out: LineWaiter::new(stdout),
             stderr: stderr_path,
+            guard,
+            slots: prep.slots.clone(),
+            torn_down: false,
+        }))
+    }
+
+    fn launch_limited(
+        &mut self,
+        env: &Env,
+        _case: &str,
+        mode: &ProbeMode,
+        limits: &super::limited::Limits,
+    ) -> Result<Box<dyn super::limited::LimitedInstance>, SubjectError> {
+        let b = self.q.binary;
+        let mut cmd = self.command();
+        let global = (self.q.global_args)();
+        let run_args = (self.q.run_args)();
+        let prep = self
+            .prep
+            .as_mut()
+            .ok_or_else(|| SubjectError::Other(format!("{b}: launch before prepare")))?;
+        if prep.limited_parent.is_none() {
+            let parent = format!("/{}-{b}", prep.run_name);
+            let mut guards = Vec::new();
+            for mp in super::oci::cgroup_mounts() {
+                guards.push(env.cleanup.register(Resource::Cgroup {
+                    path: mp.join(parent.trim_start_matches('/')),
+                })?);
+            }
+            prep.limited_parent = Some((parent, guards));
+        }
+        let parent = prep
+            .limited_parent
+            .as_ref()
+            .map(|(p, _)| p.clone())
+            .unwrap_or_default();
+        if let Some(shares) = limits.cpu_shares {
+            super::limited::weigh_parent(&parent, shares)?;
+        }
+        let mut slot = prep.slots.take()?;
+        let name = slot.id.clone();
+        let guard = slot.guards.pop();
+        let stderr_path = prep.logs.join(format!("{name}.stderr"));
+        let cidfile = prep.logs.join(format!("{name}.cid"));
+        let _ = fs::remove_file(&cidfile);
+        let stderr = File::create(&stderr_path)
+            .map_err(|e| SubjectError::io(format!("create {}", stderr_path.display()), e))?;
+        cmd.args(["run", "-i", "--name", &name, "--network", "none"])
+            .args(["--label", LABEL])
+            .arg(format!("--cidfile={}", cidfile.display()))
+            .arg(format!("--cgroup-parent={parent}"))
+            .args(super::engine_limited::limit_args(limits))
+            .args(run_args)
+            .arg(&prep.image)
+            .arg(crate::rootfs::PROBE_IN_ROOTFS)
+            .args(mode.args())
+            .arg("--linger-stdin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        let mut child = cmd.spawn().map_err(|e| {
+            SubjectError::io(format!("starting {}", crate::exec::describe(&cmd)), e)
+        })?;
+        let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
+        let pid = child.id() as i32;
+        // The child is reaped by pid (pidfd + wait4), never through `Child`.
+        drop(child);
+        let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
+            return Err(SubjectError::Other(format!("{b}: no stdin/stdout pipe")));
+        };
+        Ok(Box::new(super::engine_limited::LimitedEngine {
+            binary: b,
+            global,
+            name,
+            cidfile,
+            cgroup_parent: parent,
+            client: pid,
+            client_reaped: false,
+            stdin: Some(stdin),
+            out: LineWaiter::new(stdout),
+            stderr: stderr_path,
+            stats: None,
             guard,
             slots: prep.slots.clone(),
             torn_down: false,

@@ -13,6 +13,7 @@ pub mod bwrap;
 pub mod crun;
 pub mod docker;
 pub mod engine;
+pub mod engine_limited;
 pub mod limited;
 pub mod namespaces;
 pub mod oci;
