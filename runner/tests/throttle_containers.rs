@@ -1,0 +1,185 @@
+//! The `throttle` scenario for containers, through the real binary: one quota point for
+//! `sandbox` and `runc` must give a CPU share near the quota (a loose band: the host is
+//! shared, timing is never asserted tightly), throttling counters, an OOM-killed memory
+//! point, ONE skipped line for `bwrap` (no cgroups), and leave no cgroup or container
+//! state behind. A subject that cannot run here is skipped with its printed reason (the
+//! run's own `available()` probe, reported as `status: skipped`).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The quota of the point, in % of one CPU.
+const QUOTA: f64 = 50.0;
+
+fn cgroups_usable() -> Option<String> {
+    let c = isobench::cleanup::Cleanup::in_memory();
+    match isobench::cgroup::AnyManager::create(&c, "isobench-capability-probe-containers") {
+        Ok(mut m) => {
+            let _ = isobench::cgroup::CgroupManager::remove(&mut m);
+            None
+        }
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// Directories under /sys/fs/cgroup (4 levels) whose name contains `needle`.
+fn cgroups_named(needle: &str) -> Vec<String> {
+    fn walk(dir: &Path, needle: &str, depth: usize, out: &mut Vec<String>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            if e.file_name().to_string_lossy().contains(needle) {
+                out.push(e.path().display().to_string());
+            } else if depth > 0 {
+                walk(&e.path(), needle, depth - 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(Path::new("/sys/fs/cgroup"), needle, 4, &mut out);
+    out
+}
+
+fn run_isobench(workdir: &Path, json: &Path) -> (u32, String) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("isobench"))
+        .args([
+            "run",
+            "--scenario",
+            "throttle",
+            "--subject",
+            "sandbox,runc,bwrap",
+            "--quotas",
+            &QUOTA.to_string(),
+            "--throttle-window-ms",
+            "1000",
+            "--iterations",
+            "1",
+            "--warmup",
+            "0",
+            "--no-progress",
+            "--json",
+        ])
+        .arg(json)
+        .env("ISOBENCH_WORKDIR", workdir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn isobench");
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("isobench run did not finish within 240 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+    }
+    assert!(status.success(), "{stderr}");
+    (pid, stderr)
+}
+
+/// The measurement of subject/case/metric, if any.
+fn find<'a>(ms: &'a [Value], subject: &str, case: &str, metric: &str) -> Option<&'a Value> {
+    ms.iter()
+        .find(|m| m["subject"] == subject && m["case"] == case && m["metric"] == metric)
+}
+
+fn check_subject(ms: &[Value], subject: &str) {
+    if let Some(skip) = find(ms, subject, "*", "cpu_share") {
+        eprintln!(
+            "skipping {subject}: {}",
+            skip["reason"].as_str().unwrap_or("(no reason)")
+        );
+        assert_eq!(skip["status"], "skipped", "{skip}");
+        return;
+    }
+    let case = format!("{QUOTA}%");
+    let share = find(ms, subject, &case, "cpu_share")
+        .unwrap_or_else(|| panic!("no {subject}/{case}/cpu_share in {ms:?}"));
+    assert_eq!(share["status"], "ok", "{share}");
+    let p50 = share["summary"]["p50"].as_f64().expect("p50");
+    let quota = QUOTA / 100.0;
+    assert!(
+        (0.5 * quota..=1.5 * quota).contains(&p50),
+        "{subject}: cpu_share {p50} is not within 0.5x-1.5x of the quota {quota}"
+    );
+    let throttled = find(ms, subject, &case, "nr_throttled").expect("nr_throttled");
+    assert!(
+        throttled["summary"]["max"].as_f64() > Some(0.0),
+        "{subject}: never throttled at {case}: {throttled}"
+    );
+    let unlimited = find(ms, subject, "unlimited", "cpu_share").expect("unlimited");
+    assert_eq!(unlimited["status"], "ok", "{unlimited}");
+    let oom = find(ms, subject, "oom", "oom_kill").expect("oom_kill");
+    assert_eq!(oom["status"], "ok", "{oom}");
+    assert!(
+        oom["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("oom-killed after")),
+        "{subject}: {oom}"
+    );
+}
+
+#[test]
+fn sandbox_and_runc_are_throttled_bwrap_skips_once_nothing_is_left() {
+    if let Some(why) = cgroups_usable() {
+        eprintln!("skipping: cannot create a cgroup here: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let json = tmp.path().join("run.json");
+    let (pid, stderr) = run_isobench(tmp.path(), &json);
+    let run: Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("run file")).expect("json");
+    let ms = run["measurements"].as_array().expect("measurements");
+
+    check_subject(ms, "sandbox");
+    check_subject(ms, "runc");
+
+    // bwrap: exactly one line for the whole scenario.
+    let bwrap: Vec<&Value> = ms.iter().filter(|m| m["subject"] == "bwrap").collect();
+    assert_eq!(bwrap.len(), 1, "{bwrap:?}");
+    assert_eq!(bwrap[0]["status"], "skipped");
+    assert_eq!(bwrap[0]["case"], "*");
+    if bwrap[0]["reason"]
+        .as_str()
+        .is_some_and(|r| !r.contains("not installed"))
+    {
+        assert!(
+            bwrap[0]["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("bubblewrap does not use cgroups")),
+            "{}",
+            bwrap[0]
+        );
+    }
+
+    // Nothing left: the run's cgroups (process-layer, sandbox and runtime parents all
+    // carry its pid) and no runc container state.
+    let mut left = cgroups_named(&format!("isobench-{pid}-"));
+    left.extend(cgroups_named(&format!("isobench-sandbox-{pid}-")));
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(!stderr.contains("cleanup failed"), "{stderr}");
+    let state = std::fs::read_dir(tmp.path())
+        .expect("workdir")
+        .flatten()
+        .flat_map(|run| std::fs::read_dir(run.path().join("runc-state")).into_iter().flatten())
+        .flatten()
+        .map(|e| e.path().display().to_string())
+        .collect::<Vec<_>>();
+    assert!(state.is_empty(), "runc state left: {state:?}");
+}
