@@ -85,6 +85,9 @@ pub struct RunArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Guest kernel for the qemu subject (default: $ISOBENCH_KERNEL, fixtures/kernels/vmlinuz, /boot/vmlinuz-*).
+    #[arg(long, value_name = "PATH")]
+    pub kernel: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +146,9 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
             ts.second()
         ))
     });
+    if let Some(k) = &a.kernel {
+        crate::vm::kernel::set_cli_override(k.clone());
+    }
     let subjects = if a.subject.is_empty() {
         SubjectKind::startup_subjects()
     } else {
@@ -190,7 +196,11 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
                 "over_plain",
                 "unshare",
                 "setns",
-                "throughput"
+                "throughput",
+                "console",
+                "kernel",
+                "done",
+                "poweroff",
             ]
         )
     );

@@ -11,6 +11,7 @@
 
 pub mod namespaces;
 pub mod process;
+pub mod qemu;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -28,6 +29,8 @@ pub enum SubjectKind {
     Process,
     /// clone() with CLONE_NEW* flags (the `clone` scenario).
     Namespaces,
+    /// The probe as /init of a QEMU VM (cases: machine types; TCG unless KVM works).
+    Qemu,
 }
 
 impl SubjectKind {
@@ -35,11 +38,16 @@ impl SubjectKind {
         match self {
             SubjectKind::Process => "process",
             SubjectKind::Namespaces => "namespaces",
+            SubjectKind::Qemu => "qemu",
         }
     }
 
     pub fn all() -> &'static [SubjectKind] {
-        &[SubjectKind::Process, SubjectKind::Namespaces]
+        &[
+            SubjectKind::Process,
+            SubjectKind::Namespaces,
+            SubjectKind::Qemu,
+        ]
     }
 
     /// Subjects that take part in the `startup` scenario.
@@ -56,6 +64,7 @@ impl SubjectKind {
         match self {
             SubjectKind::Process => Box::new(process::Process),
             SubjectKind::Namespaces => Box::new(namespaces::Namespaces),
+            SubjectKind::Qemu => Box::new(qemu::Qemu::default()),
         }
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! Errors are `std::io::Error` from errno; callers add the path or value that failed.
 
+pub mod child;
 pub mod clone;
 pub mod fs;
 pub mod process;
