@@ -24,6 +24,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of `RunArgs` does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Measure: run scenarios over subjects, write the run JSON and print a summary.
     Run(RunArgs),

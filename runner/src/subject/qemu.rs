@@ -24,14 +24,13 @@
 //! the QEMU process and `guest_memory`, the RAM the guest was given (`-m`), for scale.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::cleanup::Guard;
 use crate::env::Env;
 use crate::probe::ProbeMode;
-use crate::vm::boot::{Accel, Boot, BootConfig, BootError, Marker, GUEST_MEMORY_MIB};
+use crate::vm::boot::{Accel, Boot, BootConfig, BootError, Marker};
 use crate::vm::{self, kernel};
 
 /// Measured boots per case: a TCG boot takes seconds.
@@ -294,18 +293,4 @@ impl Instance for VmInstance {
         }
         v
     }
-}
-
-/// The configuration `launch` would use for `machine` (tests and the manual-timing
-/// recipe): TCG unless the KVM probe of this process said otherwise.
-pub fn config_for(env: &Env, machine: &str) -> Result<(BootConfig, PathBuf, Guard), SubjectError> {
-    let info = vm::qemu_info()
-        .ok_or_else(|| SubjectError::Other(format!("{} is not installed", vm::QEMU)))?;
-    let k = kernel::find().map_err(|e| SubjectError::Other(e.to_string()))?;
-    let (initramfs, guard) = vm::write_initramfs(env, &format!("{machine}.initramfs"))
-        .map_err(|e| SubjectError::Other(e.to_string()))?;
-    let accel = vm::kvm::cached().map(|s| s.accel()).unwrap_or(Accel::Tcg);
-    let mut cfg = vm::boot_config(info, &k.path, &initramfs, machine, accel);
-    cfg.memory_mib = GUEST_MEMORY_MIB;
-    Ok((cfg, initramfs, guard))
 }
