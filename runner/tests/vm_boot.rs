@@ -128,3 +128,39 @@ fn boot_timeout_kills_and_reaps_qemu() {
         .iter()
         .all(|r| !matches!(r, isobench::cleanup::Resource::Process { .. })));
 }
+
+#[test]
+fn kvm_probe_is_bounded_and_leaves_nothing() {
+    let cleanup = Cleanup::in_memory();
+    let env = Env::new(cleanup.clone(), None).expect("env");
+    let (cfg, _initrd) = match setup(&env) {
+        Ok(x) => x,
+        Err(why) => {
+            eprintln!("skipping: {why}");
+            return;
+        }
+    };
+    if std::env::var_os("ISOBENCH_ACCEL").is_some() {
+        eprintln!("skipping: ISOBENCH_ACCEL is set, the probe would not boot");
+        return;
+    }
+    let limit = Duration::from_secs(5);
+    let started = Instant::now();
+    let s = isobench::vm::kvm::probe(&cfg, &cleanup, limit);
+    // A hanging KVM guest is cut at the limit; allow for QEMU's start and the kill.
+    assert!(
+        started.elapsed() < limit + Duration::from_secs(10),
+        "probe took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        s.note
+            .starts_with(if s.usable { "usable" } else { "unusable" }),
+        "{s:?}"
+    );
+    assert!(cleanup
+        .live()
+        .iter()
+        .all(|r| !matches!(r, isobench::cleanup::Resource::Process { .. })));
+    eprintln!("kvm probe: {}", s.note);
+}

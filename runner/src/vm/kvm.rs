@@ -49,7 +49,8 @@ pub fn status(template: &BootConfig, cleanup: &Cleanup, limit: Duration) -> &'st
     STATUS.get_or_init(|| probe(template, cleanup, limit.min(PROBE_LIMIT)))
 }
 
-fn probe(template: &BootConfig, cleanup: &Cleanup, limit: Duration) -> KvmStatus {
+/// One uncached probe boot bounded by `limit` (tests; runs use [`status`]).
+pub fn probe(template: &BootConfig, cleanup: &Cleanup, limit: Duration) -> KvmStatus {
     match std::env::var("ISOBENCH_ACCEL").as_deref() {
         Ok("tcg") => {
             return KvmStatus {
