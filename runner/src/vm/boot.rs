@@ -431,18 +431,7 @@ impl Boot {
                     self.eof = true;
                     return Ok(());
                 }
-                // Search only the new text plus a margin for a marker split across reads.
-                let from = self.text.len().saturating_sub(DONE_MARKER.len());
-                self.text.push_str(&String::from_utf8_lossy(&buf[..n]));
-                let mut from = from;
-                while !self.text.is_char_boundary(from) {
-                    from -= 1;
-                }
-                for m in Marker::ALL {
-                    if self.seen[m.index()].is_none() && self.text[from..].contains(m.needle()) {
-                        self.seen[m.index()] = Some(at);
-                    }
-                }
+                stamp(&mut self.text, &buf[..n], &mut self.seen, at);
             }
             PollOutcome::TimedOut | PollOutcome::Interrupted => {}
         }
@@ -566,8 +555,86 @@ impl Boot {
     }
 }
 
+/// Append a console chunk read at `at` and stamp the markers it completes. Only the new
+/// text plus a margin is searched, so a marker split across two reads is found once, with
+/// the second read's instant.
+fn stamp(text: &mut String, chunk: &[u8], seen: &mut [Option<Instant>; 4], at: Instant) {
+    let longest = Marker::ALL
+        .iter()
+        .map(|m| m.needle().len())
+        .max()
+        .unwrap_or(0);
+    let mut from = text.len().saturating_sub(longest);
+    text.push_str(&String::from_utf8_lossy(chunk));
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    for m in Marker::ALL {
+        if seen[m.index()].is_none() && text[from..].contains(m.needle()) {
+            seen[m.index()] = Some(at);
+        }
+    }
+}
+
 impl Drop for Boot {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_stamped_with_the_chunk_that_completes_them() {
+        let t = Instant::now();
+        let at = |ms: u64| t + Duration::from_millis(ms);
+        let mut text = String::new();
+        let mut seen = [None; 4];
+        stamp(&mut text, b"SeaBIOS\r\n", &mut seen, at(1));
+        assert_eq!(seen, [Some(at(1)), None, None, None]);
+        stamp(&mut text, "[0.0] Linux ver".as_bytes(), &mut seen, at(2));
+        assert_eq!(seen[1], None);
+        stamp(
+            &mut text,
+            b"sion 6.1\nISOBENCH-READY\nISOBENCH-DO",
+            &mut seen,
+            at(3),
+        );
+        assert_eq!(seen[1], Some(at(3)));
+        assert_eq!(seen[2], Some(at(3)));
+        assert_eq!(seen[3], None);
+        stamp(&mut text, b"NE status=0\n", &mut seen, at(4));
+        assert_eq!(seen[3], Some(at(4)));
+        // A later repeat does not move a stamp.
+        stamp(&mut text, b"ISOBENCH-READY\n", &mut seen, at(5));
+        assert_eq!(seen[2], Some(at(3)));
+        assert_eq!(seen[0], Some(at(1)));
+    }
+
+    #[test]
+    fn cmdline_carries_mode_and_microvm_tsc() {
+        let mut c = BootConfig {
+            qemu: "qemu-system-x86_64".into(),
+            kernel: "/k".into(),
+            initramfs: "/i".into(),
+            machine: "pc".into(),
+            accel: Accel::Tcg,
+            memory_mib: 256,
+            debug_exit: true,
+            probe_args: vec!["work".into(), "--window-ms".into(), "5".into()],
+            tsc_khz: Some(2_000_000),
+        };
+        let line = c.cmdline();
+        assert!(line.ends_with(" -- work --window-ms 5 --vm"), "{line}");
+        assert!(line.contains("console=ttyS0") && !line.contains("tsc_early_khz"));
+        c.machine = "microvm".into();
+        assert!(c.cmdline().contains("tsc_early_khz=2000000 --"));
+        let d = c.describe();
+        assert!(
+            d.contains("microvm,accel=tcg") && d.contains("isa-debug-exit"),
+            "{d}"
+        );
     }
 }
