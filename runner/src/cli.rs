@@ -24,6 +24,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of `RunArgs` does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Measure: run scenarios over subjects, write the run JSON and print a summary.
     Run(Box<RunArgs>),
@@ -101,6 +103,9 @@ pub struct RunArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Guest kernel for the qemu subject (default: $ISOBENCH_KERNEL, fixtures/kernels/vmlinuz, /boot/vmlinuz-*).
+    #[arg(long, value_name = "PATH")]
+    pub kernel: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -166,6 +171,9 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
             ts.second()
         ))
     });
+    if let Some(k) = &a.kernel {
+        crate::vm::kernel::set_cli_override(k.clone());
+    }
     let subjects = if a.subject.is_empty() {
         SubjectKind::startup_subjects()
     } else {
@@ -238,7 +246,11 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
                 "throttled_time",
                 "oom_kill",
                 "allocated_mib",
-                "memory_peak"
+                "memory_peak",
+                "console",
+                "kernel",
+                "done",
+                "poweroff",
             ]
         )
     );

@@ -7,7 +7,16 @@ use crate::run::RunConfig;
 
 /// Add what only a probe can tell to the host fingerprint (KVM usability is probed once
 /// per run, by the VM subject, when it is selected).
-pub fn host_probe(_host: &mut Host, _env: &Env, _cfg: &RunConfig) {}
+pub fn host_probe(host: &mut Host, env: &Env, cfg: &RunConfig) {
+    if cfg.subjects.contains(&crate::subject::SubjectKind::Qemu) {
+        crate::vm::host_probe(host, env);
+    } else {
+        host.notes.insert(
+            "kvm_probe".into(),
+            "not probed (the qemu subject was not selected)".into(),
+        );
+    }
+}
 
 /// After a run: write the HTML report beside the run JSON (reports), record history.
 pub fn after_run(run: &isobench_reports::Run, json: &std::path::Path) {
@@ -21,6 +30,6 @@ pub fn clean_extra() -> Vec<String> {
 }
 
 /// Checks `doctor` adds from subjects with host-level needs (KVM, guest kernel, engines).
-pub fn doctor_extra(_env: &Env) -> Vec<crate::doctor::Check> {
-    Vec::new()
+pub fn doctor_extra(env: &Env) -> Vec<crate::doctor::Check> {
+    crate::vm::doctor_checks(env)
 }

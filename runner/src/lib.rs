@@ -25,3 +25,4 @@ pub mod run;
 pub mod scenario;
 pub mod subject;
 pub mod sys;
+pub mod vm;

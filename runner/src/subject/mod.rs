@@ -19,6 +19,7 @@ pub mod namespaces;
 pub mod oci;
 pub mod podman;
 pub mod process;
+pub mod qemu;
 pub mod runc;
 pub mod sandbox;
 pub mod sandbox_cgroup;
@@ -52,6 +53,8 @@ pub enum SubjectKind {
     Docker,
     /// `podman run` of an image imported from the generated rootfs.
     Podman,
+    /// The probe as /init of a QEMU VM (cases: machine types; TCG unless KVM works).
+    Qemu,
 }
 
 impl SubjectKind {
@@ -65,6 +68,7 @@ impl SubjectKind {
             SubjectKind::Crun => "crun",
             SubjectKind::Docker => "docker",
             SubjectKind::Podman => "podman",
+            SubjectKind::Qemu => "qemu",
         }
     }
 
@@ -78,6 +82,7 @@ impl SubjectKind {
             SubjectKind::Crun,
             SubjectKind::Docker,
             SubjectKind::Podman,
+            SubjectKind::Qemu,
         ]
     }
 
@@ -97,6 +102,7 @@ impl SubjectKind {
             SubjectKind::Crun => Box::new(crun::subject()),
             SubjectKind::Docker => Box::new(docker::subject()),
             SubjectKind::Podman => Box::new(podman::subject()),
+            SubjectKind::Qemu => Box::new(qemu::Qemu::default()),
         }
     }
 }

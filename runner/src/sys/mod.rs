@@ -4,6 +4,7 @@
 //! Errors are `std::io::Error` from errno; callers add the path or value that failed.
 
 pub mod cgroup_spawn;
+pub mod child;
 pub mod clone;
 pub mod container;
 pub mod fs;
