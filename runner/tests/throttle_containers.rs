@@ -177,7 +177,11 @@ fn sandbox_and_runc_are_throttled_bwrap_skips_once_nothing_is_left() {
     let state = std::fs::read_dir(tmp.path())
         .expect("workdir")
         .flatten()
-        .flat_map(|run| std::fs::read_dir(run.path().join("runc-state")).into_iter().flatten())
+        .flat_map(|run| {
+            std::fs::read_dir(run.path().join("runc-state"))
+                .into_iter()
+                .flatten()
+        })
         .flatten()
         .map(|e| e.path().display().to_string())
         .collect::<Vec<_>>();

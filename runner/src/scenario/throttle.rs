@@ -147,8 +147,13 @@ fn launch(
     limits: &Limits,
 ) -> Result<(Box<dyn LimitedInstance>, crate::subject::Exit), SubjectError> {
     let env = ctx.env;
+    // A launch that needs CPU of its own (a VM's boot) takes about 1/quota as long.
+    let slowdown = match (limits.cpu_quota, limits.cpu_period) {
+        (Some(q), Some(p)) if !q.is_zero() => (p.as_secs_f64() / q.as_secs_f64()).max(1.0),
+        _ => 1.0,
+    };
     let mut inst = subject.launch_limited(env, case, mode, limits)?;
-    inst.wait_ready(Instant::now() + env.timeouts.ready)?;
+    inst.wait_ready(Instant::now() + env.timeouts.ready.mul_f64(slowdown))?;
     let window = match mode {
         ProbeMode::Work { window_ms, .. } => Duration::from_millis(*window_ms),
         _ => Duration::ZERO,

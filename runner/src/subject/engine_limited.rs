@@ -159,7 +159,10 @@ impl LimitedEngine {
         Some((it.next()? == "true", it.next()?.parse().ok()?))
     }
 
-    fn reap_client(&mut self, deadline: Instant) -> Result<crate::sys::process::Reaped, SubjectError> {
+    fn reap_client(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<crate::sys::process::Reaped, SubjectError> {
         let r = super::process::wait_pid_deadline(self.client, deadline);
         self.client_reaped = true;
         r
@@ -193,7 +196,9 @@ impl Instance for LimitedEngine {
         self.stdin = None;
         let r = self.reap_client(deadline.max(Instant::now() + CLIENT_WAIT))?;
         let at = Instant::now();
-        let _ = self.out.read_to_end(Instant::now() + Duration::from_secs(1));
+        let _ = self
+            .out
+            .read_to_end(Instant::now() + Duration::from_secs(1));
         // The client exits with the payload's code, or 128 + the signal that killed it.
         let (mut code, mut signal) = (r.code, r.signal);
         if let Some(c) = code.filter(|c| *c > 128 && *c < 128 + 65) {
@@ -234,7 +239,8 @@ impl Instance for LimitedEngine {
         let mut result = Ok(());
         if !self.client_reaped {
             // SIGKILL: the probe is PID 1 and ignores SIGTERM.
-            let _ = crate::exec::run_cleanup(self.engine().args(["kill", &self.name]), QUERY_TIMEOUT);
+            let _ =
+                crate::exec::run_cleanup(self.engine().args(["kill", &self.name]), QUERY_TIMEOUT);
             self.stdin = None;
             let _ = self.reap_client(Instant::now() + CLIENT_WAIT);
         }

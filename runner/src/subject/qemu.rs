@@ -20,6 +20,21 @@
 //! * `kernel_boot` = `ready` − `kernel` (kernel init up to /init's first write);
 //! * `poweroff` = `total` − `done` (the probe's power-off write to QEMU's process exit).
 //!
+//! Under limits (`launch_limited`, the `throttle` scenario): a fresh cgroup of the cgroup
+//! layer ([`crate::cgroup::AnyManager`], as for the `process` subject) with the limits,
+//! which QEMU joins between fork and exec (`vm::boot::Boot::start_in_cgroup`), so every
+//! QEMU thread (vCPU, main loop, I/O) is limited from the first instruction, boot
+//! included; the guest's probe runs the `work` mode and reports its window and unit
+//! latencies over the console (guest clock). The cgroup's counters are QEMU's: CPU
+//! usage includes the emulation (TCG) and the I/O thread, which is the point of
+//! comparing it with a container's. The CPU counters reported are the difference
+//! between two reads, at the ready marker and at the probe's `ISOBENCH-DONE` line, i.e.
+//! the guest's work window plus the printing of its results — not the boot, which for a
+//! VM costs seconds of CPU a container does not spend (the `startup` scenario has it). The first machine type is used; results carry the
+//! `accel` and `machine` labels. A boot under a quota takes about 1/quota as long, so the
+//! VM's deadline is stretched by that factor. A memory limit below the VM's own RAM gets
+//! QEMU itself OOM-killed by the host, which is reported as such.
+//!
 //! Footprint (footprint pass, probe in `hang` mode, at ready): `qemu_rss`/`qemu_pss` of
 //! the QEMU process and `guest_memory`, the RAM the guest was given (`-m`), for scale.
 
@@ -187,6 +202,69 @@ impl Subject for Qemu {
         }))
     }
 
+    fn launch_limited(
+        &mut self,
+        env: &Env,
+        _case: &str,
+        mode: &ProbeMode,
+        limits: &super::limited::Limits,
+    ) -> Result<Box<dyn super::limited::LimitedInstance>, SubjectError> {
+        use crate::cgroup::CgroupManager;
+        let p = self
+            .prepared
+            .as_ref()
+            .ok_or_else(|| SubjectError::Other("qemu: launch before prepare".into()))?;
+        let cfg = BootConfig {
+            probe_args: mode.args(),
+            ..p.base.clone()
+        };
+        let mut cgroup = crate::cgroup::AnyManager::create(
+            &env.cleanup,
+            &crate::cgroup::common::unique_name("qemu"),
+        )?;
+        let started = (|| {
+            cgroup.apply(limits)?;
+            let mut procs = Vec::new();
+            for f in cgroup.procs_files() {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&f)
+                    .map_err(|e| SubjectError::io(format!("open {}", f.display()), e))?;
+                procs.push(std::os::fd::OwnedFd::from(file));
+            }
+            let t0 = Instant::now();
+            Ok::<_, SubjectError>((t0, Boot::start_in_cgroup(&cfg, &env.cleanup, t0, procs)?))
+        })();
+        let (t0, boot) = match started {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = cgroup.remove();
+                return Err(e);
+            }
+        };
+        // A boot under a quota of q % of a CPU takes about 100/q times as long.
+        let slowdown = match (limits.cpu_quota, limits.cpu_period) {
+            (Some(q), Some(per)) if !q.is_zero() => (per.as_secs_f64() / q.as_secs_f64()).max(1.0),
+            _ => 1.0,
+        };
+        let window = match mode {
+            ProbeMode::Work { window_ms, .. } => Duration::from_millis(*window_ms),
+            _ => Duration::ZERO,
+        };
+        Ok(Box::new(LimitedVm {
+            vm: VmInstance {
+                boot,
+                boot_deadline: t0 + env.timeouts.vm_boot.mul_f64(slowdown) + window,
+                memory_bytes: cfg.memory_mib * 1024 * 1024,
+            },
+            cgroup,
+            memory_limit: limits.memory_bytes,
+            at_ready: None,
+            at_done: None,
+            removed: false,
+        }))
+    }
+
     fn finish(&mut self, _env: &Env) -> Result<(), SubjectError> {
         self.prepared = None;
         Ok(())
@@ -292,5 +370,117 @@ impl Instance for VmInstance {
             v.push(("guest_memory".into(), self.memory_bytes));
         }
         v
+    }
+}
+
+/// A VM whose QEMU runs in a limited cgroup (`launch_limited`).
+#[derive(Debug)]
+struct LimitedVm {
+    vm: VmInstance,
+    cgroup: crate::cgroup::AnyManager,
+    memory_limit: Option<u64>,
+    /// Counters at the ready marker and at the probe's `ISOBENCH-DONE` line.
+    at_ready: Option<crate::cgroup::Stats>,
+    at_done: Option<crate::cgroup::Stats>,
+    removed: bool,
+}
+
+impl LimitedVm {
+    /// The host's OOM killer killed QEMU in its cgroup.
+    fn oom_killed(&self) -> bool {
+        use crate::cgroup::CgroupManager;
+        self.cgroup.stats().is_ok_and(|s| s.memory.oom_kills > 0)
+    }
+}
+
+impl Instance for LimitedVm {
+    fn wait_ready(&mut self, deadline: Instant) -> Result<Instant, SubjectError> {
+        use crate::cgroup::CgroupManager;
+        let r = self.vm.wait_ready(deadline);
+        if r.is_ok() {
+            self.at_ready = self.cgroup.stats().ok();
+        }
+        r.map_err(|e| match (self.oom_killed(), self.memory_limit) {
+            (true, Some(limit)) => SubjectError::Other(format!(
+                "QEMU was OOM-killed by the host before the guest was ready: the cgroup's \
+                     {} MiB memory limit is below what the VM itself needs (guest RAM {} MiB \
+                     plus QEMU); {e}",
+                limit >> 20,
+                self.vm.memory_bytes >> 20
+            )),
+            _ => e,
+        })
+    }
+
+    fn wait_exit(&mut self, deadline: Instant) -> Result<Exit, SubjectError> {
+        use crate::cgroup::CgroupManager;
+        let deadline = deadline.min(self.vm.boot_deadline);
+        match self.vm.boot.wait_marker(Marker::Done, deadline) {
+            Ok(_) => self.at_done = self.cgroup.stats().ok(),
+            // QEMU ended without the line (killed): its exit is the result below.
+            Err(_) if self.vm.boot.exit().is_some() => {}
+            Err(e) => return Err(e.into()),
+        }
+        // Any end is a result here (an OOM kill of QEMU included), as the contract says.
+        let x = match self.vm.boot.exit() {
+            Some(x) => x.clone(),
+            None => self.vm.boot.wait_exit(deadline)?,
+        };
+        let code = match x.guest_status {
+            Some(s) => Some(i32::from(s)),
+            None if x.signal.is_some() => None,
+            None => Some(x.code.unwrap_or(-1)),
+        };
+        Ok(Exit {
+            at: Some(x.at),
+            code,
+            signal: x.signal,
+            output: self.vm.boot.probe_output().to_string(),
+        })
+    }
+
+    fn teardown(&mut self) -> Result<(), SubjectError> {
+        use crate::cgroup::CgroupManager;
+        self.vm.teardown()?;
+        if !self.removed {
+            self.cgroup.remove()?;
+            self.removed = true;
+        }
+        Ok(())
+    }
+
+    fn phases(&self) -> Vec<(String, Duration)> {
+        self.vm.phases()
+    }
+}
+
+impl super::limited::LimitedInstance for LimitedVm {
+    /// CPU counters of the work window (ready → done, see the module doc); memory
+    /// counters of the whole VM.
+    fn cgroup_stats(&self) -> Result<crate::cgroup::Stats, SubjectError> {
+        use crate::cgroup::CgroupManager;
+        let mut now = self.cgroup.stats()?;
+        if let (Some(a), Some(b)) = (self.at_ready, self.at_done) {
+            now.cpu = crate::cgroup::CpuStats {
+                usage: b.cpu.usage.saturating_sub(a.cpu.usage),
+                nr_periods: b.cpu.nr_periods.saturating_sub(a.cpu.nr_periods),
+                nr_throttled: b.cpu.nr_throttled.saturating_sub(a.cpu.nr_throttled),
+                throttled: b.cpu.throttled.saturating_sub(a.cpu.throttled),
+            };
+        }
+        Ok(now)
+    }
+
+    fn cgroup_version(&self) -> &'static str {
+        use crate::cgroup::CgroupManager;
+        self.cgroup.version()
+    }
+}
+
+impl Drop for LimitedVm {
+    fn drop(&mut self) {
+        if let Err(e) = self.teardown() {
+            eprintln!("isobench: tearing down a limited VM: {e}");
+        }
     }
 }

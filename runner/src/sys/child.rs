@@ -31,3 +31,24 @@ pub fn kill_with_parent(cmd: &mut Command) -> &mut Command {
         })
     }
 }
+
+/// Make the child join cgroups between fork and exec: it writes `0` (itself) to each of
+/// `procs` (open `cgroup.procs` files, opened close-on-exec by the caller), so the
+/// program runs inside the cgroups from its first instruction. The files stay owned by
+/// the closure (the command) and are closed when it is dropped.
+pub fn join_cgroups(cmd: &mut Command, procs: Vec<std::os::fd::OwnedFd>) -> &mut Command {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the closure runs between fork and exec in the child and only calls
+    // write(2), which is async-signal-safe, on fds that are open in the child (inherited;
+    // close-on-exec closes them at exec), allocating nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            for f in &procs {
+                if libc::write(f.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        })
+    }
+}

@@ -259,7 +259,22 @@ impl Boot {
     /// Spawn QEMU for `cfg`; `t0` is the caller's start instant (the harness reads it just
     /// before `Subject::launch`).
     pub fn start(cfg: &BootConfig, cleanup: &Cleanup, t0: Instant) -> Result<Boot, BootError> {
+        Self::start_in_cgroup(cfg, cleanup, t0, Vec::new())
+    }
+
+    /// [`Boot::start`] with QEMU joining cgroups before it execs (`cgroup_procs`: open
+    /// `cgroup.procs` files, see `sys::child::join_cgroups`), so its vCPU threads run
+    /// under the cgroup's limits from the start (the `throttle` scenario).
+    pub fn start_in_cgroup(
+        cfg: &BootConfig,
+        cleanup: &Cleanup,
+        t0: Instant,
+        cgroup_procs: Vec<std::os::fd::OwnedFd>,
+    ) -> Result<Boot, BootError> {
         let mut cmd = cfg.command();
+        if !cgroup_procs.is_empty() {
+            sys::child::join_cgroups(&mut cmd, cgroup_procs);
+        }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
