@@ -672,6 +672,20 @@ mod tests {
     }
 
     #[test]
+    fn quick_runs_shorten_the_sweep_of_slow_launchers_only() {
+        let default = crate::scenario::ScenarioOptions::default().quotas;
+        assert_eq!(quotas_for(SubjectKind::Process, true, &default), default);
+        assert_eq!(quotas_for(SubjectKind::Sandbox, true, &default), default);
+        assert_eq!(
+            quotas_for(SubjectKind::Docker, true, &default),
+            QUICK_QUOTAS
+        );
+        assert_eq!(quotas_for(SubjectKind::Runc, false, &default), default);
+        // Quotas the user chose are kept for every subject.
+        assert_eq!(quotas_for(SubjectKind::Docker, true, &[40.0]), vec![40.0]);
+    }
+
+    #[test]
     fn oom_reasons() {
         let r = OomRun {
             killed_by: Some(libc::SIGKILL),

@@ -1044,6 +1044,33 @@ mod tests {
     }
 
     #[test]
+    fn limits_go_into_linux_resources() {
+        let limits = crate::cgroup::Limits {
+            cpu_quota: Some(Duration::from_millis(25)),
+            cpu_period: Some(Duration::from_millis(100)),
+            cpu_shares: Some(102_400),
+            memory_bytes: Some(32 << 20),
+            swap_bytes: Some(0),
+            ..crate::cgroup::Limits::default()
+        };
+        let text = config_text(
+            Path::new("/tmp/rootfs"),
+            vec!["/isobench-probe".into(), "work".into()],
+            "/isobench-test/c1",
+            Some(&limits),
+        )
+        .expect("config");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let r = &json["linux"]["resources"];
+        assert_eq!(r["cpu"]["quota"], 25_000);
+        assert_eq!(r["cpu"]["period"], 100_000);
+        assert_eq!(r["cpu"]["shares"], 102_400);
+        assert_eq!(r["memory"]["limit"], 32 << 20);
+        // runtime-spec swap is memory + swap: equal to the limit means no swap.
+        assert_eq!(r["memory"]["swap"], 32 << 20);
+    }
+
+    #[test]
     fn parses_parent_pid() {
         let me = std::process::id() as i32;
         let parent = parent_of(me).expect("ppid of self");

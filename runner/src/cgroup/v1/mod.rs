@@ -306,6 +306,30 @@ mod tests {
     }
 
     #[test]
+    fn existing_cgroups_are_found_per_hierarchy_and_never_removed() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let hierarchies: Vec<Hierarchy> = ["cpu", "cpuacct", "memory"]
+            .iter()
+            .map(|c| Hierarchy {
+                mount_point: d.path().join(c),
+                mount_root: "/".into(),
+                controllers: vec![c.to_string()],
+            })
+            .collect();
+        for c in ["cpu", "cpuacct", "memory"] {
+            std::fs::create_dir_all(d.path().join(c).join("parent/ctr")).expect("mkdir");
+        }
+        let mut m = V1Manager::existing_in(&hierarchies, "/parent/ctr");
+        assert_eq!(m.paths().len(), 3);
+        assert!(m.paths().iter().all(|p| p.ends_with("parent/ctr")));
+        m.remove().expect("remove is a no-op");
+        assert!(d.path().join("memory/parent/ctr").is_dir());
+        assert!(V1Manager::existing_in(&hierarchies, "/nope")
+            .paths()
+            .is_empty());
+    }
+
+    #[test]
     fn comounted_controllers_share_one_directory() {
         let d = tempfile::tempdir().expect("tempdir");
         let c = Cleanup::in_memory();
