@@ -187,3 +187,92 @@ fn sandbox_and_runc_are_throttled_bwrap_skips_once_nothing_is_left() {
         .collect::<Vec<_>>();
     assert!(state.is_empty(), "runc state left: {state:?}");
 }
+
+fn engine_usable(engine: &str) -> bool {
+    std::process::Command::new(engine)
+        .args(["info", "--format", "{{json .}}"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Any entry below `dir` (recursively) whose name ends with `suffix`.
+fn has_entry_ending(dir: &Path, suffix: &str) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|rd| {
+        rd.flatten().any(|e| {
+            e.file_name().to_string_lossy().ends_with(suffix)
+                || (e.file_type().is_ok_and(|t| t.is_dir()) && has_entry_ending(&e.path(), suffix))
+        })
+    })
+}
+
+#[test]
+fn sigint_during_a_limited_container_leaves_nothing() {
+    if let Some(why) = cgroups_usable() {
+        eprintln!("skipping: cannot create a cgroup here: {why}");
+        return;
+    }
+    if isobench::exec::which("runc").is_none() {
+        eprintln!("skipping: runc is not installed");
+        return;
+    }
+    let with_docker = engine_usable("docker");
+    if !with_docker {
+        eprintln!("note: docker does not answer here; interrupting a runc container");
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    let subjects = if with_docker { "docker" } else { "runc" };
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("isobench"))
+        .args(["run", "--scenario", "throttle", "--subject", subjects])
+        .args(["--quotas", "30", "--throttle-window-ms", "3000"])
+        .args(["--iterations", "3", "--no-progress", "--json"])
+        .arg(tmp.path().join("run.json"))
+        .env("ISOBENCH_WORKDIR", &work)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn isobench");
+    let pid = child.id();
+    // A limited container is in flight: docker's --cidfile, or runc's pid file.
+    let marker = if with_docker { ".cid" } else { "container.pid" };
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !has_entry_ending(&work, marker) {
+        assert!(Instant::now() < deadline, "no launch started within 180 s");
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "isobench exited early"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    isobench::sys::process::kill(pid as i32, libc::SIGINT).expect("SIGINT");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!stderr.contains("cleanup failed"), "{stderr}");
+
+    let left = cgroups_named(&format!("isobench-{pid}-"));
+    assert!(left.is_empty(), "cgroups left: {left:?}");
+    if with_docker {
+        let out = std::process::Command::new("docker")
+            .args([
+                "ps",
+                "-a",
+                "--filter",
+                "label=isobench=1",
+                "--format",
+                "{{.Names}}",
+            ])
+            .output()
+            .expect("docker ps");
+        let mine: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains(&format!("isobench-{pid}-")))
+            .map(str::to_string)
+            .collect();
+        assert!(mine.is_empty(), "containers left: {mine:?}");
+    }
+}
