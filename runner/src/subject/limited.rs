@@ -10,18 +10,26 @@
 //! * `wait_exit` returns `Ok` for a payload killed by a signal (with `Exit::signal` set),
 //!   so an OOM kill is a result, not an error; stdout of the probe is in `Exit::output`.
 //!
-//! How each subject is meant to meet it:
+//! How each subject meets it:
 //! * `process` (here): a fresh isobench cgroup; the probe joins it between fork and
 //!   execve (`sys::cgroup_spawn`).
-//! * `docker`/`podman`: `--cpus` (= `--cpu-quota`/`--cpu-period`), `--memory`,
-//!   `--memory-swap` (= memory, i.e. no swap), `--pids-limit`; stats from the container's
-//!   cgroup (`docker inspect` → cgroup path) before `rm`.
-//! * `runc`/`crun`/`sandbox`: the OCI spec's `linux.resources.cpu.{quota,period,burst}`,
-//!   `linux.resources.memory.{limit,swap}`, `linux.resources.pids.limit`, with
-//!   `linux.cgroupsPath` set to an isobench-registered path, read with this module's
-//!   managers.
-//! * `qemu`: create the cgroup with [`crate::cgroup::AnyManager`] and start the QEMU
-//!   process inside it (the same fork-then-join spawn), so the vCPU threads are limited.
+//! * `sandbox`: the same kind of cgroup, made by the harness; the container's init joins
+//!   it (`cgroup.procs` through directory fds) before it execs the probe.
+//! * `runc`/`crun`: `create` + `start` with the spec's `linux.resources.cpu.{quota,
+//!   period,shares}`, `memory.{limit,swap}`, `pids.limit`; `cgroupsPath` below a
+//!   registered per-run parent; counters read after exit, before `delete`
+//!   ([`crate::cgroup::AnyManager::existing`]).
+//! * `docker`/`podman`: `--cpu-period`/`--cpu-quota` (what `--cpus` sets), `--cpu-shares`,
+//!   `--memory`/`--memory-swap`, `--pids-limit`, `--cgroup-parent` a registered per-run
+//!   parent; the engine removes the cgroup when the container exits, so the probe
+//!   lingers (`--linger-stdin`) while the counters are read (`engine_limited`).
+//! * `qemu`: a cgroup made with [`crate::cgroup::AnyManager`], which QEMU joins between
+//!   fork and exec, so the vCPU threads are limited; CPU counters of the guest's window.
+//! * `bwrap` (no cgroups) and `namespaces` (no cgroup of its own) say why not: one
+//!   skipped line each.
+//!
+//! CPU weight: `cpu.shares` only competes among siblings, so a runtime's or engine's
+//! per-run parent gets the same weight as the container ([`weigh_parent`]).
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::thread::JoinHandle;
