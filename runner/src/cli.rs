@@ -254,6 +254,9 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
             ]
         )
     );
+    if let Some(note) = emulation_note(&result.run) {
+        println!("\n{note}");
+    }
     crate::hooks::after_run(&result.run, &json);
     println!("\nrun file: {}", json.display());
     for f in &result.cleanup_failures {
@@ -268,6 +271,27 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     } else {
         1
     })
+}
+
+/// A plain sentence when VM figures come from software emulation.
+fn emulation_note(run: &isobench_reports::Run) -> Option<String> {
+    let tcg = run.measurements.iter().any(|m| {
+        m.labels.get("accel").is_some_and(|a| a == "tcg")
+            && m.status == isobench_reports::Status::Ok
+    });
+    if !tcg {
+        return None;
+    }
+    let why = run
+        .host
+        .notes
+        .get("kvm_probe")
+        .cloned()
+        .unwrap_or_else(|| "KVM was not usable".into());
+    Some(format!(
+        "NOTE: the qemu figures (label accel=tcg) come from software emulation (TCG), not hardware \
+         virtualization: a VM under KVM boots several times faster. KVM probe: {why}"
+    ))
 }
 
 fn cmd_clean(a: CleanArgs) -> anyhow::Result<i32> {
