@@ -4,7 +4,9 @@
 //! history, HTML/Markdown reports, charts and exports. Pure: no syscalls, no child
 //! processes, so a report or comparison can be made on a machine that cannot run anything.
 
+pub mod compare;
 pub mod histogram;
+pub mod history;
 pub mod model;
 pub mod stats;
 
