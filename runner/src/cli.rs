@@ -31,6 +31,10 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Remove what a crashed or killed run left behind (from its journal).
     Clean(CleanArgs),
+    /// Compare run files (kernel A vs B, last night vs tonight); exit 1 on a significant regression.
+    Compare(crate::cmd_compare::CompareArgs),
+    /// Recorded runs: list, trend of a metric, check a run against a rolling baseline.
+    History(crate::cmd_compare::HistoryArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -85,6 +89,9 @@ pub struct RunArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Record the run in this history database (SQLite, created when missing).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +124,8 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Run(a) => cmd_run(a),
         Command::Doctor(a) => crate::doctor::cmd(a.json),
         Command::Clean(a) => cmd_clean(a),
+        Command::Compare(a) => crate::cmd_compare::cmd_compare(a),
+        Command::History(a) => crate::cmd_compare::cmd_history(a),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -172,6 +181,7 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         progress: !a.no_progress && std::io::stderr().is_terminal(),
         workdir: a.workdir.clone(),
     };
+    crate::cmd_compare::set_run_history(a.history.as_deref())?;
     if crate::sys::geteuid() != 0 {
         eprintln!(
             "isobench: not running as root: cases that need CAP_SYS_ADMIN (namespaces other than user, cgroups, containers) \

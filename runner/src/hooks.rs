@@ -10,7 +10,9 @@ use crate::run::RunConfig;
 pub fn host_probe(_host: &mut Host, _env: &Env, _cfg: &RunConfig) {}
 
 /// After a run: write the HTML report beside the run JSON (reports), record history.
-pub fn after_run(_run: &isobench_reports::Run, _json: &std::path::Path) {}
+pub fn after_run(run: &isobench_reports::Run, _json: &std::path::Path) {
+    crate::cmd_compare::record_history_after_run(run);
+}
 
 /// Extra leftovers `isobench clean` removes without a journal (labelled engine
 /// containers and images). Returns what was removed.

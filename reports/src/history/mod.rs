@@ -266,6 +266,16 @@ impl History {
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
     }
 
+    /// Every measurement identity recorded, sorted.
+    pub fn identities(&self) -> Result<Vec<String>, HistoryError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT DISTINCT identity FROM measurements ORDER BY identity")
+            .map_err(self.sql())?;
+        let rows = st.query_map([], |r| r.get(0)).map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
     /// The id under which `run` was recorded, if it was.
     pub fn find(&self, run: &Run) -> Result<Option<i64>, HistoryError> {
         self.conn
