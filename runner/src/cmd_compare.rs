@@ -55,6 +55,11 @@ pub struct CompareArgs {
     /// Compare runs from different CPU models or core counts anyway.
     #[arg(long)]
     pub force: bool,
+    /// Contiguous time blocks each run's samples are cut into for the test and the CI
+    /// (slow machine noise stays inside the uncertainty); a value at least the sample
+    /// count treats samples as independent.
+    #[arg(long, default_value_t = compare::DEFAULT_BLOCKS)]
+    pub blocks: usize,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the output to FILE instead of stdout.
@@ -166,6 +171,7 @@ pub fn cmd_compare(a: CompareArgs) -> anyhow::Result<i32> {
             CorrectionArg::None => Correction::None,
         },
         force: a.force,
+        blocks: a.blocks,
         ..CompareOptions::default()
     };
     let c = compare::compare(&inputs, &opts)?;

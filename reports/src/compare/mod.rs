@@ -5,19 +5,26 @@
 //! (scenario, subject, case, metric, labels):
 //!
 //! 1. Both medians come from the raw samples; `change` is median(B) / median(A) - 1.
-//! 2. A 95 % bootstrap confidence interval of the ratio of medians
-//!    (`stats::ratio_of_medians_ci`, both samples resampled independently).
-//! 3. A p-value from a test that makes no normality assumption, since latency
-//!    distributions are skewed and long-tailed: Mann-Whitney U (normal approximation
-//!    with tie correction) when both sides have at least `MIN_RANK_TEST_N` values, a
-//!    permutation test on the difference of medians (Firecracker's A/B method) below that.
-//! 4. p-values of one pairwise comparison are adjusted across all its measurements (Holm
+//! 2. Each run's samples, in the order they were taken, are cut into `blocks` contiguous
+//!    time blocks (default 10, `stats::blocks`): a run is a time series on a machine
+//!    whose load drifts, and treating hundreds of neighbouring samples as independent
+//!    makes a busy minute look like a certain change.
+//! 3. A 95 % block-bootstrap confidence interval of the ratio of medians (whole blocks
+//!    resampled, `stats::blocks::block_ratio_of_medians_ci`).
+//! 4. A p-value from a test that makes no normality assumption, since latency
+//!    distributions are skewed and long-tailed, applied to the block medians: Mann-Whitney
+//!    U, exact when small and free of ties, else the normal approximation with tie
+//!    correction when both sides have at least `MIN_RANK_TEST_N` blocks, else a
+//!    permutation test on the difference of medians (Firecracker's A/B method).
+//!    With fewer samples than blocks each sample is its own block, so a `blocks` at
+//!    least the sample count gives the classic test on independent samples.
+//! 5. p-values of one pairwise comparison are adjusted across all its measurements (Holm
 //!    by default, see `stats::multiple`), because testing eighty measurements at
 //!    alpha = 0.01 would otherwise flag one unchanged measurement in most comparisons.
-//! 5. A change is *significant* when the adjusted p < alpha AND the whole CI of the ratio
+//! 6. A change is *significant* when the adjusted p < alpha AND the whole CI of the ratio
 //!    lies beyond the noise threshold (above 1 + t or below 1 - t). The p-value says "not
 //!    chance", the CI says "large enough to matter".
-//! 6. The direction comes from the unit (`Direction::of`): for ns and bytes lower is
+//! 7. The direction comes from the unit (`Direction::of`): for ns and bytes lower is
 //!    better, for ops/s (and `throughput`) higher is better. Ratios and shares
 //!    (`cpu_share`, unit `ratio`) and unknown units have no better side: a significant
 //!    change is reported as `changed`, never as a regression.
@@ -47,9 +54,12 @@ pub use host::{host_differences, HostDifference};
 /// Schema identifier of the JSON output of `isobench compare`.
 pub const COMPARE_SCHEMA: &str = "isobench.compare/v1";
 
-/// Below this many values on either side the permutation test is used instead of the
-/// normal approximation of Mann-Whitney U.
+/// Below this many blocks on either side (and with ties, so no exact distribution) the
+/// permutation test is used instead of the normal approximation of Mann-Whitney U.
 pub const MIN_RANK_TEST_N: usize = 10;
+
+/// Default number of time blocks per run.
+pub const DEFAULT_BLOCKS: usize = 10;
 
 /// Which multiple-comparison correction to apply across the measurements of one pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -75,6 +85,8 @@ pub struct CompareOptions {
     pub level: f64,
     /// Compare even when CPU model or core count differ.
     pub force: bool,
+    /// Contiguous time blocks per run (see the module doc); at least 3.
+    pub blocks: usize,
 }
 
 impl Default for CompareOptions {
@@ -85,6 +97,7 @@ impl Default for CompareOptions {
             correction: Correction::Holm,
             level: 0.95,
             force: false,
+            blocks: DEFAULT_BLOCKS,
         }
     }
 }
@@ -190,9 +203,12 @@ pub struct Delta {
     /// CI of median(new) / median(base).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ratio_ci: Option<[f64; 2]>,
-    /// "mann-whitney" | "permutation".
+    /// "mann-whitney exact" | "mann-whitney" | "permutation".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test: Option<&'static str>,
+    /// Units the test compared (time blocks; single samples when there are few): [base, new].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub units: Option<[usize; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p: Option<f64>,
     /// After the multiple-comparison correction.
@@ -366,8 +382,13 @@ fn check_comparable(inputs: &[Input<'_>]) -> Result<(), CompareError> {
     Ok(())
 }
 
-/// The unadjusted test of one pair of sample sets.
+/// The unadjusted test of one pair of unit sets (block medians).
 fn test_pair(a: &[f64], b: &[f64]) -> Option<(&'static str, f64)> {
+    if a.len() * b.len() <= stats::mann_whitney::EXACT_MAX_PAIRS {
+        if let Some(r) = stats::mann_whitney_exact(a, b) {
+            return Some(("mann-whitney exact", r.p));
+        }
+    }
     if a.len().min(b.len()) >= MIN_RANK_TEST_N {
         stats::mann_whitney(a, b).map(|r| ("mann-whitney", r.p))
     } else {
@@ -385,6 +406,12 @@ pub fn compare(inputs: &[Input<'_>], opts: &CompareOptions) -> Result<Comparison
         return Err(CompareError::Options(format!(
             "threshold {} is not a fraction in [0, 1) (give --threshold in percent, e.g. 5)",
             opts.threshold
+        )));
+    }
+    if opts.blocks < 3 {
+        return Err(CompareError::Options(format!(
+            "{} time blocks leave the test no power; use at least 3 (default {DEFAULT_BLOCKS})",
+            opts.blocks
         )));
     }
     if !(opts.alpha > 0.0 && opts.alpha < 1.0) || !(opts.level > 0.0 && opts.level < 1.0) {
@@ -441,6 +468,7 @@ pub fn compare(inputs: &[Input<'_>], opts: &CompareOptions) -> Result<Comparison
                 change_pct: None,
                 ratio_ci: None,
                 test: None,
+                units: None,
                 p: None,
                 p_adjusted: None,
                 verdict: Verdict::NotCompared,
@@ -462,12 +490,20 @@ pub fn compare(inputs: &[Input<'_>], opts: &CompareOptions) -> Result<Comparison
             } else if base.median == Some(0.0) {
                 d.note = Some("base median is 0: no ratio".into());
             } else {
-                let ci = stats::ratio_of_medians_ci(&base_samples, &samples, opts.level);
+                let ci = stats::blocks::block_ratio_of_medians_ci(
+                    &base_samples,
+                    &samples,
+                    opts.blocks,
+                    opts.level,
+                );
                 if ci[0].is_finite() && ci[1].is_finite() {
                     d.ratio_ci = Some(ci);
                 }
-                if let Some((test, p)) = test_pair(&base_samples, &samples) {
+                let ua = stats::blocks::block_medians(&base_samples, opts.blocks);
+                let ub = stats::blocks::block_medians(&samples, opts.blocks);
+                if let Some((test, p)) = test_pair(&ua, &ub) {
                     d.test = Some(test);
+                    d.units = Some([ua.len(), ub.len()]);
                     d.p = Some(p);
                 }
             }
@@ -514,6 +550,7 @@ pub fn compare(inputs: &[Input<'_>], opts: &CompareOptions) -> Result<Comparison
     }
 
     let label = labels(inputs);
+    drift_warnings(&rows, &label, opts, &mut warnings);
     let runs = inputs
         .iter()
         .zip(label)
@@ -537,6 +574,36 @@ pub fn compare(inputs: &[Input<'_>], opts: &CompareOptions) -> Result<Comparison
         tallies,
         warnings,
     })
+}
+
+/// The harness's own empty iteration (subject `harness`: a pipe write, poll and read
+/// with no payload) runs interleaved with every scenario. When it moves beyond the
+/// threshold the machine itself ran at a different speed, and the reader must know that
+/// changes of a similar size in that scenario may be drift, not the change under test.
+fn drift_warnings(
+    rows: &[Row],
+    label: &[String],
+    opts: &CompareOptions,
+    warnings: &mut Vec<String>,
+) {
+    for row in rows.iter().filter(|r| r.subject == "harness") {
+        for (k, d) in row.deltas.iter().enumerate() {
+            let Some([lo, hi]) = d.ratio_ci else { continue };
+            if lo > 1.0 + opts.threshold || hi < 1.0 - opts.threshold {
+                warnings.push(format!(
+                    "machine drift in scenario {}: the harness's own empty iteration moved {} (CI {}) \
+                     from {} to {}; changes of a similar size in {} may be the machine, not the change \
+                     under test. Re-run both on a quiet machine, or back to back.",
+                    row.scenario,
+                    format::change(d.change_pct),
+                    format::ratio_ci(d.ratio_ci),
+                    label[0],
+                    label[k + 1],
+                    row.scenario,
+                ));
+            }
+        }
+    }
 }
 
 /// Set the verdict of a tested delta from its adjusted p-value and ratio CI.

@@ -57,9 +57,10 @@ pub(crate) fn rule(c: &Comparison) -> String {
         Correction::None => "unadjusted",
     };
     format!(
-        "A change counts when the {corr} p-value (Mann-Whitney U; permutation test below 10 samples) is below {} \
-         AND the whole {:.0} % CI of the ratio of medians lies beyond ±{:.1} %. \
+        "A change counts when the {corr} p-value (Mann-Whitney U over {} time-block medians per run) is below {} \
+         AND the whole {:.0} % block-bootstrap CI of the ratio of medians lies beyond ±{:.1} %. \
          ns/bytes: lower is better; ops/s: higher is better; ratios/shares: 'changed'.",
+        c.options.blocks,
         c.options.alpha,
         c.options.level * 100.0,
         c.options.threshold * 100.0

@@ -2,6 +2,7 @@
 //! permutation tests, multiple-comparison corrections, a seeded PRNG. No IO; tested on
 //! its own.
 
+pub mod blocks;
 mod bootstrap;
 pub mod mann_whitney;
 pub mod multiple;
@@ -11,7 +12,7 @@ mod rng;
 mod summary;
 
 pub use bootstrap::{bootstrap_ci, median_ci, ratio_of_medians_ci};
-pub use mann_whitney::{mann_whitney, MannWhitney};
+pub use mann_whitney::{mann_whitney, mann_whitney_auto, mann_whitney_exact, MannWhitney};
 pub use multiple::{benjamini_hochberg, holm};
 pub use permutation::median_difference_p;
 pub use rng::SplitMix64;
