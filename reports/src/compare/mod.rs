@@ -26,8 +26,9 @@
 //!    chance", the CI says "large enough to matter".
 //! 7. The direction comes from the unit (`Direction::of`): for ns and bytes lower is
 //!    better, for ops/s (and `throughput`) higher is better. Ratios and shares
-//!    (`cpu_share`, unit `ratio`) and unknown units have no better side: a significant
-//!    change is reported as `changed`, never as a regression.
+//!    (`cpu_share`, unit `ratio`), unknown units, and the harness's own empty iteration
+//!    (a control, see `drift_warnings`) have no better side: a significant change is
+//!    reported as `changed`, never as a regression.
 //!
 //! Measurements that are skipped or failed on either side, or present on one side only,
 //! are listed with `not compared` and the reason; they never fail a comparison.
@@ -131,7 +132,15 @@ pub enum Direction {
 impl Direction {
     /// From the unit and metric name (see the module doc).
     pub fn of(unit: &str, metric: &str) -> Direction {
-        if metric == "cpu_share" || unit == "ratio" {
+        Self::of_measurement(unit, metric, "")
+    }
+
+    /// As `of`, and the harness's own empty iteration (subject `harness`) is a control,
+    /// not something a change under test can regress: a move there means the machine or
+    /// the measuring conditions differ, and is reported as `changed` (plus a drift
+    /// warning).
+    pub fn of_measurement(unit: &str, metric: &str, subject: &str) -> Direction {
+        if subject == "harness" || metric == "cpu_share" || unit == "ratio" {
             Direction::Neutral
         } else if unit.ends_with("/s") || metric == "throughput" {
             Direction::HigherIsBetter
@@ -518,7 +527,7 @@ pub fn compare(inputs: &[Input<'_>], opts: &CompareOptions) -> Result<Comparison
             metric: any.metric.clone(),
             unit: any.unit.clone(),
             labels: any.labels.clone(),
-            direction: Direction::of(&any.unit, &any.metric),
+            direction: Direction::of_measurement(&any.unit, &any.metric, &any.subject),
             base,
             deltas,
         });
@@ -714,6 +723,16 @@ mod tests {
         let v: Vec<_> = c.rows.iter().map(|r| r.deltas[0].verdict).collect();
         assert_eq!(v, [Verdict::Improved, Verdict::Changed, Verdict::Improved]);
         assert!(!c.has_regression());
+    }
+
+    #[test]
+    fn the_harness_control_changes_but_never_regresses() {
+        let a = run("6.1", vec![m("harness", "ns", "ready", 1.0)]);
+        let b = run("6.1", vec![m("harness", "ns", "ready", 1.5)]);
+        let c = cmp(&a, &b);
+        assert_eq!(c.rows[0].deltas[0].verdict, Verdict::Changed);
+        assert!(!c.has_regression());
+        assert!(c.warnings.iter().any(|w| w.contains("machine drift")), "{:?}", c.warnings);
     }
 
     #[test]

@@ -147,7 +147,7 @@ pub fn check(history: &History, run: &Run, opts: &CheckOptions) -> Result<CheckR
         let beyond = (s.p50 - med).abs() > opts.threshold * med.abs();
         let up = s.p50 > band[1] && beyond;
         let down = s.p50 < band[0] && beyond;
-        row.verdict = match (Direction::of(&m.unit, &m.metric), up, down) {
+        row.verdict = match (Direction::of_measurement(&m.unit, &m.metric, &m.subject), up, down) {
             (_, false, false) => CheckVerdict::WithinBand,
             (Direction::Neutral, _, _) => CheckVerdict::Changed,
             (Direction::LowerIsBetter, true, _) | (Direction::HigherIsBetter, false, true) => {

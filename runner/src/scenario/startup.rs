@@ -41,6 +41,8 @@ pub fn measure_once(
     let t0 = Instant::now();
     let mut inst = subject.launch(env, case, mode)?;
     if let Some(d) = test_delay(subject.kind().name()) {
+        // Sleep, not spin: with a really slower subject the harness is blocked waiting
+        // too, while a spinning harness is penalised by the scheduler as a CPU hog.
         std::thread::sleep(d);
     }
     let ready_deadline = Instant::now() + env.timeouts.ready;
