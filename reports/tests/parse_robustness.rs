@@ -14,8 +14,8 @@ use isobench_reports::Run;
 use serde_json::Value;
 
 fn fixture() -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/runs/small-startup-clone.json");
+    let p =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/runs/small-startup-clone.json");
     std::fs::read(&p).unwrap_or_else(|e| panic!("reading fixture {}: {e}", p.display()))
 }
 
@@ -57,8 +57,14 @@ fn exercise(run: &Run, original: &Run) {
     };
     for (a, b) in [(run, run), (original, run), (run, original)] {
         let inputs = [
-            Input { origin: "a", run: a },
-            Input { origin: "b", run: b },
+            Input {
+                origin: "a",
+                run: a,
+            },
+            Input {
+                origin: "b",
+                run: b,
+            },
         ];
         if let Ok(c) = compare(&inputs, &opts) {
             let _ = isobench_reports::compare::table::render(&c);
@@ -84,7 +90,12 @@ fn every_truncation_is_a_clear_json_error() {
     lengths.extend((300..bytes.len()).step_by(211));
     lengths.extend(bytes.len().saturating_sub(300)..bytes.len() - 1);
     // Trailing whitespace aside, no proper prefix of a JSON object is valid JSON.
-    let body_end = bytes.len() - bytes.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
+    let body_end = bytes.len()
+        - bytes
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
     for len in lengths.into_iter().filter(|&l| l < body_end) {
         match Run::parse(&bytes[..len], "cut.json") {
             Err(RunFileError::Json { .. }) => {}
@@ -255,7 +266,11 @@ fn huge_files_are_refused_or_parsed_without_trouble() {
     let mut v: Value = serde_json::from_slice(&fixture()).expect("json");
     let m = &mut v["measurements"][0];
     m["samples"] = Value::Array((0..200_000).map(|i| Value::from(f64::from(i))).collect());
-    m["labels"] = Value::Object((0..10_000).map(|i| (format!("k{i}"), Value::from("v"))).collect());
+    m["labels"] = Value::Object(
+        (0..10_000)
+            .map(|i| (format!("k{i}"), Value::from("v")))
+            .collect(),
+    );
     let text = serde_json::to_vec(&v).expect("serialise");
     let r = Run::parse(&text, "big.json").expect("large but valid");
     assert_eq!(r.measurements[0].samples.len(), 200_000);

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use isobench_reports::compare::{self, CompareOptions, Correction, Input};
+use isobench_reports::compare::{self, CompareOptions, Correction, Group};
 use isobench_reports::history::{self, CheckOptions, CheckVerdict, History, Recorded};
 use isobench_reports::Run;
 
@@ -38,11 +38,14 @@ pub enum CorrectionArg {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The base run file (e.g. the old kernel, last night).
-    pub base: PathBuf,
-    /// Run files compared against the base, each in its own columns.
+    /// The base run file (e.g. the old kernel, last night). A comma list
+    /// (`a1.json,a2.json`) pools repeated runs of one configuration, so run-to-run noise
+    /// is part of the verdict.
+    pub base: String,
+    /// Run files compared against the base, each in its own columns (comma lists pool
+    /// repeats, as for the base).
     #[arg(required = true)]
-    pub new: Vec<PathBuf>,
+    pub new: Vec<String>,
     /// Noise threshold in percent: the whole CI of the ratio of medians must lie beyond it.
     #[arg(long, default_value_t = 5.0)]
     pub threshold: f64,
@@ -151,16 +154,25 @@ fn emit(text: &str, output: Option<&Path>) -> anyhow::Result<()> {
 /// `isobench compare BASE NEW...`: exit 1 when a significant regression beyond the
 /// threshold is found.
 pub fn cmd_compare(a: CompareArgs) -> anyhow::Result<i32> {
-    let paths: Vec<&PathBuf> = std::iter::once(&a.base).chain(&a.new).collect();
-    let runs = paths
+    // One group of paths per argument; "a1.json,a2.json" pools repeats.
+    let args: Vec<Vec<&str>> = std::iter::once(&a.base)
+        .chain(&a.new)
+        .map(|arg| arg.split(',').filter(|p| !p.is_empty()).collect())
+        .collect();
+    if let Some(i) = args.iter().position(|g| g.is_empty()) {
+        anyhow::bail!("run file argument {} is empty", i + 1);
+    }
+    let runs: Vec<Vec<Run>> = args
         .iter()
-        .map(|p| load(p))
-        .collect::<anyhow::Result<Vec<Run>>>()?;
-    let origins: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    let inputs: Vec<Input<'_>> = origins
+        .map(|g| g.iter().map(|p| load(Path::new(p))).collect())
+        .collect::<anyhow::Result<_>>()?;
+    let groups: Vec<Group<'_>> = args
         .iter()
         .zip(&runs)
-        .map(|(origin, run)| Input { origin, run })
+        .map(|(origins, runs)| Group {
+            origins: origins.clone(),
+            runs: runs.iter().collect(),
+        })
         .collect();
     let opts = CompareOptions {
         threshold: threshold_fraction(a.threshold)?,
@@ -174,7 +186,7 @@ pub fn cmd_compare(a: CompareArgs) -> anyhow::Result<i32> {
         blocks: a.blocks,
         ..CompareOptions::default()
     };
-    let c = compare::compare(&inputs, &opts)?;
+    let c = compare::compare_groups(&groups, &opts)?;
     let text = match a.format {
         Format::Table => compare::table::render(&c),
         Format::Markdown => compare::markdown::render(&c),
@@ -228,7 +240,10 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
                         r.cpus,
                         r.measurements,
                         r.tool_version,
-                        r.tool_git.as_deref().map(|g| format!(" ({g})")).unwrap_or_default(),
+                        r.tool_git
+                            .as_deref()
+                            .map(|g| format!(" ({g})"))
+                            .unwrap_or_default(),
                         if r.interrupted { " INTERRUPTED" } else { "" }
                     );
                 }
@@ -291,9 +306,17 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
         HistoryAction::Record { run } => {
             let r = load(&run)?;
             match h.record(&r)? {
-                Recorded::New(id) => println!("recorded {} as run {id} in {}", run.display(), a.db.display()),
+                Recorded::New(id) => println!(
+                    "recorded {} as run {id} in {}",
+                    run.display(),
+                    a.db.display()
+                ),
                 Recorded::AlreadyThere(id) => {
-                    println!("{} is already recorded as run {id} in {}", run.display(), a.db.display())
+                    println!(
+                        "{} is already recorded as run {id} in {}",
+                        run.display(),
+                        a.db.display()
+                    )
                 }
             }
             Ok(0)
@@ -354,7 +377,13 @@ fn check_table(rep: &history::CheckReport, run: &Path) -> String {
         rep.options.last,
         rep.options.threshold * 100.0
     );
-    let w = rep.rows.iter().map(|r| r.identity.len()).max().unwrap_or(10).max(11);
+    let w = rep
+        .rows
+        .iter()
+        .map(|r| r.identity.len())
+        .max()
+        .unwrap_or(10)
+        .max(11);
     out.push_str(&format!(
         "{:<w$}  {:>10}  {:>10}  {:>23}  {:>8}  verdict\n",
         "measurement", "tonight", "baseline", "band", "change"
@@ -364,11 +393,15 @@ fn check_table(rep: &history::CheckReport, run: &Path) -> String {
             "{:<w$}  {:>10}  {:>10}  {:>23}  {:>8}  {}{}\n",
             r.identity,
             r.p50.map_or("-".into(), |v| compare::human(v, &r.unit)),
-            r.baseline_median.map_or("-".into(), |v| compare::human(v, &r.unit)),
+            r.baseline_median
+                .map_or("-".into(), |v| compare::human(v, &r.unit)),
             band_text(r),
             r.change_pct.map_or("-".into(), |c| format!("{c:+.1} %")),
             r.verdict.as_str(),
-            r.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+            r.note
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
         ));
     }
     out
@@ -376,7 +409,11 @@ fn check_table(rep: &history::CheckReport, run: &Path) -> String {
 
 /// Markdown of a history check, for `$GITHUB_STEP_SUMMARY`.
 pub fn check_markdown(rep: &history::CheckReport, run: &Path) -> String {
-    let esc = |s: &str| s.replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;");
+    let esc = |s: &str| {
+        s.replace('|', "\\|")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
     let mut out = format!(
         "## isobench nightly check\n\n`{}` against the last {} runs: **{} regressed**, {} improved, {} within band, {} with insufficient history.\n\n",
         esc(&run.display().to_string()),
@@ -395,7 +432,8 @@ pub fn check_markdown(rep: &history::CheckReport, run: &Path) -> String {
             "| {} | {} | {} | {} | {} | {} |\n",
             esc(&r.identity),
             r.p50.map_or("-".into(), |v| compare::human(v, &r.unit)),
-            r.baseline_median.map_or("-".into(), |v| compare::human(v, &r.unit)),
+            r.baseline_median
+                .map_or("-".into(), |v| compare::human(v, &r.unit)),
             band_text(r),
             r.change_pct.map_or("-".into(), |c| format!("{c:+.1} %")),
             if r.verdict == CheckVerdict::Regressed {
@@ -429,7 +467,10 @@ pub fn record_history_after_run(run: &Run) {
     match History::open(path).and_then(|mut h| h.record(run)) {
         Ok(Recorded::New(id)) => eprintln!("history: recorded as run {id} in {}", path.display()),
         Ok(Recorded::AlreadyThere(id)) => {
-            eprintln!("history: already recorded as run {id} in {}", path.display())
+            eprintln!(
+                "history: already recorded as run {id} in {}",
+                path.display()
+            )
         }
         Err(e) => eprintln!("isobench: recording the run in the history failed: {e}"),
     }

@@ -27,7 +27,14 @@ fn quick_run(dir: &Path, name: &str, delay: Option<&str>) -> Option<PathBuf> {
     let json = dir.join(name);
     let mut c = isobench();
     c.args(["run", "--scenario", "startup", "--subject", "process"])
-        .args(["--iterations", "25", "--warmup", "2", "--no-progress", "--json"])
+        .args([
+            "--iterations",
+            "25",
+            "--warmup",
+            "2",
+            "--no-progress",
+            "--json",
+        ])
         .arg(&json)
         .arg("--out")
         .arg(dir);
@@ -135,8 +142,16 @@ fn slowed_subject_fails_the_gate_and_only_it_is_flagged() {
         .arg(&c)
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("online CPU count").and(predicates::str::contains("--force")));
-    isobench().arg("compare").arg(&a).arg(&c).arg("--force").assert().code(0);
+        .stderr(
+            predicates::str::contains("online CPU count").and(predicates::str::contains("--force")),
+        );
+    isobench()
+        .arg("compare")
+        .arg(&a)
+        .arg(&c)
+        .arg("--force")
+        .assert()
+        .code(0);
 }
 
 #[test]
@@ -148,7 +163,13 @@ fn history_check_flags_a_slowed_night() {
         let Some(r) = quick_run(dir.path(), &format!("night{i}.json"), None) else {
             return;
         };
-        isobench().arg("history").arg(&db).arg("record").arg(&r).assert().code(0);
+        isobench()
+            .arg("history")
+            .arg(&db)
+            .arg("record")
+            .arg(&r)
+            .assert()
+            .code(0);
         nights.push(r);
     }
     // Recording twice is a no-op.
@@ -164,7 +185,14 @@ fn history_check_flags_a_slowed_night() {
     let slow = dir.path().join("slow.json");
     let out = isobench()
         .args(["run", "--scenario", "startup", "--subject", "process"])
-        .args(["--iterations", "25", "--warmup", "2", "--no-progress", "--json"])
+        .args([
+            "--iterations",
+            "25",
+            "--warmup",
+            "2",
+            "--no-progress",
+            "--json",
+        ])
         .arg(&slow)
         .arg("--out")
         .arg(dir.path())
@@ -173,7 +201,11 @@ fn history_check_flags_a_slowed_night() {
         .env("ISOBENCH_TEST_DELAY_US", DELAY)
         .output()
         .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("history: recorded as run 4"));
 
     isobench()
@@ -205,7 +237,12 @@ fn history_check_flags_a_slowed_night() {
         .args(["--last", "3", "--format", "json"])
         .output()
         .expect("check");
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     let flagged: Vec<&str> = v["rows"]
         .as_array()
@@ -214,7 +251,10 @@ fn history_check_flags_a_slowed_night() {
         .filter(|r| r["verdict"] == "regressed")
         .filter_map(|r| r["identity"].as_str())
         .collect();
-    assert!(flagged.contains(&"startup/process/default/ready"), "{flagged:?}");
+    assert!(
+        flagged.contains(&"startup/process/default/ready"),
+        "{flagged:?}"
+    );
     assert!(
         flagged.iter().all(|id| id.starts_with("startup/process/")),
         "only the slowed subject may be flagged: {flagged:?}"
@@ -233,10 +273,26 @@ fn broken_run_files_get_clear_errors() {
     )
     .expect("write");
     let cases: [(&str, Vec<u8>, &str); 5] = [
-        ("malformed.json", b"this is not json".to_vec(), "not valid JSON"),
-        ("truncated.json", br#"{"schema":"isobench.run/v1","started_at":"#.to_vec(), "truncated"),
-        ("schema.json", br#"{"schema":"isobench.run/v9"}"#.to_vec(), "has schema \"isobench.run/v9\""),
-        ("shape.json", br#"{"schema":"isobench.run/v1","host":3}"#.to_vec(), "does not match"),
+        (
+            "malformed.json",
+            b"this is not json".to_vec(),
+            "not valid JSON",
+        ),
+        (
+            "truncated.json",
+            br#"{"schema":"isobench.run/v1","started_at":"#.to_vec(),
+            "truncated",
+        ),
+        (
+            "schema.json",
+            br#"{"schema":"isobench.run/v9"}"#.to_vec(),
+            "has schema \"isobench.run/v9\"",
+        ),
+        (
+            "shape.json",
+            br#"{"schema":"isobench.run/v1","host":3}"#.to_vec(),
+            "does not match",
+        ),
         ("empty.json", Vec::new(), "not valid JSON"),
     ];
     for (name, bytes, want) in cases {
@@ -254,7 +310,8 @@ fn broken_run_files_get_clear_errors() {
     // Huge: a sparse file over the size limit is refused before it is read.
     let huge = dir.path().join("huge.json");
     let f = std::fs::File::create(&huge).expect("create");
-    f.set_len(isobench_reports::model::MAX_RUN_FILE_BYTES + 1).expect("set_len");
+    f.set_len(isobench_reports::model::MAX_RUN_FILE_BYTES + 1)
+        .expect("set_len");
     isobench()
         .arg("compare")
         .arg(&good)

@@ -20,17 +20,32 @@ const IGNORED_CONFIG: &[&str] = &["json", "progress", "verbose", "workdir", "out
 /// Fields whose values are not all equal, in order of importance.
 pub fn host_differences(runs: &[&Run]) -> Vec<HostDifference> {
     let mut fields: Vec<(String, Vec<String>)> = vec![
-        ("kernel".into(), runs.iter().map(|r| r.host.kernel.clone()).collect()),
-        ("os".into(), runs.iter().map(|r| r.host.os.clone()).collect()),
-        ("cpu_model".into(), runs.iter().map(|r| r.host.cpu_model.clone()).collect()),
-        ("cpus".into(), runs.iter().map(|r| r.host.cpus.to_string()).collect()),
+        (
+            "kernel".into(),
+            runs.iter().map(|r| r.host.kernel.clone()).collect(),
+        ),
+        (
+            "os".into(),
+            runs.iter().map(|r| r.host.os.clone()).collect(),
+        ),
+        (
+            "cpu_model".into(),
+            runs.iter().map(|r| r.host.cpu_model.clone()).collect(),
+        ),
+        (
+            "cpus".into(),
+            runs.iter().map(|r| r.host.cpus.to_string()).collect(),
+        ),
         (
             "memory".into(),
             runs.iter()
                 .map(|r| super::human(r.host.memory_bytes as f64, "bytes"))
                 .collect(),
         ),
-        ("cgroup".into(), runs.iter().map(|r| r.host.cgroup.clone()).collect()),
+        (
+            "cgroup".into(),
+            runs.iter().map(|r| r.host.cgroup.clone()).collect(),
+        ),
         (
             "virtualization".into(),
             runs.iter().map(|r| r.host.virtualization.clone()).collect(),
@@ -39,7 +54,10 @@ pub fn host_differences(runs: &[&Run]) -> Vec<HostDifference> {
             "kvm_usable".into(),
             runs.iter().map(|r| r.host.kvm_usable.to_string()).collect(),
         ),
-        ("hostname".into(), runs.iter().map(|r| r.host.hostname.clone()).collect()),
+        (
+            "hostname".into(),
+            runs.iter().map(|r| r.host.hostname.clone()).collect(),
+        ),
         (
             "isobench".into(),
             runs.iter()
@@ -57,7 +75,13 @@ pub fn host_differences(runs: &[&Run]) -> Vec<HostDifference> {
         fields.push((
             c.clone(),
             runs.iter()
-                .map(|r| r.host.components.get(c).cloned().unwrap_or_else(|| "-".into()))
+                .map(|r| {
+                    r.host
+                        .components
+                        .get(c)
+                        .cloned()
+                        .unwrap_or_else(|| "-".into())
+                })
                 .collect(),
         ));
     }
@@ -73,7 +97,11 @@ pub fn host_differences(runs: &[&Run]) -> Vec<HostDifference> {
         fields.push((
             format!("config.{k}"),
             runs.iter()
-                .map(|r| r.config.get(k).map_or_else(|| "-".into(), |v| v.to_string()))
+                .map(|r| {
+                    r.config
+                        .get(k)
+                        .map_or_else(|| "-".into(), |v| v.to_string())
+                })
                 .collect(),
         ));
     }

@@ -46,7 +46,11 @@ pub fn render(c: &Comparison) -> String {
             escape(&r.origin),
             escape(&r.kernel),
             escape(&r.started_at),
-            if r.interrupted { " — interrupted" } else { "" }
+            if r.interrupted {
+                " — interrupted"
+            } else {
+                ""
+            }
         );
     }
     out.push_str("</ul>\n");
@@ -91,7 +95,12 @@ pub fn render(c: &Comparison) -> String {
             .iter()
             .map(|d| d.verdict)
             .find(|v| matches!(v, Verdict::Regressed))
-            .or_else(|| row.deltas.iter().map(|d| d.verdict).find(|v| *v != Verdict::NoChange && *v != Verdict::NotCompared))
+            .or_else(|| {
+                row.deltas
+                    .iter()
+                    .map(|d| d.verdict)
+                    .find(|v| *v != Verdict::NoChange && *v != Verdict::NotCompared)
+            })
             .map_or("", |v| match v {
                 Verdict::Regressed => "regressed",
                 Verdict::Improved => "improved",
@@ -113,7 +122,12 @@ pub fn render(c: &Comparison) -> String {
                 Some(m) if d.side.status == "ok" => opt_value(Some(m), &row.unit),
                 _ => d.side.status.clone(),
             };
-            let title = d.side.reason.as_deref().or(row.base.reason.as_deref()).unwrap_or("");
+            let title = d
+                .side
+                .reason
+                .as_deref()
+                .or(row.base.reason.as_deref())
+                .unwrap_or("");
             let _ = write!(
                 out,
                 "<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td title=\"{}\">{}</td>",
@@ -137,6 +151,9 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(escape("<script>\"x\" & 'y'"), "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;");
+        assert_eq!(
+            escape("<script>\"x\" & 'y'"),
+            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;"
+        );
     }
 }

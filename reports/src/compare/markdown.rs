@@ -39,7 +39,11 @@ pub fn render(c: &Comparison) -> String {
             cell(&r.origin),
             cell(&r.kernel),
             cell(&r.started_at),
-            if r.interrupted { " — interrupted" } else { "" }
+            if r.interrupted {
+                " — interrupted"
+            } else {
+                ""
+            }
         );
     }
     for t in tallies(c) {
@@ -49,8 +53,11 @@ pub fn render(c: &Comparison) -> String {
         .rows
         .iter()
         .flat_map(|row| {
-            row.deltas.iter().zip(&c.runs[1..]).filter_map(move |(d, r)| {
-                (d.verdict == Verdict::Regressed).then(|| {
+            row.deltas
+                .iter()
+                .zip(&c.runs[1..])
+                .filter(|(d, _)| d.verdict == Verdict::Regressed)
+                .map(move |(d, r)| {
                     format!(
                         "- :red_circle: {} on {}: {} (CI {})",
                         cell(&row_name(row)),
@@ -59,7 +66,6 @@ pub fn render(c: &Comparison) -> String {
                         ratio_ci(d.ratio_ci)
                     )
                 })
-            })
         })
         .collect();
     if !flagged.is_empty() {
@@ -87,7 +93,11 @@ pub fn render(c: &Comparison) -> String {
     let _ = writeln!(
         out,
         "| {} |",
-        header.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | ")
+        header
+            .iter()
+            .map(|h| cell(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
     );
     let _ = writeln!(out, "|---|{}", "---:|".repeat(header.len() - 1));
     for r in rows {

@@ -30,6 +30,13 @@
 //!    (a control, see `drift_warnings`) have no better side: a significant change is
 //!    reported as `changed`, never as a regression.
 //!
+//! A column may pool repeated runs of one configuration (`Group`, on the command line
+//! `a1.json,a2.json`): each run is cut into blocks on its own and the blocks pooled, so
+//! run-to-run differences (a reboot, a busier hour) become part of the noise. Without
+//! repeats a shift of the whole machine between two runs cannot be told apart from the
+//! change under test; the drift warning (see `drift_warnings`) points at it when the
+//! harness control moves.
+//!
 //! Measurements that are skipped or failed on either side, or present on one side only,
 //! are listed with `not compared` and the reason; they never fail a comparison.
 //!
@@ -188,6 +195,8 @@ pub struct RunInfo {
     pub tool_version: String,
     pub tool_git: Option<String>,
     pub interrupted: bool,
+    /// Runs pooled in this column (repeats of one configuration).
+    pub repeats: usize,
 }
 
 /// One side of a measurement.
@@ -284,13 +293,41 @@ pub struct Input<'a> {
     pub run: &'a Run,
 }
 
+/// Repeated runs of one configuration (e.g. three runs on kernel A), compared as one
+/// column. Each run is cut into time blocks on its own and the blocks are pooled, so the
+/// differences between the runs — a reboot, a busier hour — enter the test and the CI
+/// instead of being mistaken for the change under test.
+#[derive(Debug, Clone)]
+pub struct Group<'a> {
+    /// The files, as given (joined with "," in the output).
+    pub origins: Vec<&'a str>,
+    pub runs: Vec<&'a Run>,
+}
+
+impl<'a> From<Input<'a>> for Group<'a> {
+    fn from(i: Input<'a>) -> Self {
+        Group {
+            origins: vec![i.origin],
+            runs: vec![i.run],
+        }
+    }
+}
+
+impl Group<'_> {
+    fn origin(&self) -> String {
+        self.origins.join(",")
+    }
+}
+
 fn finite(samples: &[f64]) -> Vec<f64> {
     samples.iter().copied().filter(|x| x.is_finite()).collect()
 }
 
-fn side_of(m: Option<&crate::Measurement>) -> (Side, Vec<f64>) {
-    match m {
-        None => (
+/// One side of a row from the measurements of a group's runs (those that have it):
+/// the pooled median and the finite samples of each run that measured it ok.
+fn side_of(ms: &[&crate::Measurement]) -> (Side, Vec<Vec<f64>>) {
+    let Some(first) = ms.first() else {
+        return (
             Side {
                 status: "missing".into(),
                 reason: Some("not measured in this run".into()),
@@ -298,34 +335,42 @@ fn side_of(m: Option<&crate::Measurement>) -> (Side, Vec<f64>) {
                 median: None,
             },
             Vec::new(),
-        ),
-        Some(m) => {
-            let samples = if m.status == Status::Ok {
-                finite(&m.samples)
-            } else {
-                Vec::new()
-            };
-            let status = match m.status {
-                Status::Ok => "ok",
-                Status::Skipped => "skipped",
-                Status::Failed => "failed",
-            };
-            let median = if samples.is_empty() {
-                m.summary.filter(|_| m.status == Status::Ok).map(|s| s.p50)
-            } else {
-                Some(stats::median(&samples))
-            };
-            (
-                Side {
-                    status: status.into(),
-                    reason: m.reason.clone(),
-                    n: samples.len(),
-                    median,
-                },
-                samples,
-            )
-        }
-    }
+        );
+    };
+    let ok: Vec<&crate::Measurement> = ms
+        .iter()
+        .copied()
+        .filter(|m| m.status == Status::Ok)
+        .collect();
+    let shown = ok.first().copied().unwrap_or(*first);
+    let per_run: Vec<Vec<f64>> = ok
+        .iter()
+        .map(|m| finite(&m.samples))
+        .filter(|v| !v.is_empty())
+        .collect();
+    let pooled: Vec<f64> = per_run.concat();
+    let status = match shown.status {
+        Status::Ok => "ok",
+        Status::Skipped => "skipped",
+        Status::Failed => "failed",
+    };
+    let median = if pooled.is_empty() {
+        shown
+            .summary
+            .filter(|_| shown.status == Status::Ok)
+            .map(|s| s.p50)
+    } else {
+        Some(stats::median(&pooled))
+    };
+    (
+        Side {
+            status: status.into(),
+            reason: shown.reason.clone(),
+            n: pooled.len(),
+            median,
+        },
+        per_run,
+    )
 }
 
 fn file_name(origin: &str) -> String {
@@ -336,18 +381,23 @@ fn file_name(origin: &str) -> String {
 }
 
 /// Column labels: kernel releases when they differ (suffixed when repeated), else file
-/// names (suffixed when repeated), so every column header is unique.
-fn labels(inputs: &[Input<'_>]) -> Vec<String> {
-    let kernels_differ = inputs
+/// names (suffixed when repeated), so every column header is unique. A group of repeated
+/// runs says how many it pools.
+fn labels(groups: &[Group<'_>]) -> Vec<String> {
+    let kernel = |g: &Group<'_>| g.runs[0].host.kernel.clone();
+    let kernels_differ = groups.iter().any(|g| kernel(g) != kernel(&groups[0]));
+    let raw: Vec<String> = groups
         .iter()
-        .any(|i| i.run.host.kernel != inputs[0].run.host.kernel);
-    let raw: Vec<String> = inputs
-        .iter()
-        .map(|i| {
-            if kernels_differ {
-                i.run.host.kernel.clone()
+        .map(|g| {
+            let l = if kernels_differ {
+                kernel(g)
             } else {
-                file_name(i.origin)
+                file_name(g.origins[0])
+            };
+            if g.runs.len() > 1 {
+                format!("{l} (+{})", g.runs.len() - 1)
+            } else {
+                l
             }
         })
         .collect();
@@ -365,27 +415,27 @@ fn labels(inputs: &[Input<'_>]) -> Vec<String> {
         .collect()
 }
 
-fn check_comparable(inputs: &[Input<'_>]) -> Result<(), CompareError> {
-    let base = &inputs[0];
-    for other in &inputs[1..] {
-        let (a, b) = (&base.run.host, &other.run.host);
-        if a.cpu_model != b.cpu_model {
-            return Err(CompareError::Incomparable {
-                base: base.origin.into(),
-                other: other.origin.into(),
-                field: "CPU model",
-                a: a.cpu_model.clone(),
-                b: b.cpu_model.clone(),
-            });
-        }
-        if a.cpus != b.cpus {
-            return Err(CompareError::Incomparable {
-                base: base.origin.into(),
-                other: other.origin.into(),
-                field: "online CPU count",
-                a: a.cpus.to_string(),
-                b: b.cpus.to_string(),
-            });
+fn check_comparable(groups: &[Group<'_>]) -> Result<(), CompareError> {
+    let (base_origin, base) = (groups[0].origins[0], groups[0].runs[0]);
+    for g in groups {
+        for (origin, run) in g.origins.iter().zip(&g.runs) {
+            let (a, b) = (&base.host, &run.host);
+            let field = if a.cpu_model != b.cpu_model {
+                Some(("CPU model", a.cpu_model.clone(), b.cpu_model.clone()))
+            } else if a.cpus != b.cpus {
+                Some(("online CPU count", a.cpus.to_string(), b.cpus.to_string()))
+            } else {
+                None
+            };
+            if let Some((field, a, b)) = field {
+                return Err(CompareError::Incomparable {
+                    base: base_origin.into(),
+                    other: (*origin).into(),
+                    field,
+                    a,
+                    b,
+                });
+            }
         }
     }
     Ok(())
@@ -408,8 +458,28 @@ fn test_pair(a: &[f64], b: &[f64]) -> Option<(&'static str, f64)> {
 
 /// Compare `inputs[1..]` against `inputs[0]`.
 pub fn compare(inputs: &[Input<'_>], opts: &CompareOptions) -> Result<Comparison, CompareError> {
-    if inputs.len() < 2 {
-        return Err(CompareError::TooFewRuns(inputs.len()));
+    let groups: Vec<Group<'_>> = inputs.iter().map(|&i| Group::from(i)).collect();
+    compare_groups(&groups, opts)
+}
+
+/// Compare `groups[1..]` against `groups[0]`, each group being one or more repeated runs.
+pub fn compare_groups(
+    groups: &[Group<'_>],
+    opts: &CompareOptions,
+) -> Result<Comparison, CompareError> {
+    if groups.len() < 2 {
+        return Err(CompareError::TooFewRuns(groups.len()));
+    }
+    if let Some(g) = groups
+        .iter()
+        .find(|g| g.runs.is_empty() || g.runs.len() != g.origins.len())
+    {
+        return Err(CompareError::Options(format!(
+            "group {:?} has {} runs for {} names",
+            g.origins,
+            g.runs.len(),
+            g.origins.len()
+        )));
     }
     if !(opts.threshold >= 0.0 && opts.threshold < 1.0) {
         return Err(CompareError::Options(format!(
@@ -423,55 +493,72 @@ pub fn compare(inputs: &[Input<'_>], opts: &CompareOptions) -> Result<Comparison
             opts.blocks
         )));
     }
-    if !(opts.alpha > 0.0 && opts.alpha < 1.0) || !(opts.level > 0.0 && opts.level < 1.0) {
+    if !(opts.alpha > 0.0 && opts.alpha < 1.0 && opts.level > 0.0 && opts.level < 1.0) {
         return Err(CompareError::Options(format!(
             "alpha {} and CI level {} must lie strictly between 0 and 1",
             opts.alpha, opts.level
         )));
     }
     if !opts.force {
-        check_comparable(inputs)?;
+        check_comparable(groups)?;
     }
     let mut warnings = Vec::new();
-    // Identity -> measurement, per run; the first of duplicate identities wins.
+    // Identity -> its measurement in each run of the group that has it; within one run
+    // the first of duplicate identities wins.
     let mut order: Vec<String> = Vec::new();
-    let mut index: Vec<HashMap<String, &crate::Measurement>> = Vec::new();
-    for input in inputs {
-        let mut map = HashMap::new();
-        for m in &input.run.measurements {
-            let id = m.identity();
-            if map.contains_key(&id) {
+    let mut seen_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut index: Vec<HashMap<String, Vec<&crate::Measurement>>> = Vec::new();
+    for g in groups {
+        let mut map: HashMap<String, Vec<&crate::Measurement>> = HashMap::new();
+        for (origin, run) in g.origins.iter().zip(&g.runs) {
+            let mut in_run = std::collections::HashSet::new();
+            for m in &run.measurements {
+                let id = m.identity();
+                if !in_run.insert(id.clone()) {
+                    warnings.push(format!(
+                        "{origin}: measurement {id} appears more than once; the first is used"
+                    ));
+                    continue;
+                }
+                if seen_ids.insert(id.clone()) {
+                    order.push(id.clone());
+                }
+                map.entry(id).or_default().push(m);
+            }
+            if run.interrupted {
                 warnings.push(format!(
-                    "{}: measurement {id} appears more than once; the first is used",
-                    input.origin
+                    "{origin} was interrupted: measurements it lacks are listed as missing"
                 ));
-                continue;
             }
-            if !index.iter().any(|x: &HashMap<String, _>| x.contains_key(&id)) {
-                order.push(id.clone());
+            if run.host.kernel != g.runs[0].host.kernel {
+                warnings.push(format!(
+                    "{origin} ran kernel {} but {} ran {}: they are pooled as repeats of one configuration",
+                    run.host.kernel, g.origins[0], g.runs[0].host.kernel
+                ));
             }
-            map.insert(id, m);
-        }
-        if input.run.interrupted {
-            warnings.push(format!(
-                "{} was interrupted: measurements it lacks are listed as missing",
-                input.origin
-            ));
         }
         index.push(map);
     }
+    let none: Vec<&crate::Measurement> = Vec::new();
 
     let mut rows = Vec::with_capacity(order.len());
     // Unadjusted p-values per later run, in row order (NaN when not tested).
-    let mut raw_p: Vec<Vec<f64>> = vec![Vec::new(); inputs.len() - 1];
+    let mut raw_p: Vec<Vec<f64>> = vec![Vec::new(); groups.len() - 1];
     for id in &order {
-        let Some(any) = index.iter().find_map(|x| x.get(id).copied()) else {
+        let Some(any) = index
+            .iter()
+            .find_map(|x| x.get(id).and_then(|v| v.first().copied()))
+        else {
             continue;
         };
-        let (base, base_samples) = side_of(index[0].get(id).copied());
-        let mut deltas = Vec::with_capacity(inputs.len() - 1);
+        let (base, base_samples) = side_of(index[0].get(id).unwrap_or(&none));
+        let base_blocks: Vec<&[f64]> = base_samples
+            .iter()
+            .flat_map(|run| stats::blocks::split(run, opts.blocks))
+            .collect();
+        let mut deltas = Vec::with_capacity(groups.len() - 1);
         for (k, map) in index.iter().enumerate().skip(1) {
-            let (side, samples) = side_of(map.get(id).copied());
+            let (side, samples) = side_of(map.get(id).unwrap_or(&none));
             let mut d = Delta {
                 side,
                 change_pct: None,
@@ -499,17 +586,20 @@ pub fn compare(inputs: &[Input<'_>], opts: &CompareOptions) -> Result<Comparison
             } else if base.median == Some(0.0) {
                 d.note = Some("base median is 0: no ratio".into());
             } else {
-                let ci = stats::blocks::block_ratio_of_medians_ci(
-                    &base_samples,
-                    &samples,
-                    opts.blocks,
+                let new_blocks: Vec<&[f64]> = samples
+                    .iter()
+                    .flat_map(|run| stats::blocks::split(run, opts.blocks))
+                    .collect();
+                let ci = stats::blocks::ratio_of_medians_ci_over_blocks(
+                    &base_blocks,
+                    &new_blocks,
                     opts.level,
                 );
                 if ci[0].is_finite() && ci[1].is_finite() {
                     d.ratio_ci = Some(ci);
                 }
-                let ua = stats::blocks::block_medians(&base_samples, opts.blocks);
-                let ub = stats::blocks::block_medians(&samples, opts.blocks);
+                let ua = stats::blocks::medians_of(&base_blocks);
+                let ub = stats::blocks::medians_of(&new_blocks);
                 if let Some((test, p)) = test_pair(&ua, &ub) {
                     d.test = Some(test);
                     d.units = Some([ua.len(), ub.len()]);
@@ -533,7 +623,7 @@ pub fn compare(inputs: &[Input<'_>], opts: &CompareOptions) -> Result<Comparison
         });
     }
 
-    let mut tallies = vec![Tally::default(); inputs.len() - 1];
+    let mut tallies = vec![Tally::default(); groups.len() - 1];
     for (k, ps) in raw_p.iter().enumerate() {
         let adjusted = match opts.correction {
             Correction::Holm => stats::holm(ps),
@@ -558,22 +648,23 @@ pub fn compare(inputs: &[Input<'_>], opts: &CompareOptions) -> Result<Comparison
         }
     }
 
-    let label = labels(inputs);
+    let label = labels(groups);
     drift_warnings(&rows, &label, opts, &mut warnings);
-    let runs = inputs
+    let runs = groups
         .iter()
         .zip(label)
-        .map(|(i, label)| RunInfo {
-            origin: i.origin.to_string(),
+        .map(|(g, label)| RunInfo {
+            origin: g.origin(),
             label,
-            kernel: i.run.host.kernel.clone(),
-            started_at: i.run.started_at.clone(),
-            tool_version: i.run.tool.version.clone(),
-            tool_git: i.run.tool.git.clone(),
-            interrupted: i.run.interrupted,
+            kernel: g.runs[0].host.kernel.clone(),
+            started_at: g.runs[0].started_at.clone(),
+            tool_version: g.runs[0].tool.version.clone(),
+            tool_git: g.runs[0].tool.git.clone(),
+            interrupted: g.runs.iter().any(|r| r.interrupted),
+            repeats: g.runs.len(),
         })
         .collect();
-    let runs_only: Vec<&Run> = inputs.iter().map(|i| i.run).collect();
+    let runs_only: Vec<&Run> = groups.iter().map(|g| g.runs[0]).collect();
     Ok(Comparison {
         schema: COMPARE_SCHEMA,
         options: *opts,
@@ -673,7 +764,9 @@ mod tests {
     fn m(subject: &str, unit: &str, metric: &str, scale: f64) -> Measurement {
         // A skewed, deterministic sample: a body plus a tail.
         let samples: Vec<f64> = (0..60)
-            .map(|i| scale * (1000.0 + f64::from((i * 37) % 50) + if i % 17 == 0 { 900.0 } else { 0.0 }))
+            .map(|i| {
+                scale * (1000.0 + f64::from((i * 37) % 50) + if i % 17 == 0 { 900.0 } else { 0.0 })
+            })
             .collect();
         Measurement::from_samples(
             MeasurementKey::new("startup", subject, "default", metric),
@@ -685,7 +778,16 @@ mod tests {
 
     fn cmp(a: &Run, b: &Run) -> Comparison {
         compare(
-            &[Input { origin: "a.json", run: a }, Input { origin: "b.json", run: b }],
+            &[
+                Input {
+                    origin: "a.json",
+                    run: a,
+                },
+                Input {
+                    origin: "b.json",
+                    run: b,
+                },
+            ],
             &CompareOptions::default(),
         )
         .expect("compare")
@@ -693,7 +795,13 @@ mod tests {
 
     #[test]
     fn identical_runs_have_no_change() {
-        let a = run("6.1", vec![m("process", "ns", "ready", 1.0), m("runc", "ns", "ready", 3.0)]);
+        let a = run(
+            "6.1",
+            vec![
+                m("process", "ns", "ready", 1.0),
+                m("runc", "ns", "ready", 3.0),
+            ],
+        );
         let c = cmp(&a, &a.clone());
         assert!(!c.has_regression());
         assert_eq!(c.tallies[0].no_change, 2);
@@ -703,12 +811,31 @@ mod tests {
 
     #[test]
     fn slower_subject_regresses_and_only_it() {
-        let a = run("6.1", vec![m("process", "ns", "ready", 1.0), m("runc", "ns", "ready", 3.0)]);
-        let b = run("6.6", vec![m("process", "ns", "ready", 1.0), m("runc", "ns", "ready", 3.6)]);
+        let a = run(
+            "6.1",
+            vec![
+                m("process", "ns", "ready", 1.0),
+                m("runc", "ns", "ready", 3.0),
+            ],
+        );
+        let b = run(
+            "6.6",
+            vec![
+                m("process", "ns", "ready", 1.0),
+                m("runc", "ns", "ready", 3.6),
+            ],
+        );
         let c = cmp(&a, &b);
         assert!(c.has_regression());
-        let v: Vec<_> = c.rows.iter().map(|r| (r.subject.as_str(), r.deltas[0].verdict)).collect();
-        assert_eq!(v, [("process", Verdict::NoChange), ("runc", Verdict::Regressed)]);
+        let v: Vec<_> = c
+            .rows
+            .iter()
+            .map(|r| (r.subject.as_str(), r.deltas[0].verdict))
+            .collect();
+        assert_eq!(
+            v,
+            [("process", Verdict::NoChange), ("runc", Verdict::Regressed)]
+        );
         assert_eq!(c.runs[1].label, "6.6");
         assert_eq!(c.host_differences[0].field, "kernel");
         let ch = c.rows[1].deltas[0].change_pct.expect("change");
@@ -717,12 +844,54 @@ mod tests {
 
     #[test]
     fn direction_matters() {
-        let a = run("6.1", vec![m("p", "ops/s", "throughput", 1.0), m("p", "ratio", "cpu_share", 1.0), m("q", "ns", "ready", 1.0)]);
-        let b = run("6.1", vec![m("p", "ops/s", "throughput", 1.5), m("p", "ratio", "cpu_share", 1.5), m("q", "ns", "ready", 0.5)]);
+        let a = run(
+            "6.1",
+            vec![
+                m("p", "ops/s", "throughput", 1.0),
+                m("p", "ratio", "cpu_share", 1.0),
+                m("q", "ns", "ready", 1.0),
+            ],
+        );
+        let b = run(
+            "6.1",
+            vec![
+                m("p", "ops/s", "throughput", 1.5),
+                m("p", "ratio", "cpu_share", 1.5),
+                m("q", "ns", "ready", 0.5),
+            ],
+        );
         let c = cmp(&a, &b);
         let v: Vec<_> = c.rows.iter().map(|r| r.deltas[0].verdict).collect();
         assert_eq!(v, [Verdict::Improved, Verdict::Changed, Verdict::Improved]);
         assert!(!c.has_regression());
+    }
+
+    #[test]
+    fn repeats_carry_run_to_run_noise() {
+        // Two base runs a whole-run 20 % apart (a busy hour); the new run sits between.
+        let a1 = run("6.1", vec![m("process", "ns", "ready", 1.0)]);
+        let a2 = run("6.1", vec![m("process", "ns", "ready", 1.2)]);
+        let b = run("6.1", vec![m("process", "ns", "ready", 1.15)]);
+        assert!(
+            cmp(&a1, &b).has_regression(),
+            "one base run alone is fooled by the shift"
+        );
+        let groups = [
+            Group {
+                origins: vec!["a1.json", "a2.json"],
+                runs: vec![&a1, &a2],
+            },
+            Group::from(Input {
+                origin: "b.json",
+                run: &b,
+            }),
+        ];
+        let c = compare_groups(&groups, &CompareOptions::default()).expect("compare");
+        assert!(!c.has_regression(), "{:?}", c.rows[0].deltas[0]);
+        assert_eq!(c.runs[0].repeats, 2);
+        assert_eq!(c.runs[0].label, "a1.json (+1)");
+        assert_eq!(c.rows[0].base.n, 120);
+        assert_eq!(c.rows[0].deltas[0].units, Some([20, 10]));
     }
 
     #[test]
@@ -732,7 +901,11 @@ mod tests {
         let c = cmp(&a, &b);
         assert_eq!(c.rows[0].deltas[0].verdict, Verdict::Changed);
         assert!(!c.has_regression());
-        assert!(c.warnings.iter().any(|w| w.contains("machine drift")), "{:?}", c.warnings);
+        assert!(
+            c.warnings.iter().any(|w| w.contains("machine drift")),
+            "{:?}",
+            c.warnings
+        );
     }
 
     #[test]
@@ -743,11 +916,17 @@ mod tests {
             Status::Skipped,
             "no KVM",
         );
-        let a = run("6.1", vec![m("process", "ns", "ready", 1.0), skipped.clone()]);
+        let a = run(
+            "6.1",
+            vec![m("process", "ns", "ready", 1.0), skipped.clone()],
+        );
         let b = run("6.1", vec![skipped, m("runc", "ns", "ready", 9.0)]);
         let c = cmp(&a, &b);
         assert_eq!(c.rows.len(), 3);
-        assert!(c.rows.iter().all(|r| r.deltas[0].verdict == Verdict::NotCompared));
+        assert!(c
+            .rows
+            .iter()
+            .all(|r| r.deltas[0].verdict == Verdict::NotCompared));
         assert!(!c.has_regression());
         assert_eq!(c.rows[2].base.status, "missing");
     }
@@ -757,10 +936,22 @@ mod tests {
         let a = run("6.1", vec![m("process", "ns", "ready", 1.0)]);
         let mut b = a.clone();
         b.host.cpus = 8;
-        let inputs = [Input { origin: "a.json", run: &a }, Input { origin: "b.json", run: &b }];
+        let inputs = [
+            Input {
+                origin: "a.json",
+                run: &a,
+            },
+            Input {
+                origin: "b.json",
+                run: &b,
+            },
+        ];
         let e = compare(&inputs, &CompareOptions::default()).expect_err("refused");
         assert!(e.to_string().contains("--force"), "{e}");
-        let forced = CompareOptions { force: true, ..CompareOptions::default() };
+        let forced = CompareOptions {
+            force: true,
+            ..CompareOptions::default()
+        };
         assert!(compare(&inputs, &forced).is_ok());
     }
 
@@ -771,7 +962,13 @@ mod tests {
                 MeasurementKey::new("clone", "namespaces", "all", "throughput"),
                 "ops/s",
                 BTreeMap::new(),
-                vec![100.0 * scale, 104.0 * scale, 98.0 * scale, 101.0 * scale, 99.0 * scale],
+                vec![
+                    100.0 * scale,
+                    104.0 * scale,
+                    98.0 * scale,
+                    101.0 * scale,
+                    99.0 * scale,
+                ],
             )
         };
         let c = cmp(&run("6.1", vec![small(1.0)]), &run("6.1", vec![small(1.0)]));

@@ -75,7 +75,13 @@ pub(crate) fn tallies(c: &Comparison) -> Vec<String> {
         .map(|(r, t)| {
             format!(
                 "{} vs {}: {} regressed, {} improved, {} changed, {} no change, {} not compared",
-                r.label, c.runs[0].label, t.regressed, t.improved, t.changed, t.no_change, t.not_compared
+                r.label,
+                c.runs[0].label,
+                t.regressed,
+                t.improved,
+                t.changed,
+                t.no_change,
+                t.not_compared
             )
         })
         .collect()

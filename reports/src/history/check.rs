@@ -89,7 +89,9 @@ pub struct CheckReport {
 
 impl CheckReport {
     pub fn regressions(&self) -> impl Iterator<Item = &CheckRow> {
-        self.rows.iter().filter(|r| r.verdict == CheckVerdict::Regressed)
+        self.rows
+            .iter()
+            .filter(|r| r.verdict == CheckVerdict::Regressed)
     }
 
     pub fn count(&self, v: CheckVerdict) -> usize {
@@ -98,7 +100,11 @@ impl CheckReport {
 }
 
 /// Check `run` against the last `opts.last` runs recorded before it in `history`.
-pub fn check(history: &History, run: &Run, opts: &CheckOptions) -> Result<CheckReport, HistoryError> {
+pub fn check(
+    history: &History,
+    run: &Run,
+    opts: &CheckOptions,
+) -> Result<CheckReport, HistoryError> {
     let run_id = history.find(run)?;
     let host = (!opts.any_host).then(|| HostFilter {
         cpu_model: run.host.cpu_model.clone(),
@@ -119,17 +125,29 @@ pub fn check(history: &History, run: &Run, opts: &CheckOptions) -> Result<CheckR
             note: None,
         };
         let Some(s) = m.summary.filter(|_| m.status == Status::Ok) else {
-            row.note = Some(m.reason.clone().unwrap_or_else(|| format!("{:?}", m.status).to_lowercase()));
+            row.note = Some(
+                m.reason
+                    .clone()
+                    .unwrap_or_else(|| format!("{:?}", m.status).to_lowercase()),
+            );
             rows.push(row);
             continue;
         };
         row.p50 = Some(s.p50);
         let series = history.series(&identity, opts.last, host.as_ref(), run_id)?;
         row.baseline_runs = series.len();
-        let mut meds: Vec<f64> = series.iter().map(|p| p.p50).filter(|x| x.is_finite()).collect();
+        let mut meds: Vec<f64> = series
+            .iter()
+            .map(|p| p.p50)
+            .filter(|x| x.is_finite())
+            .collect();
         if meds.len() < opts.min_runs.max(1) {
             row.verdict = CheckVerdict::InsufficientHistory;
-            row.note = Some(format!("{} of {} previous runs needed", meds.len(), opts.min_runs));
+            row.note = Some(format!(
+                "{} of {} previous runs needed",
+                meds.len(),
+                opts.min_runs
+            ));
             rows.push(row);
             continue;
         }
@@ -147,7 +165,11 @@ pub fn check(history: &History, run: &Run, opts: &CheckOptions) -> Result<CheckR
         let beyond = (s.p50 - med).abs() > opts.threshold * med.abs();
         let up = s.p50 > band[1] && beyond;
         let down = s.p50 < band[0] && beyond;
-        row.verdict = match (Direction::of_measurement(&m.unit, &m.metric, &m.subject), up, down) {
+        row.verdict = match (
+            Direction::of_measurement(&m.unit, &m.metric, &m.subject),
+            up,
+            down,
+        ) {
             (_, false, false) => CheckVerdict::WithinBand,
             (Direction::Neutral, _, _) => CheckVerdict::Changed,
             (Direction::LowerIsBetter, true, _) | (Direction::HigherIsBetter, false, true) => {

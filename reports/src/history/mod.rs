@@ -152,7 +152,9 @@ impl History {
         };
         let tx = self.conn.transaction().map_err(sql)?;
         if let Some(id) = tx
-            .query_row("SELECT id FROM runs WHERE run_key = ?1", [&key], |r| r.get(0))
+            .query_row("SELECT id FROM runs WHERE run_key = ?1", [&key], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(sql)?
         {
@@ -205,7 +207,12 @@ impl History {
                     Status::Skipped => "skipped",
                     Status::Failed => "failed",
                 };
-                let finite: Vec<f64> = m.samples.iter().copied().filter(|x| x.is_finite()).collect();
+                let finite: Vec<f64> = m
+                    .samples
+                    .iter()
+                    .copied()
+                    .filter(|x| x.is_finite())
+                    .collect();
                 ins.execute(params![
                     run_id,
                     m.identity(),
@@ -342,7 +349,10 @@ impl History {
 
     /// Trend series of every identity measured in the last `last_n` runs, keyed by
     /// identity: what the HTML report draws as "metric over the last N runs".
-    pub fn all_series(&self, last_n: usize) -> Result<BTreeMap<String, Vec<SeriesPoint>>, HistoryError> {
+    pub fn all_series(
+        &self,
+        last_n: usize,
+    ) -> Result<BTreeMap<String, Vec<SeriesPoint>>, HistoryError> {
         let mut st = self
             .conn
             .prepare(
@@ -368,7 +378,10 @@ impl History {
 
 /// Series for the HTML report: "metric over the last `last_n` runs" for every
 /// identity, read from the database at `path`. A pure data function; the caller draws.
-pub fn trend_series(path: &Path, last_n: usize) -> Result<BTreeMap<String, Vec<SeriesPoint>>, HistoryError> {
+pub fn trend_series(
+    path: &Path,
+    last_n: usize,
+) -> Result<BTreeMap<String, Vec<SeriesPoint>>, HistoryError> {
     History::open(path)?.all_series(last_n)
 }
 

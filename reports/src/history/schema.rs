@@ -65,7 +65,8 @@ pub fn migrate(conn: &Connection, path: &str) -> Result<(), HistoryError> {
     // Several nightly jobs may share a file on a runner: wait for a lock, do not fail.
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(sql)?;
-    conn.pragma_update(None, "foreign_keys", true).map_err(sql)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(sql)?;
     let found: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(sql)?;

@@ -4,7 +4,9 @@ use super::*;
 use crate::model::{Host, Measurement, MeasurementKey, Tool};
 
 fn run(day: u32, scale: f64) -> Run {
-    let samples: Vec<f64> = (0..30).map(|i| scale * (1000.0 + f64::from(i % 7))).collect();
+    let samples: Vec<f64> = (0..30)
+        .map(|i| scale * (1000.0 + f64::from(i % 7)))
+        .collect();
     let thr: Vec<f64> = (0..5).map(|i| 500.0 + f64::from(i)).collect();
     Run {
         schema: crate::RUN_SCHEMA.into(),
@@ -75,7 +77,12 @@ fn series_is_oldest_first_and_bounded() {
     assert!(s[0].p50 < s[1].p50 && s[1].p50 < s[2].p50);
     assert_eq!(s[2].started_at, "2026-01-05T00:00:00Z");
     let all = h.all_series(10).expect("all");
-    assert_eq!(all.len(), 2, "skipped measurements have no series: {:?}", all.keys());
+    assert_eq!(
+        all.len(),
+        2,
+        "skipped measurements have no series: {:?}",
+        all.keys()
+    );
 }
 
 #[test]
@@ -96,7 +103,10 @@ fn check_flags_a_slower_night_only() {
     let rep = check(&h, &slow, &CheckOptions::default()).expect("check");
     let flagged: Vec<_> = rep.regressions().map(|r| r.identity.as_str()).collect();
     assert_eq!(flagged, ["startup/process/default/ready"]);
-    assert_eq!(rep.rows[0].baseline_runs, 5, "the run itself is not its own baseline");
+    assert_eq!(
+        rep.rows[0].baseline_runs, 5,
+        "the run itself is not its own baseline"
+    );
 }
 
 #[test]
@@ -116,7 +126,12 @@ fn check_needs_history_and_a_comparable_host() {
         any_host: true,
         ..CheckOptions::default()
     };
-    assert_eq!(check(&h, &other, &any).expect("check").count(CheckVerdict::Regressed), 1);
+    assert_eq!(
+        check(&h, &other, &any)
+            .expect("check")
+            .count(CheckVerdict::Regressed),
+        1
+    );
 }
 
 #[test]

@@ -39,20 +39,32 @@ pub fn block_medians(data: &[f64], blocks: usize) -> Vec<f64> {
 /// replacement (non-overlapping block bootstrap). With blocks of one value this is the
 /// ordinary bootstrap of `bootstrap::ratio_of_medians_ci`.
 pub fn block_ratio_of_medians_ci(a: &[f64], b: &[f64], blocks: usize, level: f64) -> [f64; 2] {
-    let ba = split(a, blocks);
-    let bb = split(b, blocks);
+    ratio_of_medians_ci_over_blocks(&split(a, blocks), &split(b, blocks), level)
+}
+
+/// As `block_ratio_of_medians_ci`, over blocks already cut (e.g. from several runs of
+/// the same configuration, each cut on its own so no block straddles two runs).
+pub fn ratio_of_medians_ci_over_blocks(ba: &[&[f64]], bb: &[&[f64]], level: f64) -> [f64; 2] {
+    let ba: Vec<&[f64]> = ba.iter().copied().filter(|x| !x.is_empty()).collect();
+    let bb: Vec<&[f64]> = bb.iter().copied().filter(|x| !x.is_empty()).collect();
     if ba.is_empty() || bb.is_empty() {
         return [f64::NAN, f64::NAN];
     }
-    let seed = a
-        .iter()
-        .chain(b.iter())
-        .fold(0xB10C_u64 ^ (a.len() as u64) << 32 ^ b.len() as u64, |h, x| {
-            (h ^ x.to_bits()).wrapping_mul(0x100_0000_01B3).rotate_left(5)
-        });
+    let n_a: usize = ba.iter().map(|x| x.len()).sum();
+    let n_b: usize = bb.iter().map(|x| x.len()).sum();
+    let seed = ba.iter().chain(bb.iter()).flat_map(|x| x.iter()).fold(
+        0xB10C_u64 ^ (n_a as u64) << 32 ^ n_b as u64,
+        |h, x| {
+            (h ^ x.to_bits())
+                .wrapping_mul(0x100_0000_01B3)
+                .rotate_left(5)
+        },
+    );
     let mut rng = SplitMix64::new(seed);
-    let mut buf_a = Vec::with_capacity(a.len() + ba[0].len());
-    let mut buf_b = Vec::with_capacity(b.len() + bb[0].len());
+    let max_a = ba.iter().map(|x| x.len()).max().unwrap_or(0);
+    let max_b = bb.iter().map(|x| x.len()).max().unwrap_or(0);
+    let mut buf_a = Vec::with_capacity(max_a * ba.len());
+    let mut buf_b = Vec::with_capacity(max_b * bb.len());
     let mut ratios = Vec::with_capacity(super::bootstrap::RESAMPLES);
     for _ in 0..super::bootstrap::RESAMPLES {
         buf_a.clear();
@@ -77,6 +89,15 @@ pub fn block_ratio_of_medians_ci(a: &[f64], b: &[f64], blocks: usize, level: f64
         percentile_sorted(&ratios, alpha),
         percentile_sorted(&ratios, 1.0 - alpha),
     ]
+}
+
+/// Median of each of `blocks`.
+pub fn medians_of(blocks: &[&[f64]]) -> Vec<f64> {
+    blocks
+        .iter()
+        .filter(|b| !b.is_empty())
+        .map(|b| median_in_place(&mut b.to_vec()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -107,7 +128,10 @@ mod tests {
         let (a, b) = (series(0), series(3));
         let iid = super::super::ratio_of_medians_ci(&a, &b, 0.95);
         let blk = block_ratio_of_medians_ci(&a, &b, 10, 0.95);
-        assert!(blk[1] - blk[0] > 1.5 * (iid[1] - iid[0]), "{iid:?} vs {blk:?}");
+        assert!(
+            blk[1] - blk[0] > 1.5 * (iid[1] - iid[0]),
+            "{iid:?} vs {blk:?}"
+        );
         assert!(blk[0] <= 1.0 && blk[1] >= 1.0, "{blk:?}");
     }
 }

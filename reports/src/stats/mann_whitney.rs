@@ -82,7 +82,12 @@ pub const EXACT_MAX_PAIRS: usize = 2500;
 /// `None` when a side is empty or values tie.
 pub fn mann_whitney_exact(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
     let approx = mann_whitney(a, b)?;
-    let mut all: Vec<f64> = a.iter().chain(b).copied().filter(|x| x.is_finite()).collect();
+    let mut all: Vec<f64> = a
+        .iter()
+        .chain(b)
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
     all.sort_by(f64::total_cmp);
     if all.windows(2).any(|w| w[0] == w[1]) {
         return None;
@@ -179,7 +184,10 @@ mod tests {
         let r = mann_whitney_exact(&[1.0, 3.0, 5.0], &[2.0, 4.0, 6.0]).expect("exact");
         assert_eq!(r.u, 6.0);
         assert!((r.p - 0.7).abs() < 1e-12, "{r:?}");
-        assert!(mann_whitney_exact(&[1.0, 2.0], &[2.0, 3.0]).is_none(), "ties");
+        assert!(
+            mann_whitney_exact(&[1.0, 2.0], &[2.0, 3.0]).is_none(),
+            "ties"
+        );
         let (_, exact) = mann_whitney_auto(&a, &b).expect("auto");
         assert!(exact);
     }

@@ -28,9 +28,9 @@ pub fn median_difference_p(a: &[f64], b: &[f64], permutations: usize) -> Option<
     }
     let observed = (median_of(&mut b.clone()) - median_of(&mut a.clone())).abs();
     let mut pool: Vec<f64> = a.iter().chain(b.iter()).copied().collect();
-    let seed = pool
-        .iter()
-        .fold(0x5EED_0F_u64, |h, x| (h ^ x.to_bits()).wrapping_mul(0x100_0000_01B3));
+    let seed = pool.iter().fold(0x005E_ED0F_u64, |h, x| {
+        (h ^ x.to_bits()).wrapping_mul(0x100_0000_01B3)
+    });
     let mut rng = SplitMix64::new(seed);
     let mut buf_a = vec![0.0; a.len()];
     let mut buf_b = vec![0.0; b.len()];
