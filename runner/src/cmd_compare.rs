@@ -227,12 +227,12 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
                 emit(&(serde_json::to_string_pretty(&runs)? + "\n"), None)?;
             } else {
                 println!(
-                    "{:>5}  {:<25}  {:<24}  {:<12}  {:>5}  {:>4}  tool",
+                    "{:>5}  {:<30}  {:<24}  {:<12}  {:>5}  {:>4}  tool",
                     "id", "started", "kernel", "host", "cpus", "meas"
                 );
                 for r in &runs {
                     println!(
-                        "{:>5}  {:<25}  {:<24}  {:<12}  {:>5}  {:>4}  {}{}{}",
+                        "{:>5}  {:<30}  {:<24}  {:<12}  {:>5}  {:>4}  {}{}{}",
                         r.id,
                         r.started_at,
                         r.kernel,
@@ -289,7 +289,7 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
                         0
                     };
                     println!(
-                        "{:>5}  {:<25}  {:<20}  {:>10}  [{} – {}]  n={:<5} {}",
+                        "{:>5}  {:<30}  {:<20}  {:>10}  [{} – {}]  n={:<5} {}",
                         p.run_id,
                         p.started_at,
                         p.kernel,
