@@ -4,10 +4,14 @@
 //! history, HTML/Markdown reports, charts and exports. Pure: no syscalls, no child
 //! processes, so a report or comparison can be made on a machine that cannot run anything.
 
+pub mod chart;
 pub mod compare;
+pub mod export;
 pub mod histogram;
 pub mod history;
 pub mod model;
+pub mod report;
 pub mod stats;
+pub mod units;
 
 pub use model::{Host, Measurement, Run, Status, Summary, Tool, RUN_SCHEMA};

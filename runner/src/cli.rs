@@ -24,9 +24,11 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of `RunArgs` does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Measure: run scenarios over subjects, write the run JSON and print a summary.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check what this host can run (root, namespaces, cgroups, runtimes, QEMU/KVM).
     Doctor(DoctorArgs),
     /// Remove what a crashed or killed run left behind (from its journal).
@@ -35,6 +37,13 @@ pub enum Command {
     Compare(crate::cmd_compare::CompareArgs),
     /// Recorded runs: list, trend of a metric, check a run against a rolling baseline.
     History(crate::cmd_compare::HistoryArgs),
+    /// Write the embedded static probe binary to PATH (for cross-checks with other tools).
+    #[command(hide = true)]
+    WriteProbe { path: PathBuf },
+    /// Write the self-contained HTML report of one or more run files.
+    Report(crate::cmd_report::ReportArgs),
+    /// Export a run file as Bencher BMF, github-action-benchmark, CSV or Markdown.
+    Export(crate::cmd_report::ExportArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -80,6 +89,15 @@ pub struct RunArgs {
     /// Extra mounts for the clone mount-table sweep.
     #[arg(long, value_delimiter = ',', default_values_t = vec![0usize, 100, 1000])]
     pub mounts: Vec<usize>,
+    /// CPU quotas of the throttle sweep, in % of one CPU (comma list).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![10.0f64, 25.0, 50.0, 100.0, 150.0, 200.0])]
+    pub quotas: Vec<f64>,
+    /// CFS period of the throttle sweep, in ms.
+    #[arg(long, default_value_t = 100)]
+    pub period_ms: u64,
+    /// Work window of one throttle run, in ms (default: 2000 with --quick, else 5000).
+    #[arg(long)]
+    pub throttle_window_ms: Option<u64>,
     /// Work directory base (default /var/tmp, or $ISOBENCH_WORKDIR).
     #[arg(long)]
     pub workdir: Option<PathBuf>,
@@ -92,6 +110,9 @@ pub struct RunArgs {
     /// Record the run in this history database (SQLite, created when missing).
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
+    /// Guest kernel for the qemu subject (default: $ISOBENCH_KERNEL, fixtures/kernels/vmlinuz, /boot/vmlinuz-*).
+    #[arg(long, value_name = "PATH")]
+    pub kernel: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -121,11 +142,18 @@ pub fn exit_code_for_signal(sig: &str) -> i32 {
 pub fn main() -> anyhow::Result<i32> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(a) => cmd_run(a),
+        Command::Run(a) => cmd_run(*a),
         Command::Doctor(a) => crate::doctor::cmd(a.json),
         Command::Clean(a) => cmd_clean(a),
         Command::Compare(a) => crate::cmd_compare::cmd_compare(a),
         Command::History(a) => crate::cmd_compare::cmd_history(a),
+        Command::WriteProbe { path } => {
+            crate::probe::write_to(&path)
+                .with_context(|| format!("writing the probe to {}", path.display()))?;
+            Ok(0)
+        }
+        Command::Report(a) => crate::cmd_report::report_cmd(a),
+        Command::Export(a) => crate::cmd_report::export_cmd(a),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -152,6 +180,9 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
             ts.second()
         ))
     });
+    if let Some(k) = &a.kernel {
+        crate::vm::kernel::set_cli_override(k.clone());
+    }
     let subjects = if a.subject.is_empty() {
         SubjectKind::startup_subjects()
     } else {
@@ -162,6 +193,12 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     }
     if a.mounts.iter().any(|&m| m > 10_000) {
         anyhow::bail!("--mounts values above 10000 are refused (each is a real tmpfs mount)");
+    }
+    if a.quotas.iter().any(|&q| !(q > 0.0 && q <= 10_000.0)) {
+        anyhow::bail!("--quotas values must be above 0 and at most 10000 (% of one CPU)");
+    }
+    if !(1..=1000).contains(&a.period_ms) {
+        anyhow::bail!("--period-ms must be between 1 and 1000 (the kernel's CFS period range)");
     }
     let cfg = RunConfig {
         scenarios: a.scenario.clone(),
@@ -176,6 +213,9 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         options: ScenarioOptions {
             concurrency: a.concurrency.clone(),
             mounts: a.mounts.clone(),
+            quotas: a.quotas.clone(),
+            period_ms: a.period_ms,
+            throttle_window_ms: a.throttle_window_ms,
         },
         verbose: a.verbose,
         progress: !a.no_progress && std::io::stderr().is_terminal(),
@@ -197,10 +237,30 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
             &[
                 "ready",
                 "total",
+                "create",
+                "start",
+                "delete",
+                "payload_pss",
+                "runtime_pss",
+                "cgroup_memory",
                 "over_plain",
                 "unshare",
                 "setns",
-                "throughput"
+                "throughput",
+                "cpu_share",
+                "share_over_quota",
+                "usage_over_rusage",
+                "throughput_rel",
+                "latency",
+                "nr_throttled",
+                "throttled_time",
+                "oom_kill",
+                "allocated_mib",
+                "memory_peak",
+                "console",
+                "kernel",
+                "done",
+                "poweroff",
             ]
         )
     );
@@ -245,4 +305,21 @@ fn cmd_clean(a: CleanArgs) -> anyhow::Result<i32> {
         );
     }
     Ok(if r.failed.is_empty() { 0 } else { 1 })
+}
+
+/// The error and its causes, "outer: inner: ...", skipping a cause whose text the outer
+/// messages already contain (our error messages embed their source's text).
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if out.contains(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out
 }

@@ -100,11 +100,18 @@ pub fn checks(env: &Env) -> Vec<Check> {
 
 fn cgroup_checks() -> Vec<Check> {
     match crate::cgroup::detect() {
-        Ok(l) => vec![Check::yes(
-            "cgroups",
-            "layout",
-            format!("{} ({l:?})", l.name()),
-        )],
+        Ok(l) => vec![
+            Check::yes("cgroups", "layout", format!("{} ({l:?})", l.name())),
+            match crate::cgroup::manager::self_test(&crate::cleanup::Cleanup::in_memory()) {
+                Ok(d) => Check::yes("cgroups", "limited cgroup (throttle)", d),
+                Err(e) => Check::no(
+                    "cgroups",
+                    "limited cgroup (throttle)",
+                    e.to_string(),
+                    "run as root on a host with the cpu, cpuacct and memory controllers",
+                ),
+            },
+        ],
         Err(e) => vec![Check::no(
             "cgroups",
             "layout",

@@ -47,6 +47,20 @@ pub fn describe(cmd: &Command) -> String {
 
 /// Run to completion, capturing stdout and stderr, killing it at `timeout`.
 pub fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, ExecError> {
+    run_inner(cmd, timeout, true)
+}
+
+/// `run` for clean-up commands (`runc delete`, `docker rm -f`): not cut short by Ctrl-C,
+/// which is what asks for the clean-up; only the timeout stops them.
+pub fn run_cleanup(cmd: &mut Command, timeout: Duration) -> Result<Output, ExecError> {
+    run_inner(cmd, timeout, false)
+}
+
+fn run_inner(
+    cmd: &mut Command,
+    timeout: Duration,
+    honour_signals: bool,
+) -> Result<Output, ExecError> {
     let command = describe(cmd);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -59,7 +73,13 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, ExecError> {
     let err = child.stderr.take();
     let t_out = std::thread::spawn(move || read_all(out));
     let t_err = std::thread::spawn(move || read_all(err));
-    let status = wait_deadline(&mut child, Instant::now() + timeout, &command, timeout)?;
+    let status = wait_inner(
+        &mut child,
+        Instant::now() + timeout,
+        &command,
+        timeout,
+        honour_signals,
+    )?;
     let stdout = t_out.join().unwrap_or_default();
     let stderr = t_err.join().unwrap_or_default();
     Ok(Output {
@@ -98,6 +118,16 @@ pub fn wait_deadline(
     command: &str,
     timeout: Duration,
 ) -> Result<ExitStatus, ExecError> {
+    wait_inner(child, deadline, command, timeout, true)
+}
+
+fn wait_inner(
+    child: &mut Child,
+    deadline: Instant,
+    command: &str,
+    timeout: Duration,
+    honour_signals: bool,
+) -> Result<ExitStatus, ExecError> {
     let mut sleep = Duration::from_micros(200);
     loop {
         match child.try_wait() {
@@ -110,7 +140,7 @@ pub fn wait_deadline(
                 })
             }
         }
-        if let Some(sig) = crate::sys::signals::interrupted() {
+        if let Some(sig) = crate::sys::signals::interrupted().filter(|_| honour_signals) {
             let _ = child.kill();
             let _ = child.wait();
             return Err(ExecError::Interrupted {

@@ -7,20 +7,30 @@ use crate::run::RunConfig;
 
 /// Add what only a probe can tell to the host fingerprint (KVM usability is probed once
 /// per run, by the VM subject, when it is selected).
-pub fn host_probe(_host: &mut Host, _env: &Env, _cfg: &RunConfig) {}
+pub fn host_probe(host: &mut Host, env: &Env, cfg: &RunConfig) {
+    if cfg.subjects.contains(&crate::subject::SubjectKind::Qemu) {
+        crate::vm::host_probe(host, env);
+    } else {
+        host.notes.insert(
+            "kvm_probe".into(),
+            "not probed (the qemu subject was not selected)".into(),
+        );
+    }
+}
 
 /// After a run: write the HTML report beside the run JSON (reports), record history.
-pub fn after_run(run: &isobench_reports::Run, _json: &std::path::Path) {
+pub fn after_run(run: &isobench_reports::Run, json: &std::path::Path) {
+    crate::cmd_report::after_run(run, json);
     crate::cmd_compare::record_history_after_run(run);
 }
 
 /// Extra leftovers `isobench clean` removes without a journal (labelled engine
 /// containers and images). Returns what was removed.
 pub fn clean_extra() -> Vec<String> {
-    Vec::new()
+    crate::subject::engine::clean_labelled()
 }
 
 /// Checks `doctor` adds from subjects with host-level needs (KVM, guest kernel, engines).
-pub fn doctor_extra(_env: &Env) -> Vec<crate::doctor::Check> {
-    Vec::new()
+pub fn doctor_extra(env: &Env) -> Vec<crate::doctor::Check> {
+    crate::vm::doctor_checks(env)
 }

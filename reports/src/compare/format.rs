@@ -1,26 +1,13 @@
 //! Human forms of values, changes, p-values and CIs shared by the table, Markdown and
 //! HTML renderings.
 
-/// Human form of a value in `unit`: ns → ns/µs/ms/s, bytes → KiB/MiB/GiB.
+/// Human form of a value in `unit` (`units::format_value`, so comparisons print numbers
+/// as the report does); "-" for a missing value.
 pub fn human(value: f64, unit: &str) -> String {
-    if !value.is_finite() {
-        return "-".into();
-    }
-    let v = value.abs();
-    match unit {
-        "ns" if v >= 1e9 => format!("{:.2} s", value / 1e9),
-        "ns" if v >= 1e6 => format!("{:.2} ms", value / 1e6),
-        "ns" if v >= 1e3 => format!("{:.1} µs", value / 1e3),
-        "ns" => format!("{value:.0} ns"),
-        "bytes" if v >= 1024.0 * 1024.0 * 1024.0 => {
-            format!("{:.2} GiB", value / (1024.0 * 1024.0 * 1024.0))
-        }
-        "bytes" if v >= 1024.0 * 1024.0 => format!("{:.1} MiB", value / (1024.0 * 1024.0)),
-        "bytes" if v >= 1024.0 => format!("{:.0} KiB", value / 1024.0),
-        "bytes" => format!("{value:.0} B"),
-        "ratio" => format!("{value:.3}"),
-        "ops/s" => format!("{value:.0}/s"),
-        _ => format!("{value:.3} {unit}"),
+    if value.is_finite() {
+        crate::units::format_value(value, unit)
+    } else {
+        "-".into()
     }
 }
 
@@ -72,9 +59,9 @@ mod tests {
 
     #[test]
     fn human_units() {
-        assert_eq!(human(1_500.0, "ns"), "1.5 µs");
+        assert_eq!(human(1_500.0, "ns"), "1.50 µs");
         assert_eq!(human(2_500_000.0, "ns"), "2.50 ms");
-        assert_eq!(human(3.0 * 1024.0 * 1024.0, "bytes"), "3.0 MiB");
+        assert_eq!(human(3.0 * 1024.0 * 1024.0, "bytes"), "3.00 MiB");
         assert_eq!(human(f64::NAN, "ns"), "-");
         assert_eq!(change(Some(12.345)), "+12.3 %");
         assert_eq!(ratio_ci(Some([0.9, 1.1])), "-10.0 … +10.0 %");

@@ -1,6 +1,17 @@
-//! cgroups: detecting the host's layout (v1, v2, hybrid) by statfs magic, as youki's
-//! libcgroups does, and (in later modules) creating, limiting and reading cgroups.
+//! cgroups, modelled on youki's libcgroups: detecting the host's layout (v1, v2, hybrid)
+//! by statfs magic (`detect`), then creating, limiting, attaching, reading and removing
+//! cgroups through one [`CgroupManager`] trait with a v1 and a v2 implementation that
+//! mirror each other (`v1/`, `v2/`: a manager plus one file per controller).
+//!
+//! Controller functions take the cgroup directory as a parameter, so their unit tests run
+//! on a temp-dir fake cgroupfs; IO errors always carry the path ([`WrappedIoError`]).
 
+pub mod common;
 pub mod detect;
+pub mod manager;
+pub mod v1;
+pub mod v2;
 
+pub use common::{CgroupError, CpuStats, Limits, MemoryStats, Stats, WrappedIoError};
 pub use detect::{detect, Layout};
+pub use manager::{AnyManager, CgroupManager};

@@ -29,6 +29,32 @@ pub struct Collector {
     series: BTreeMap<SeriesKey, Series>,
     /// Skips and failures, keyed like series (metric may be "*").
     problems: Vec<Measurement>,
+    /// Presentation order of subjects and cases (unlisted ones keep first-seen order,
+    /// after the listed ones). Rounds are shuffled, so first-seen order is random.
+    subject_order: Vec<String>,
+    case_order: Vec<String>,
+}
+
+/// Metrics in the order a reader expects them.
+const METRIC_ORDER: &[&str] = &[
+    "ready",
+    "total",
+    "over_plain",
+    "throughput",
+    "unshare",
+    "setns",
+];
+
+fn rank(list: &[String], x: &str) -> usize {
+    list.iter().position(|s| s == x).unwrap_or(list.len())
+}
+
+/// Labels sort numerically where they are numbers (concurrency=2 before =10).
+fn label_key(labels: &BTreeMap<String, String>) -> Vec<(String, u64, String)> {
+    labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.parse::<u64>().unwrap_or(u64::MAX), v.clone()))
+        .collect()
 }
 
 impl Collector {
@@ -38,7 +64,15 @@ impl Collector {
             order: Vec::new(),
             series: BTreeMap::new(),
             problems: Vec::new(),
+            subject_order: Vec::new(),
+            case_order: Vec::new(),
         }
+    }
+
+    /// Set the presentation order of subjects and cases in `finish`.
+    pub fn set_order(&mut self, subjects: &[&str], cases: &[&str]) {
+        self.subject_order = subjects.iter().map(|s| s.to_string()).collect();
+        self.case_order = cases.iter().map(|s| s.to_string()).collect();
     }
 
     /// Add every value of `sample` under (subject, case, labels).
@@ -138,11 +172,22 @@ impl Collector {
         self.problems.push(m);
     }
 
-    /// All measurements: series in first-seen order, then problems.
+    /// All measurements: series in presentation order (see `set_order`), then problems.
     pub fn finish(&self) -> Vec<Measurement> {
-        let mut out: Vec<Measurement> = self
-            .order
-            .iter()
+        let mut keys: Vec<(usize, &SeriesKey)> = self.order.iter().enumerate().collect();
+        let metric_order: Vec<String> = METRIC_ORDER.iter().map(|s| s.to_string()).collect();
+        keys.sort_by_key(|(seen, k)| {
+            (
+                rank(&self.subject_order, &k.subject),
+                rank(&self.case_order, &k.case),
+                label_key(&k.labels),
+                rank(&metric_order, &k.metric),
+                *seen,
+            )
+        });
+        let mut out: Vec<Measurement> = keys
+            .into_iter()
+            .map(|(_, k)| k)
             .filter_map(|k| {
                 let s = self.series.get(k)?;
                 Some(Measurement::from_samples(

@@ -111,13 +111,30 @@ impl<R: Read + AsRawFd> LineWaiter<R> {
         }
     }
 
-    /// Read everything until EOF or the deadline.
+    /// Read everything until EOF; a deadline reached first is an error.
     pub fn read_to_end(&mut self, deadline: Instant) -> Result<(), MarkerError> {
-        match self.wait_for("\u{0}\u{0}never\u{0}", deadline) {
-            Err(MarkerError::Eof(_)) => Ok(()),
-            Err(e) => Err(e),
-            Ok(_) => Ok(()),
+        let start = Instant::now();
+        while !self.eof {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(MarkerError::Timeout(deadline - start));
+            }
+            if let PollOutcome::Readable =
+                sys::poll_readable(self.reader.as_raw_fd(), (deadline - now).min(SLICE))?
+            {
+                let mut buf = [0u8; 8192];
+                match self.reader.read(&mut buf) {
+                    Ok(0) => self.eof = true,
+                    Ok(n) => self.text.push_str(&String::from_utf8_lossy(&buf[..n])),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if let Some(sig) = sys::signals::interrupted() {
+                return Err(MarkerError::Interrupted(sys::signals::name(sig)));
+            }
         }
+        Ok(())
     }
 
     pub fn into_inner(self) -> R {
@@ -132,4 +149,35 @@ fn tail(s: &str) -> String {
     }
     let start = t.char_indices().rev().nth(400).map(|(i, _)| i).unwrap_or(0);
     format!("; last output: {}", &t[start..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn finds_marker_split_across_writes_and_reads_the_rest() {
+        let (rd, wr) = std::os::unix::net::UnixStream::pair().expect("pair");
+        let mut wr = wr;
+        let t = std::thread::spawn(move || {
+            wr.write_all(b"boot noise ISOBENCH-RE").expect("write");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            wr.write_all(b"ADY\nunits=3\n").expect("write");
+        });
+        let mut w = LineWaiter::new(rd);
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        w.wait_for("ISOBENCH-READY", deadline).expect("marker");
+        t.join().expect("writer");
+        w.read_to_end(deadline).expect("eof");
+        assert!(w.text.ends_with("units=3\n"), "{:?}", w.text);
+    }
+
+    #[test]
+    fn times_out_without_marker() {
+        let (rd, _wr) = std::os::unix::net::UnixStream::pair().expect("pair");
+        let mut w = LineWaiter::new(rd);
+        let r = w.wait_for("X", Instant::now() + std::time::Duration::from_millis(50));
+        assert!(matches!(r, Err(MarkerError::Timeout(_))), "{r:?}");
+    }
 }

@@ -138,6 +138,12 @@ fn probe_flags(creator: &mut Creator, flags: u64, is_root: bool) -> Result<(), S
 
 pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let mut col = Collector::new("clone");
+    col.set_order(
+        &["harness", SUBJECT],
+        &[
+            "empty", "none", "pid", "mnt", "uts", "ipc", "net", "user", "cgroup", "time", "all",
+        ],
+    );
     let none = BTreeMap::new();
     if !cfg!(target_arch = "x86_64") {
         col.problem(
@@ -486,7 +492,7 @@ fn mount_sweep(
 
 /// Run `op` in a forked single-threaded child that times it with CLOCK_MONOTONIC and
 /// writes the nanoseconds (or the errno, negated) to a pipe.
-fn time_in_child(op: impl FnOnce() -> Result<(), i32>) -> Result<Duration, String> {
+pub fn time_in_child(op: impl FnOnce() -> Result<(), i32>) -> Result<Duration, String> {
     let (rd, wr) = sys::pipe().map_err(|e| e.to_string())?;
     let wfd = wr.as_raw_fd();
     let child = || -> i32 {
@@ -541,31 +547,76 @@ fn time_in_child(op: impl FnOnce() -> Result<(), i32>) -> Result<Duration, Strin
 
 /// Keep a namespace of type `t` alive as an fd: a forked child unshares it and waits;
 /// we open /proc/CHILD/ns/<entry> and kill the child. The fd holds the namespace.
-fn hold_namespace(t: &NsType) -> Result<OwnedFd, String> {
+///
+/// A PID namespace can only be opened through `pid_for_children` once it has an init
+/// (the kernel returns ENOENT before), so for `pid` the holder forks that init first and
+/// reports its pid, and both are killed once the fd is open.
+pub fn hold_namespace(t: &NsType) -> Result<OwnedFd, String> {
     let (rd, wr) = sys::pipe().map_err(|e| e.to_string())?;
     let wfd = wr.as_raw_fd();
     let flag = t.flag as libc::c_int;
+    let needs_init = t.flag == libc::CLONE_NEWPID as u64;
     let child = move || -> i32 {
         let ok = sys::fs::unshare(flag).is_ok();
-        let _ = sys::write_all(wfd, if ok { b"Y" } else { b"N" });
-        // Wait to be killed (pause-like, async-signal-safe).
+        let mut init_pid: i32 = 0;
+        if ok && needs_init {
+            // fork is async-signal-safe; the grandchild
+            // only waits to be killed.
+            init_pid = sys::process::fork_raw();
+            if init_pid == 0 {
+                loop {
+                    let _ = sys::poll_readable(-1, Duration::from_secs(3600));
+                }
+            }
+        }
+        let mut msg = [0u8; 5];
+        msg[0] = if ok && init_pid >= 0 { b'Y' } else { b'N' };
+        msg[1..].copy_from_slice(&init_pid.to_ne_bytes());
+        let _ = sys::write_all(wfd, &msg);
         loop {
             let _ = sys::poll_readable(-1, Duration::from_secs(3600));
         }
     };
-    // SAFETY: the closure calls only unshare, write and poll: async-signal-safe.
+    // SAFETY: the closure calls only unshare, fork, write and poll: async-signal-safe.
     let pid = unsafe { sys::process::fork_with(child) }.map_err(|e| format!("fork: {e}"))?;
     drop(wr);
+    let mut msg = [0u8; 5];
     let result = (|| {
-        let t0 = Instant::now() + CHILD_READY_TIMEOUT;
-        crate::measure::wait_byte(rd.as_fd(), t0).map_err(|e| e.to_string())?;
+        let deadline = Instant::now() + CHILD_READY_TIMEOUT;
+        let mut got = 0;
+        while got < msg.len() {
+            match sys::poll_readable(
+                rd.as_raw_fd(),
+                deadline.saturating_duration_since(Instant::now()),
+            ) {
+                Ok(sys::PollOutcome::Readable) => {
+                    match sys::read(rd.as_raw_fd(), &mut msg[got..]) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got += n,
+                    }
+                }
+                Ok(sys::PollOutcome::Interrupted) => {}
+                _ => break,
+            }
+        }
+        if got < msg.len() || msg[0] != b'Y' {
+            return Err(format!("unshare({}) failed in the holder process", t.name));
+        }
         let path = format!("/proc/{pid}/ns/{}", t.proc_entry);
         std::fs::File::open(&path)
             .map(OwnedFd::from)
             .map_err(|e| format!("open {path}: {e}"))
     })();
+    let init_pid = i32::from_ne_bytes([msg[1], msg[2], msg[3], msg[4]]);
+    if init_pid > 0 {
+        let _ = sys::process::kill(init_pid, libc::SIGKILL);
+    }
     let _ = sys::process::kill(pid, libc::SIGKILL);
     let _ = sys::process::wait4(pid, true);
+    if init_pid > 0 {
+        // Reparented to us when we are a child subreaper (isobench run); otherwise init reaps it.
+        let _ = sys::process::wait4(init_pid, false);
+    }
     result
 }
 

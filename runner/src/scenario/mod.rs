@@ -3,9 +3,12 @@
 //! * `startup` — the probe launched by each subject: time to ready and to exit.
 //! * `clone`   — clone() per namespace flag, concurrency and mount-table sweeps,
 //!   unshare()/setns() per type.
+//! * `throttle` — throughput and tail latency under cgroup CPU quotas, and an allocation
+//!   under a memory limit (OOM kill).
 
 pub mod clone;
 pub mod startup;
+pub mod throttle;
 
 use std::time::Instant;
 
@@ -22,6 +25,7 @@ use crate::output::progress::Progress;
 pub enum ScenarioKind {
     Startup,
     Clone,
+    Throttle,
 }
 
 impl ScenarioKind {
@@ -29,11 +33,16 @@ impl ScenarioKind {
         match self {
             ScenarioKind::Startup => "startup",
             ScenarioKind::Clone => "clone",
+            ScenarioKind::Throttle => "throttle",
         }
     }
 
     pub fn all() -> &'static [ScenarioKind] {
-        &[ScenarioKind::Startup, ScenarioKind::Clone]
+        &[
+            ScenarioKind::Startup,
+            ScenarioKind::Clone,
+            ScenarioKind::Throttle,
+        ]
     }
 
     /// Default plan: `quick` for CI and a first look, otherwise enough samples for
@@ -45,6 +54,9 @@ impl ScenarioKind {
             (ScenarioKind::Startup, false) => (5, 100),
             (ScenarioKind::Clone, true) => (20, 200),
             (ScenarioKind::Clone, false) => (50, 1000),
+            // Rounds of the quota sweep; each run is a multi-second window.
+            (ScenarioKind::Throttle, true) => (0, 3),
+            (ScenarioKind::Throttle, false) => (1, 5),
         }
     }
 }
@@ -73,6 +85,12 @@ pub struct ScenarioOptions {
     pub concurrency: Vec<usize>,
     /// Extra mounts for the clone mount-table sweep.
     pub mounts: Vec<usize>,
+    /// CPU quotas of the throttle sweep, in % of one CPU.
+    pub quotas: Vec<f64>,
+    /// CFS period of the throttle sweep, in ms.
+    pub period_ms: u64,
+    /// Work window of one throttle run, in ms (default: 2000 quick, 5000 full).
+    pub throttle_window_ms: Option<u64>,
 }
 
 impl Default for ScenarioOptions {
@@ -80,6 +98,9 @@ impl Default for ScenarioOptions {
         ScenarioOptions {
             concurrency: vec![1, 2, 4, 8],
             mounts: vec![0, 100, 1000],
+            quotas: vec![10.0, 25.0, 50.0, 100.0, 150.0, 200.0],
+            period_ms: 100,
+            throttle_window_ms: None,
         }
     }
 }
@@ -118,5 +139,6 @@ pub fn run(kind: ScenarioKind, ctx: &Ctx<'_>) -> Outcome {
     match kind {
         ScenarioKind::Startup => startup::run(ctx),
         ScenarioKind::Clone => clone::run(ctx),
+        ScenarioKind::Throttle => throttle::run(ctx),
     }
 }

@@ -105,6 +105,10 @@ fn test_delay(subject: &str) -> Option<std::time::Duration> {
 pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let env = ctx.env;
     let mut col = Collector::new("startup");
+    let names: Vec<&str> = std::iter::once("harness")
+        .chain(ctx.subjects.iter().map(|k| k.name()))
+        .collect();
+    col.set_order(&names, &[]);
     let mut subjects: Vec<Box<dyn Subject>> = Vec::new();
     let mut entries: Vec<Entry> = Vec::new();
     let none = BTreeMap::new();

@@ -9,8 +9,20 @@
 //! `teardown`; `ready` and `total` are taken by the harness, the subject adds its own
 //! phases (runc's `create`/`start`/`delete`, a VM's boot stages) with `phases()`.
 
+pub mod bwrap;
+pub mod crun;
+pub mod docker;
+pub mod engine;
+pub mod limited;
 pub mod namespaces;
+pub mod oci;
+pub mod podman;
 pub mod process;
+pub mod qemu;
+pub mod runc;
+pub mod sandbox;
+pub mod sandbox_cgroup;
+pub mod slots;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -28,6 +40,20 @@ pub enum SubjectKind {
     Process,
     /// clone() with CLONE_NEW* flags (the `clone` scenario).
     Namespaces,
+    /// isobench's own minimal container: namespaces, rootfs, pivot_root, cgroup, exec.
+    Sandbox,
+    /// bubblewrap: namespaces and a rootfs, no cgroups.
+    Bwrap,
+    /// The runc OCI runtime (create + start, and run) on a generated bundle.
+    Runc,
+    /// The crun OCI runtime (create + start, and run) on a generated bundle.
+    Crun,
+    /// `docker run` of an image imported from the generated rootfs.
+    Docker,
+    /// `podman run` of an image imported from the generated rootfs.
+    Podman,
+    /// The probe as /init of a QEMU VM (cases: machine types; TCG unless KVM works).
+    Qemu,
 }
 
 impl SubjectKind {
@@ -35,20 +61,33 @@ impl SubjectKind {
         match self {
             SubjectKind::Process => "process",
             SubjectKind::Namespaces => "namespaces",
+            SubjectKind::Sandbox => "sandbox",
+            SubjectKind::Bwrap => "bwrap",
+            SubjectKind::Runc => "runc",
+            SubjectKind::Crun => "crun",
+            SubjectKind::Docker => "docker",
+            SubjectKind::Podman => "podman",
+            SubjectKind::Qemu => "qemu",
         }
     }
 
     pub fn all() -> &'static [SubjectKind] {
-        &[SubjectKind::Process, SubjectKind::Namespaces]
+        &[
+            SubjectKind::Process,
+            SubjectKind::Namespaces,
+            SubjectKind::Sandbox,
+            SubjectKind::Bwrap,
+            SubjectKind::Runc,
+            SubjectKind::Crun,
+            SubjectKind::Docker,
+            SubjectKind::Podman,
+            SubjectKind::Qemu,
+        ]
     }
 
     /// Subjects that take part in the `startup` scenario.
     pub fn startup_subjects() -> Vec<SubjectKind> {
-        Self::all()
-            .iter()
-            .copied()
-            .filter(|k| *k != SubjectKind::Namespaces)
-            .collect()
+        Self::all().to_vec()
     }
 
     /// Build the subject.
@@ -56,6 +95,13 @@ impl SubjectKind {
         match self {
             SubjectKind::Process => Box::new(process::Process),
             SubjectKind::Namespaces => Box::new(namespaces::Namespaces),
+            SubjectKind::Sandbox => Box::new(sandbox::Sandbox::default()),
+            SubjectKind::Bwrap => Box::new(bwrap::Bwrap::default()),
+            SubjectKind::Runc => Box::new(runc::subject()),
+            SubjectKind::Crun => Box::new(crun::subject()),
+            SubjectKind::Docker => Box::new(docker::subject()),
+            SubjectKind::Podman => Box::new(podman::subject()),
+            SubjectKind::Qemu => Box::new(qemu::Qemu::default()),
         }
     }
 }
@@ -109,6 +155,11 @@ pub enum SubjectError {
     ExitTimeout(Duration),
     #[error("{0}")]
     Other(String),
+    /// The subject cannot do this (yet); reported as `status: skipped`.
+    #[error("{0}")]
+    Unsupported(Unavailable),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroup::CgroupError),
 }
 
 impl SubjectError {
@@ -187,6 +238,21 @@ pub trait Subject {
         case: &str,
         mode: &ProbeMode,
     ) -> Result<Box<dyn Instance>, SubjectError>;
+
+    /// Start the payload in `mode` under cgroup `limits` (the `throttle` scenario). See
+    /// `limited` for the contract; subjects that have not implemented it yet say so.
+    fn launch_limited(
+        &mut self,
+        _env: &Env,
+        _case: &str,
+        _mode: &ProbeMode,
+        _limits: &limited::Limits,
+    ) -> Result<Box<dyn limited::LimitedInstance>, SubjectError> {
+        Err(SubjectError::Unsupported(Unavailable::new(
+            format!("throttle not supported by the {} subject yet", self.kind()),
+            "see runner/src/subject/limited.rs for the contract a subject implements",
+        )))
+    }
 
     /// Undo `prepare` (also done by the cleanup registry if this is never called).
     fn finish(&mut self, _env: &Env) -> Result<(), SubjectError> {

@@ -90,8 +90,11 @@ pub struct NsProbe {
     pid: i32,
     ready_rd: OwnedFd,
     reaped: bool,
-    // Kept alive until the child has exec'd (it reads them through CLONE_VM).
+    // Kept alive until the child has exec'd (it reads them through CLONE_VM): the
+    // strings, the pointer arrays and the stack. Freed only after the child is reaped.
     _strings: Vec<CString>,
+    _argv: Vec<*const libc::c_char>,
+    _envp: Vec<*const libc::c_char>,
     _stack: Box<ChildStack>,
 }
 
@@ -110,7 +113,7 @@ impl NsProbe {
             .map_err(|e| SubjectError::io("fcntl(F_SETFD) on the ready pipe", e))?;
         let path = CString::new(env.probe.as_os_str().as_encoded_bytes())
             .map_err(|_| SubjectError::Other("probe path has a NUL byte".into()))?;
-        let mut strings = vec![path.clone()];
+        let mut strings = vec![path];
         for a in mode.args() {
             strings.push(
                 CString::new(a)
@@ -122,10 +125,23 @@ impl NsProbe {
         let env_str = CString::new("PATH=/usr/bin:/bin").unwrap_or_default();
         let mut argv: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
         argv.push(std::ptr::null());
-        let envp = [env_str.as_ptr(), std::ptr::null()];
+        let envp = vec![env_str.as_ptr(), std::ptr::null()];
         let mut stack = Box::new(ChildStack::new());
-        let pid = sys::clone::clone_exec(flags, &mut stack, &path, &argv, &envp)
-            .map_err(|e| SubjectError::io(format!("clone3({})", ns::case_name(flags)), e))?;
+        // As for `process`: the probe's result line goes to /dev/null in ready/hang mode.
+        let devnull = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .map_err(|e| SubjectError::io("open /dev/null", e))?;
+        let quiet = matches!(mode, ProbeMode::Ready | ProbeMode::Hang);
+        let pid = sys::clone::clone_exec(
+            flags,
+            &mut stack,
+            &strings[0],
+            &argv,
+            &envp,
+            quiet.then(|| devnull.as_raw_fd()),
+        )
+        .map_err(|e| SubjectError::io(format!("clone3({})", ns::case_name(flags)), e))?;
         drop(wr);
         strings.push(env_str);
         Ok(NsProbe {
@@ -133,6 +149,8 @@ impl NsProbe {
             ready_rd: rd,
             reaped: false,
             _strings: strings,
+            _argv: argv,
+            _envp: envp,
             _stack: stack,
         })
     }

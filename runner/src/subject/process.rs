@@ -54,6 +54,19 @@ impl Subject for Process {
     ) -> Result<Box<dyn Instance>, SubjectError> {
         Ok(Box::new(spawn_probe(env, mode, &[])?))
     }
+
+    /// The probe in a fresh cgroup of its own, joined before execve.
+    fn launch_limited(
+        &mut self,
+        env: &Env,
+        _case: &str,
+        mode: &ProbeMode,
+        limits: &super::limited::Limits,
+    ) -> Result<Box<dyn super::limited::LimitedInstance>, SubjectError> {
+        Ok(Box::new(super::limited::spawn_probe_in_cgroup(
+            env, mode, limits,
+        )?))
+    }
 }
 
 /// A spawned probe process.
@@ -79,8 +92,18 @@ pub fn spawn_probe(
     argv.push(READY_FD.to_string());
     let mut envp = vec!["PATH=/usr/bin:/bin".to_string()];
     envp.extend(extra_env.iter().cloned());
-    // Map the write end to fd 3 (dup2 clears close-on-exec on the copy).
-    let pid = sys::process::spawn(&probe, &argv, &envp, &[(wr.as_raw_fd(), READY_FD)])
+    // Map the write end to fd 3 (dup2 clears close-on-exec on the copy). In `ready` and
+    // `hang` modes the probe's stdout (its `ISOBENCH-DONE` line) goes to /dev/null so it
+    // does not mix with isobench's own output; other modes inherit it.
+    let devnull = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| SubjectError::io("open /dev/null", e))?;
+    let mut fd_map = vec![(wr.as_raw_fd(), READY_FD)];
+    if matches!(mode, ProbeMode::Ready | ProbeMode::Hang) {
+        fd_map.push((devnull.as_raw_fd(), 1));
+    }
+    let pid = sys::process::spawn(&probe, &argv, &envp, &fd_map)
         .map_err(|e| SubjectError::io(format!("posix_spawn {probe}"), e))?;
     drop(wr);
     Ok(SpawnedProbe {

@@ -152,7 +152,7 @@ fn raw_clone3(_args: &CloneArgs, _ready_fd: RawFd) -> i64 {
 }
 
 /// Create a child with `flags` (`CLONE_VM` added) that calls execve(path, argv, envp) at
-/// once; exits 127 if execve fails. `argv`/`envp` are null-terminated arrays of pointers
+/// once (after dup2(stdout_fd, 1) when `stdout_fd` is given); exits 127 if execve fails. `argv`/`envp` are null-terminated arrays of pointers
 /// to NUL-terminated strings that must stay alive until the child has exec'd — which the
 /// caller knows when the ready marker arrives or the child is reaped.
 ///
@@ -164,6 +164,7 @@ pub fn clone_exec(
     path: &std::ffi::CStr,
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
+    stdout_fd: Option<RawFd>,
 ) -> io::Result<i32> {
     if argv.last() != Some(&std::ptr::null()) || envp.last() != Some(&std::ptr::null()) {
         return Err(io::Error::new(
@@ -178,7 +179,13 @@ pub fn clone_exec(
         stack_size: stack.mem.len() as u64,
         ..CloneArgs::default()
     };
-    let ret = raw_clone3_exec(&args, path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+    let ret = raw_clone3_exec(
+        &args,
+        path.as_ptr(),
+        argv.as_ptr(),
+        envp.as_ptr(),
+        stdout_fd.unwrap_or(-1),
+    );
     if ret < 0 {
         return Err(io::Error::from_raw_os_error((-ret) as i32));
     }
@@ -191,6 +198,7 @@ fn raw_clone3_exec(
     path: *const libc::c_char,
     argv: *const *const libc::c_char,
     envp: *const *const libc::c_char,
+    stdout_fd: RawFd,
 ) -> i64 {
     let ret: i64;
     // SAFETY: as in `raw_clone3`: the parent path only runs `syscall`/`test`/`jnz`. The
@@ -201,6 +209,13 @@ fn raw_clone3_exec(
             "syscall",
             "test rax, rax",
             "jnz 2f",
+            "test r15d, r15d",
+            "js 3f",
+            "mov eax, 33",     // SYS_dup2(stdout_fd, 1)
+            "mov edi, r15d",
+            "mov esi, 1",
+            "syscall",
+            "3:",
             "mov eax, 59",     // SYS_execve
             "mov rdi, r12",
             "mov rsi, r13",
@@ -217,6 +232,7 @@ fn raw_clone3_exec(
             in("r12") path,
             in("r13") argv,
             in("r14") envp,
+            in("r15") stdout_fd,
             lateout("rcx") _,
             lateout("r11") _,
             options(nostack),
@@ -231,6 +247,7 @@ fn raw_clone3_exec(
     _path: *const libc::c_char,
     _argv: *const *const libc::c_char,
     _envp: *const *const libc::c_char,
+    _stdout_fd: RawFd,
 ) -> i64 {
     -(libc::ENOSYS as i64)
 }

@@ -3,10 +3,14 @@
 //!
 //! Errors are `std::io::Error` from errno; callers add the path or value that failed.
 
+pub mod cgroup_spawn;
+pub mod child;
 pub mod clone;
+pub mod container;
 pub mod fs;
 pub mod process;
 pub mod signals;
+pub mod spawn;
 
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};

@@ -215,3 +215,22 @@ pub fn pidfd_open(pid: i32) -> io::Result<std::os::fd::OwnedFd> {
     // SAFETY: the kernel just returned this fd; we are its only owner.
     Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as RawFd) })
 }
+
+/// Raw fork(2) for use *inside* an async-signal-safe child (no closure, no allocation):
+/// returns 0 in the new child, its pid in the caller, -1 on failure.
+pub fn fork_raw() -> i32 {
+    // SAFETY: fork has no memory preconditions; callers only run async-signal-safe code
+    // in the new child.
+    unsafe { libc::fork() }
+}
+
+/// Whether `pid` is a zombie (exited, not yet reaped): state `Z` in /proc/PID/stat.
+pub fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rfind(')')
+                .map(|i| s[i + 1..].trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}

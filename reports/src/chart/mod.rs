@@ -1,0 +1,111 @@
+//! Charts of one run, one file per chart, each drawn only where its data exist. Every
+//! chart is an inline SVG string (plotters' SVG backend; text as `<text>` elements, fonts
+//! left to the browser), ready to be embedded in the self-contained HTML report.
+//!
+//! * `startup`     — startup latency per subject as CDFs on a log axis;
+//! * `phases`      — startup phases other than ready/total, stacked;
+//! * `clone_cost`  — per-namespace clone cost (over_plain) with CI whiskers;
+//! * `concurrency` — the clone concurrency sweep (throughput, per-op total);
+//! * `mounts`      — clone(CLONE_NEWNS) against the size of the mount table;
+//! * `throttle`    — CPU share and p99 latency against the CPU quota;
+//! * `footprint`   — memory footprint (`*_rss`, `*_pss`).
+
+pub mod draw;
+
+mod clone_cost;
+mod concurrency;
+mod footprint;
+mod mounts;
+mod phases;
+mod startup;
+mod sweep;
+mod throttle;
+
+use serde::Serialize;
+
+use crate::model::Run;
+
+/// One drawn chart.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Chart {
+    /// Stable anchor, e.g. "startup".
+    pub id: String,
+    pub title: String,
+    /// What is drawn and how to read it.
+    pub caption: String,
+    /// `<svg ...>...</svg>`; text in it is escaped by the backend.
+    pub svg: String,
+}
+
+/// Why a chart could not be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    #[error("chart {chart}: drawing failed: {message}")]
+    Draw {
+        chart: &'static str,
+        message: String,
+    },
+}
+
+type Builder = fn(&Run) -> Result<Vec<Chart>, ChartError>;
+
+/// Every chart whose data exist in `run`, in reading order; charts that failed to draw
+/// are reported in the second list instead of failing the whole report.
+pub fn all(run: &Run) -> (Vec<Chart>, Vec<ChartError>) {
+    let builders: [Builder; 7] = [
+        startup::chart,
+        phases::chart,
+        footprint::chart,
+        clone_cost::chart,
+        concurrency::chart,
+        mounts::chart,
+        throttle::chart,
+    ];
+    let mut charts = Vec::new();
+    let mut errors = Vec::new();
+    for b in builders {
+        match b(run) {
+            Ok(c) => charts.extend(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    (charts, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Host, Measurement, MeasurementKey, Tool, RUN_SCHEMA};
+    use std::collections::BTreeMap;
+
+    fn run(ms: Vec<Measurement>) -> Run {
+        Run {
+            schema: RUN_SCHEMA.into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: None,
+            tool: Tool::default(),
+            host: Host::default(),
+            config: serde_json::Value::Null,
+            interrupted: false,
+            measurements: ms,
+        }
+    }
+
+    #[test]
+    fn empty_run_draws_nothing_and_data_draws_svg() {
+        let (c, e) = all(&run(vec![]));
+        assert!(c.is_empty() && e.is_empty());
+        let m = Measurement::from_samples(
+            MeasurementKey::new("startup", "<script>x</script>", "default", "ready"),
+            "ns",
+            BTreeMap::new(),
+            vec![1e6, 2e6, 3e6],
+        );
+        let (c, e) = all(&run(vec![m]));
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(c.len(), 1);
+        assert!(c[0].svg.starts_with("<svg"));
+        assert!(!c[0].svg.contains("<script>"), "label must be escaped");
+        assert!(c[0].svg.contains("&lt;script&gt;"));
+    }
+}

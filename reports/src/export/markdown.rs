@@ -1,0 +1,180 @@
+//! Markdown summary for a PR comment or `$GITHUB_STEP_SUMMARY`: host line, the headline
+//! table with its sentences and caveats, the key numbers (ready, total, over_plain,
+//! throughput, cpu_share, PSS) and every skip or failure with its reason; the full table
+//! folded in a `<details>` block. Text from the run is escaped so that a hostname or label
+//! cannot inject Markdown or HTML.
+
+use std::fmt::Write;
+
+use super::{ExportError, Exporter};
+use crate::model::Run;
+use crate::report::headline::headline;
+use crate::report::tables;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MarkdownExporter;
+
+/// Escape text for a Markdown table cell: HTML special characters as entities, Markdown
+/// punctuation backslashed, line breaks as spaces.
+pub fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn is_key_metric(metric: &str) -> bool {
+    matches!(
+        metric,
+        "ready" | "total" | "over_plain" | "throughput" | "cpu_share"
+    ) || metric.ends_with("_pss")
+}
+
+impl Exporter for MarkdownExporter {
+    fn serialize(&self, run: &Run) -> Result<Vec<u8>, ExportError> {
+        let mut o = String::new();
+        let h = &run.host;
+        writeln!(o, "## isobench — {}", md(&h.hostname))?;
+        writeln!(o)?;
+        writeln!(
+            o,
+            "Linux {} · {} × {} · cgroup {} · {} · started {}{}",
+            md(&h.kernel),
+            h.cpus,
+            md(&h.cpu_model),
+            md(&h.cgroup),
+            md(&tables::accelerator(run)),
+            md(&run.started_at),
+            if run.interrupted {
+                " · **interrupted: partial results**"
+            } else {
+                ""
+            }
+        )?;
+        writeln!(o)?;
+        let hl = headline(run);
+        writeln!(
+            o,
+            "### Headline: is a container lightweight virtualization?"
+        )?;
+        writeln!(o)?;
+        if hl.rows.is_empty() {
+            writeln!(
+                o,
+                "Nothing in this run can be compared across isolation classes."
+            )?;
+        } else {
+            writeln!(
+                o,
+                "| aspect | lighter | heavier | ratio | 95% CI | in words |"
+            )?;
+            writeln!(o, "|---|---|---|--:|--:|---|")?;
+            for r in &hl.rows {
+                let mut words = md(&r.sentence);
+                for c in &r.caveats {
+                    words.push_str(&format!(" ⚠ {}", md(c)));
+                }
+                writeln!(
+                    o,
+                    "| {} | {} ({}) | {} ({}) | **{}** | {} | {} |",
+                    md(&r.aspect),
+                    md(&r.lighter),
+                    md(&r.lighter_value),
+                    md(&r.heavier),
+                    md(&r.heavier_value),
+                    md(&r.ratio_text),
+                    md(&r.ci_text),
+                    words
+                )?;
+            }
+        }
+        writeln!(o)?;
+        for n in &hl.notes {
+            writeln!(o, "- {}", md(n))?;
+        }
+        if !hl.notes.is_empty() {
+            writeln!(o)?;
+        }
+        let rows = tables::summary_rows(run);
+        let key: Vec<&tables::SummaryRow> =
+            rows.iter().filter(|r| is_key_metric(&r.metric)).collect();
+        let table = |o: &mut String, rows: &[&tables::SummaryRow]| -> std::fmt::Result {
+            writeln!(
+                o,
+                "| scenario | subject | case | metric | labels | n | p50 | 95% CI of p50 | p99 |"
+            )?;
+            writeln!(o, "|---|---|---|---|---|--:|--:|--:|--:|")?;
+            for r in rows {
+                writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    md(&r.scenario),
+                    md(&r.subject),
+                    md(&r.case),
+                    md(&r.metric),
+                    md(&r.labels),
+                    r.n,
+                    md(&r.p50),
+                    md(&r.ci),
+                    md(&r.p99)
+                )?;
+            }
+            Ok(())
+        };
+        if !key.is_empty() {
+            writeln!(o, "### Key numbers")?;
+            writeln!(o)?;
+            table(&mut o, &key)?;
+            writeln!(o)?;
+        }
+        let problems = tables::problem_rows(run);
+        if !problems.is_empty() {
+            writeln!(o, "### Skipped and failed")?;
+            writeln!(o)?;
+            for p in &problems {
+                writeln!(
+                    o,
+                    "- **{}** {} {}/{} {}{}: {}",
+                    md(&p.status),
+                    md(&p.scenario),
+                    md(&p.subject),
+                    md(&p.case),
+                    md(&p.metric),
+                    if p.labels.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" \\[{}\\]", md(&p.labels))
+                    },
+                    md(&p.reason)
+                )?;
+            }
+            writeln!(o)?;
+        }
+        writeln!(
+            o,
+            "<details><summary>All {} measurements</summary>",
+            rows.len()
+        )?;
+        writeln!(o)?;
+        let all: Vec<&tables::SummaryRow> = rows.iter().collect();
+        table(&mut o, &all)?;
+        writeln!(o)?;
+        writeln!(o, "</details>")?;
+        Ok(o.into_bytes())
+    }
+
+    fn extension(&self) -> &'static str {
+        "md"
+    }
+}

@@ -1,0 +1,429 @@
+//! The headline: the "lightweight virtualization" claim in numbers. Container vs process vs
+//! VM on this host, as ratios of medians with a bootstrap 95% CI of the ratio
+//! (`stats::ratio_of_medians_ci`, both sides resampled independently), each with a plain
+//! sentence and the caveats a reader needs next to the number (software-emulated VMs,
+//! few samples, skipped subjects).
+//!
+//! Three aspects, each drawn only from what the run holds:
+//! * startup — `startup`/`ready` (host clock from launch to the payload's ready marker);
+//! * memory — the footprint metric of each subject (`total_pss` if recorded, otherwise its
+//!   largest `*_pss`, otherwise its largest `*_rss`);
+//! * throughput — `throttle` scenario, unthrottled case, metrics in ops/s.
+
+use serde::Serialize;
+
+use super::select::{self, Class};
+use crate::model::{Measurement, Run, Status};
+use crate::stats;
+use crate::units::{format_factor, format_value};
+
+/// Confidence level of every interval in the headline.
+pub const LEVEL: f64 = 0.95;
+/// Below this many samples on either side a row says its interval is rough.
+const FEW_SAMPLES: usize = 10;
+
+/// The headline table of one run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Headline {
+    pub rows: Vec<HeadlineRow>,
+    /// What could not be compared and why (missing classes, skipped subjects).
+    pub notes: Vec<String>,
+}
+
+/// One comparison: `ratio` = median(heavier) / median(lighter) for time and memory,
+/// median(lighter) / median(heavier) for throughput, so ratios above 1 favour `lighter`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HeadlineRow {
+    /// "startup", "memory", "throughput".
+    pub aspect: String,
+    /// The metric compared, e.g. "ready p50" or "payload_pss p50".
+    pub metric: String,
+    pub lighter: String,
+    pub heavier: String,
+    pub lighter_value: String,
+    pub heavier_value: String,
+    pub ratio: f64,
+    pub ci: [f64; 2],
+    /// "38×".
+    pub ratio_text: String,
+    /// "35–41×".
+    pub ci_text: String,
+    pub sentence: String,
+    /// Said next to the number: emulation, few samples.
+    pub caveats: Vec<String>,
+    /// Whether either side ran under software emulation.
+    pub emulated: bool,
+}
+
+/// Build the headline of `run`.
+pub fn headline(run: &Run) -> Headline {
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+
+    let startup: Vec<&Measurement> = select::ok_metric(run, "startup", "ready")
+        .filter(|m| select::unswept(m) && comparable(m))
+        .collect();
+    rows.extend(pairs(&startup, Aspect::Startup));
+
+    let memory = footprints(run);
+    rows.extend(pairs(&memory, Aspect::Memory));
+
+    let throughput: Vec<&Measurement> = run
+        .measurements
+        .iter()
+        .filter(|m| {
+            m.scenario == "throttle"
+                && select::is_unthrottled(&m.case)
+                && m.unit == "ops/s"
+                && m.status == Status::Ok
+                && select::has_data(m)
+                && comparable(m)
+        })
+        .collect();
+    rows.extend(pairs(&throughput, Aspect::Throughput));
+
+    let classes: Vec<Class> = startup
+        .iter()
+        .map(|m| select::class_of(&m.subject))
+        .collect();
+    for (class, what) in [
+        (Class::Container, "container"),
+        (Class::Vm, "virtual machine"),
+        (Class::Process, "plain process"),
+    ] {
+        if !classes.contains(&class) {
+            notes.push(format!(
+                "No {what} startup was measured in this run, so comparisons with it are missing."
+            ));
+        }
+    }
+    for m in &run.measurements {
+        if m.status != Status::Ok && comparable(m) && m.scenario == "startup" {
+            notes.push(format!(
+                "{} ({} {}) {}: {}",
+                select::series_name(m),
+                m.scenario,
+                m.metric,
+                status_word(m.status),
+                m.reason.as_deref().unwrap_or("no reason recorded")
+            ));
+        }
+    }
+    if rows.iter().any(|r| r.emulated) {
+        notes.push(
+            "Rows marked emulated compare against a VM run by QEMU's software CPU emulator (TCG), \
+             because KVM was not usable on this host; a VM with hardware virtualization starts \
+             and runs much faster, so these ratios overstate the gap."
+                .into(),
+        );
+    }
+    Headline { rows, notes }
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "was measured",
+        Status::Skipped => "was skipped",
+        Status::Failed => "failed",
+    }
+}
+
+/// Subjects the headline compares: processes, namespaces, containers, VMs.
+fn comparable(m: &Measurement) -> bool {
+    matches!(
+        select::class_of(&m.subject),
+        Class::Process | Class::Namespaces | Class::Container | Class::Vm
+    )
+}
+
+/// One footprint measurement per (subject, case, labels).
+fn footprints(run: &Run) -> Vec<&Measurement> {
+    let mut by_series: std::collections::BTreeMap<String, &Measurement> = Default::default();
+    for m in &run.measurements {
+        if !(select::is_footprint(m)
+            && m.status == Status::Ok
+            && select::has_data(m)
+            && comparable(m))
+        {
+            continue;
+        }
+        let key = select::series_name(m);
+        let better = match by_series.get(&key) {
+            None => true,
+            Some(cur) => footprint_rank(m) > footprint_rank(cur),
+        };
+        if better {
+            by_series.insert(key, m);
+        }
+    }
+    by_series.into_values().collect()
+}
+
+/// Preference among footprint metrics: total_pss, then the largest PSS, then the largest RSS.
+fn footprint_rank(m: &Measurement) -> (u8, f64) {
+    let p50 = m.summary.map_or(0.0, |s| s.p50);
+    if m.metric == "total_pss" {
+        (3, p50)
+    } else if m.metric.ends_with("_pss") {
+        (2, p50)
+    } else {
+        (1, p50)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Aspect {
+    Startup,
+    Memory,
+    Throughput,
+}
+
+/// Rows for the pairs (container, VM), (process, container), (process, namespaces),
+/// (process, VM) found in `ms`, in that order.
+fn pairs(ms: &[&Measurement], aspect: Aspect) -> Vec<HeadlineRow> {
+    let of = |c: Class| -> Vec<&Measurement> {
+        ms.iter()
+            .copied()
+            .filter(|m| select::class_of(&m.subject) == c)
+            .collect()
+    };
+    let (procs, nss, ctrs, vms) = (
+        of(Class::Process),
+        of(Class::Namespaces),
+        of(Class::Container),
+        of(Class::Vm),
+    );
+    let mut rows = Vec::new();
+    for (lighter, heavier) in [
+        (&ctrs, &vms),
+        (&procs, &ctrs),
+        (&procs, &nss),
+        (&procs, &vms),
+    ] {
+        for l in lighter.iter() {
+            for h in heavier.iter() {
+                if let Some(r) = row(l, h, aspect) {
+                    rows.push(r);
+                }
+            }
+        }
+    }
+    rows
+}
+
+fn row(l: &Measurement, h: &Measurement, aspect: Aspect) -> Option<HeadlineRow> {
+    let (ls, hs) = (l.summary?, h.summary?);
+    let lsamp: Vec<f64> = l
+        .samples
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    let hsamp: Vec<f64> = h
+        .samples
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    // Time and memory: heavier / lighter. Throughput: lighter / heavier. Above 1 favours
+    // the lighter subject either way.
+    let (ratio, ci) = if aspect == Aspect::Throughput {
+        (
+            stats::median(&lsamp) / stats::median(&hsamp),
+            stats::ratio_of_medians_ci(&hsamp, &lsamp, LEVEL),
+        )
+    } else {
+        (
+            stats::median(&hsamp) / stats::median(&lsamp),
+            stats::ratio_of_medians_ci(&lsamp, &hsamp, LEVEL),
+        )
+    };
+    if !ratio.is_finite() || ratio <= 0.0 {
+        return None;
+    }
+    let (lp, hp) = (select::subject_phrase(l), select::subject_phrase(h));
+    let ci_text = if ci[0].is_finite() && ci[1].is_finite() {
+        format!("{}–{}", trim_x(&format_factor(ci[0])), format_factor(ci[1]))
+    } else {
+        "–".into()
+    };
+    let ci_inv = format!(
+        "{}–{}",
+        trim_x(&format_factor(1.0 / ci[1])),
+        format_factor(1.0 / ci[0])
+    );
+    let sentence = match aspect {
+        Aspect::Startup if ratio >= 1.0 => format!(
+            "{} reached its first instruction {} sooner than {} on this host, 95% CI {}.",
+            capitalize(&lp),
+            format_factor(ratio),
+            hp,
+            ci_text
+        ),
+        Aspect::Startup => format!(
+            "{} reached its first instruction {} later than {} on this host, 95% CI {}.",
+            capitalize(&lp),
+            format_factor(1.0 / ratio),
+            hp,
+            ci_inv
+        ),
+        Aspect::Memory if ratio >= 1.0 => format!(
+            "{} used {} the memory of {} ({} vs {}), 95% CI {}.",
+            capitalize(&hp),
+            format_factor(ratio),
+            lp,
+            h.metric,
+            l.metric,
+            ci_text
+        ),
+        Aspect::Memory => format!(
+            "{} used {} the memory of {} ({} vs {}), 95% CI {}.",
+            capitalize(&lp),
+            format_factor(1.0 / ratio),
+            hp,
+            l.metric,
+            h.metric,
+            ci_inv
+        ),
+        Aspect::Throughput => format!(
+            "Without a CPU quota, {} did {} the work per second of {} ({}), 95% CI {}.",
+            lp,
+            format_factor(ratio),
+            hp,
+            l.metric,
+            ci_text
+        ),
+    };
+    let mut caveats = Vec::new();
+    for m in [l, h] {
+        if select::is_emulated(m) {
+            caveats.push(format!(
+                "emulated: {} ran under QEMU TCG, not KVM",
+                select::series_name(m)
+            ));
+        }
+        if m.samples.len() < FEW_SAMPLES {
+            caveats.push(format!(
+                "few samples: n={} for {}, the interval is rough",
+                m.samples.len(),
+                select::series_name(m)
+            ));
+        }
+    }
+    let metric = match aspect {
+        Aspect::Startup => "ready p50".to_string(),
+        Aspect::Memory if l.metric == h.metric => format!("{} p50", l.metric),
+        Aspect::Memory => format!("{} / {} p50", l.metric, h.metric),
+        Aspect::Throughput => format!("{} p50 (unthrottled)", l.metric),
+    };
+    Some(HeadlineRow {
+        aspect: match aspect {
+            Aspect::Startup => "startup",
+            Aspect::Memory => "memory",
+            Aspect::Throughput => "throughput",
+        }
+        .into(),
+        metric,
+        lighter: select::series_name(l),
+        heavier: select::series_name(h),
+        lighter_value: format_value(ls.p50, &l.unit),
+        heavier_value: format_value(hs.p50, &h.unit),
+        ratio,
+        ci,
+        ratio_text: format_factor(ratio),
+        ci_text,
+        sentence,
+        emulated: select::is_emulated(l) || select::is_emulated(h),
+        caveats,
+    })
+}
+
+fn trim_x(s: &str) -> &str {
+    s.trim_end_matches('×')
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Host, MeasurementKey, Tool, RUN_SCHEMA};
+    use std::collections::BTreeMap;
+
+    fn run_with(ms: Vec<Measurement>) -> Run {
+        Run {
+            schema: RUN_SCHEMA.into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: None,
+            tool: Tool::default(),
+            host: Host::default(),
+            config: serde_json::Value::Null,
+            interrupted: false,
+            measurements: ms,
+        }
+    }
+
+    fn m(subject: &str, case: &str, scale: f64, accel: Option<&str>) -> Measurement {
+        let mut labels = BTreeMap::new();
+        if let Some(a) = accel {
+            labels.insert("accel".to_string(), a.to_string());
+        }
+        let samples = (0..40)
+            .map(|i| scale * (1.0 + f64::from(i % 5) * 0.01))
+            .collect();
+        Measurement::from_samples(
+            MeasurementKey::new("startup", subject, case, "ready"),
+            "ns",
+            labels,
+            samples,
+        )
+    }
+
+    #[test]
+    fn container_vs_vm_ratio_with_ci_and_emulation_caveat() {
+        let run = run_with(vec![
+            m("process", "default", 1e6, None),
+            m("runc", "default", 1e8, None),
+            m("qemu", "microvm", 3.8e9, Some("tcg")),
+        ]);
+        let h = headline(&run);
+        let r = &h.rows[0];
+        assert_eq!(
+            (r.lighter.as_str(), r.heavier.as_str()),
+            ("runc", "qemu/microvm [tcg]")
+        );
+        assert!((r.ratio - 38.0).abs() < 0.5, "{}", r.ratio);
+        assert!(r.ci[0] <= r.ratio && r.ratio <= r.ci[1]);
+        assert!(r.sentence.starts_with("A runc container reached its first instruction 38× sooner than a QEMU VM (microvm) under software emulation (TCG)"), "{}", r.sentence);
+        assert!(r.emulated);
+        assert!(r.caveats.iter().any(|c| c.contains("TCG")));
+        // process vs runc and process vs qemu are there too.
+        assert_eq!(h.rows.len(), 3);
+        assert!(h.notes.iter().any(|n| n.contains("TCG")));
+    }
+
+    #[test]
+    fn missing_classes_and_skips_are_noted() {
+        let mut skipped = Measurement::not_ok(
+            MeasurementKey::new("startup", "docker", "default", "ready"),
+            "ns",
+            Status::Skipped,
+            "docker daemon not reachable: start it with systemctl start docker",
+        );
+        skipped.labels.clear();
+        let run = run_with(vec![m("process", "default", 1e6, None), skipped]);
+        let h = headline(&run);
+        assert!(h.rows.is_empty());
+        assert!(h.notes.iter().any(|n| n.contains("No container")));
+        assert!(h
+            .notes
+            .iter()
+            .any(|n| n.contains("docker daemon not reachable")));
+    }
+}

@@ -1,0 +1,177 @@
+//! Picking measurements out of a run and naming them for a reader: which subjects are
+//! processes, containers or VMs, how a series is labelled, whether a number came from an
+//! emulated VM. Shared by the headline, the charts, the HTML and the Markdown.
+
+use crate::model::{Measurement, Run, Status};
+
+/// What kind of isolation a subject is; the headline compares these classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Class {
+    /// A plain fork/exec'd process: the baseline.
+    Process,
+    /// A process in fresh namespaces, no container runtime.
+    Namespaces,
+    /// A container runtime or sandbox (isobench's own sandbox, runc, crun, bwrap, engines).
+    Container,
+    /// A virtual machine (QEMU, ...).
+    Vm,
+    /// The harness measuring itself (timer overhead), never compared.
+    Harness,
+    Other,
+}
+
+/// The class of a subject name as written in the run file.
+pub fn class_of(subject: &str) -> Class {
+    match subject {
+        "process" => Class::Process,
+        "namespaces" => Class::Namespaces,
+        "sandbox" | "runc" | "crun" | "bwrap" | "docker" | "podman" | "youki" | "lxc" => {
+            Class::Container
+        }
+        "harness" => Class::Harness,
+        s if s.starts_with("qemu")
+            || s.starts_with("firecracker")
+            || s.starts_with("cloud-hypervisor")
+            || s == "vm" =>
+        {
+            Class::Vm
+        }
+        _ => Class::Other,
+    }
+}
+
+/// Cases that only mean "the subject's one configuration" and are left out of names.
+fn is_default_case(case: &str) -> bool {
+    matches!(case, "" | "default" | "empty")
+}
+
+/// Whether the measurement ran under software emulation (QEMU TCG).
+pub fn is_emulated(m: &Measurement) -> bool {
+    m.labels.get("accel").is_some_and(|a| a == "tcg")
+}
+
+/// Short series name: "runc", "qemu/microvm [tcg]".
+pub fn series_name(m: &Measurement) -> String {
+    let mut s = m.subject.clone();
+    if !is_default_case(&m.case) {
+        s.push('/');
+        s.push_str(&m.case);
+    }
+    if let Some(a) = m.labels.get("accel") {
+        s.push_str(&format!(" [{a}]"));
+    }
+    s
+}
+
+/// A noun phrase for sentences: "a runc container", "a QEMU VM (microvm) under software
+/// emulation (TCG)".
+pub fn subject_phrase(m: &Measurement) -> String {
+    let base = match m.subject.as_str() {
+        "process" => "a plain process".to_string(),
+        "namespaces" => "a process in fresh namespaces".to_string(),
+        "sandbox" => "an isobench sandbox container".to_string(),
+        "runc" => "a runc container".to_string(),
+        "crun" => "a crun container".to_string(),
+        "bwrap" => "a bubblewrap sandbox".to_string(),
+        "docker" => "a Docker container".to_string(),
+        "podman" => "a Podman container".to_string(),
+        s if class_of(s) == Class::Vm => {
+            let name = if s.starts_with("qemu") {
+                "QEMU"
+            } else if s.starts_with("firecracker") {
+                "Firecracker"
+            } else {
+                s
+            };
+            format!("a {name} VM")
+        }
+        s => format!("a {s} subject"),
+    };
+    let mut out = base;
+    if !is_default_case(&m.case) {
+        out.push_str(&format!(" ({})", m.case));
+    }
+    match m.labels.get("accel").map(String::as_str) {
+        Some("tcg") => out.push_str(" under software emulation (TCG)"),
+        Some("kvm") => out.push_str(" with KVM"),
+        Some(other) => out.push_str(&format!(" (accel {other})")),
+        None => {}
+    }
+    out
+}
+
+/// `ok` measurements with samples of `scenario`/`metric` (no label filter).
+pub fn ok_metric<'a>(
+    run: &'a Run,
+    scenario: &'a str,
+    metric: &'a str,
+) -> impl Iterator<Item = &'a Measurement> + 'a {
+    run.measurements.iter().filter(move |m| {
+        m.scenario == scenario && m.metric == metric && m.status == Status::Ok && has_data(m)
+    })
+}
+
+/// Whether a measurement has numbers to draw (a summary; raw samples may have been
+/// dropped by a writer that keeps only the histogram).
+pub fn has_data(m: &Measurement) -> bool {
+    m.summary.is_some_and(|s| s.n > 0)
+}
+
+/// Whether the labels other than `accel` are empty (the plain point of a case, not a
+/// sweep point).
+pub fn unswept(m: &Measurement) -> bool {
+    m.labels.keys().all(|k| k == "accel")
+}
+
+/// Footprint metrics: names ending `_rss` or `_pss`, in bytes.
+pub fn is_footprint(m: &Measurement) -> bool {
+    m.unit == "bytes" && (m.metric.ends_with("_rss") || m.metric.ends_with("_pss"))
+}
+
+/// Throttle cases that mean "no quota".
+pub fn is_unthrottled(case: &str) -> bool {
+    matches!(
+        case,
+        "unthrottled" | "none" | "max" | "unlimited" | "no-quota"
+    )
+}
+
+/// Sort key of a throttle case: "25%" → 25, unthrottled last.
+pub fn quota_order(case: &str) -> f64 {
+    if is_unthrottled(case) {
+        return f64::INFINITY;
+    }
+    case.trim_end_matches('%')
+        .trim()
+        .parse::<f64>()
+        .unwrap_or(f64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MeasurementKey;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn names_and_phrases() {
+        let mut labels = BTreeMap::new();
+        labels.insert("accel".to_string(), "tcg".to_string());
+        let m = Measurement::from_samples(
+            MeasurementKey::new("startup", "qemu", "microvm", "ready"),
+            "ns",
+            labels,
+            vec![1.0],
+        );
+        assert_eq!(series_name(&m), "qemu/microvm [tcg]");
+        assert_eq!(
+            subject_phrase(&m),
+            "a QEMU VM (microvm) under software emulation (TCG)"
+        );
+        assert!(is_emulated(&m));
+        assert_eq!(class_of("runc"), Class::Container);
+        assert_eq!(class_of("qemu"), Class::Vm);
+        assert!(quota_order("25%") < quota_order("100%"));
+        assert!(quota_order("100%") < quota_order("unthrottled"));
+    }
+}

@@ -1,0 +1,50 @@
+//! Shared by the report tests: the fixtures and the snapshot helper.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use isobench_reports::report::Input;
+use isobench_reports::Run;
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/results")
+        .join(name)
+}
+
+/// A fixture run file as a report input.
+pub fn input(name: &str) -> Input {
+    let run = Run::load(&fixture(name)).expect("fixture run file loads");
+    Input {
+        name: name.to_string(),
+        run,
+    }
+}
+
+/// Compare `actual` with `tests/snapshots/<name>`; `UPDATE_SNAPSHOTS=1` rewrites it.
+pub fn snapshot(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !path.exists() {
+        std::fs::write(&path, actual).expect("write snapshot");
+        eprintln!("snapshot {} written", path.display());
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).expect("read snapshot");
+    if expected != actual {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "snapshot {} differs at line {}:\n expected: {:?}\n   actual: {:?}\n(run with UPDATE_SNAPSHOTS=1 to accept)",
+            path.display(),
+            line + 1,
+            expected.lines().nth(line),
+            actual.lines().nth(line)
+        );
+    }
+}

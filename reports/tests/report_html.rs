@@ -1,0 +1,127 @@
+//! The HTML report of the fixtures: self-contained, escaped, charts where data exist.
+
+mod common;
+
+use isobench_reports::report;
+
+fn count(hay: &str, needle: &str) -> usize {
+    hay.matches(needle).count()
+}
+
+#[test]
+fn hostile_text_is_escaped_everywhere() {
+    let html = report::html(&[common::input("handcrafted-run.json")]).expect("render");
+    // The hostname, a component name and a case name carry markup; none may survive.
+    assert!(
+        !html.contains("<script"),
+        "a <script> element leaked into the report"
+    );
+    assert!(
+        !html.contains("<img"),
+        "an <img> element leaked into the report"
+    );
+    assert!(
+        !html.contains("<b>evil"),
+        "a <b> element leaked into the report"
+    );
+    assert!(html.contains("&lt;script&gt;alert(&quot;host&quot;)&lt;/script&gt;"));
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(html.contains("1 &amp; 2"));
+}
+
+#[test]
+fn self_contained_no_external_resources() {
+    let html = report::html(&[common::input("handcrafted-run.json")]).expect("render");
+    for bad in [
+        "<script",
+        "<link",
+        "src=\"http",
+        "href=\"http",
+        "url(",
+        "@import",
+    ] {
+        assert!(
+            !html.contains(bad),
+            "report references an external resource: {bad}"
+        );
+    }
+    assert!(
+        html.contains("default-src 'none'"),
+        "CSP forbids every fetch"
+    );
+}
+
+#[test]
+fn handcrafted_run_draws_every_chart_and_the_headline() {
+    let html = report::html(&[common::input("handcrafted-run.json")]).expect("render");
+    for id in [
+        "run1-startup",
+        "run1-phases",
+        "run1-footprint",
+        "run1-clone-cost",
+        "run1-concurrency-throughput",
+        "run1-concurrency-latency",
+        "run1-mounts",
+        "run1-throttle-share",
+        "run1-throttle-latency",
+    ] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "chart {id} missing");
+    }
+    assert_eq!(count(&html, "<svg"), 9);
+    // Headline: container vs emulated VM, with its CI and the caveat next to it.
+    assert!(html.contains("A runc container reached its first instruction"));
+    assert!(html.contains("under software emulation (TCG)"));
+    assert!(html.contains("class=\"emulated\""));
+    assert!(html.contains("95% CI"));
+    // Memory and throughput rows exist.
+    assert!(html.contains("used 15× the memory of a runc container"));
+    assert!(html.contains("the work per second of"));
+    // Skipped and failed subjects with their reasons.
+    assert!(html.contains("docker: image isobench-probe:latest missing"));
+    assert!(html.contains("podman run exited 125"));
+    assert!(html.contains("CONFIG_TIME_NS"));
+    // Environment block.
+    for k in [
+        "kernel",
+        "cgroup layout",
+        "accelerator",
+        "6.18.44-fc-v857",
+        "hybrid",
+        "accel=tcg",
+        "kvm_probe",
+    ] {
+        assert!(html.contains(k), "environment lacks {k}");
+    }
+}
+
+#[test]
+fn real_run_has_charts_for_what_it_measured() {
+    let html = report::html(&[common::input("sample-run.json")]).expect("render");
+    for id in [
+        "run1-startup",
+        "run1-clone-cost",
+        "run1-concurrency-throughput",
+        "run1-mounts",
+        "run1-footprint",
+    ] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "chart {id} missing");
+    }
+    // No throttle data in a startup,clone run: no throttle chart.
+    assert!(!html.contains("id=\"run1-throttle-share\""));
+    // Only a process was started: the headline says what is missing.
+    assert!(html.contains("No container startup was measured"));
+    assert!(html.contains("No virtual machine startup was measured"));
+    assert!(html.contains("harness floor (startup ready)"));
+}
+
+#[test]
+fn several_runs_get_one_section_each() {
+    let inputs = vec![
+        common::input("sample-run.json"),
+        common::input("handcrafted-run.json"),
+    ];
+    let html = report::html(&inputs).expect("render");
+    assert!(html.contains("id=\"run1\"") && html.contains("id=\"run2\""));
+    assert!(html.contains("<nav>"));
+    assert!(report::html(&[]).is_err());
+}

@@ -1,0 +1,36 @@
+//! v1 `pids` controller: pids.max and pids.current (Documentation/admin-guide/cgroup-v1/pids.rst).
+
+use std::path::Path;
+
+use crate::cgroup::common::{read_u64, write_file, CgroupError};
+
+pub const MAX: &str = "pids.max";
+pub const CURRENT: &str = "pids.current";
+
+/// Limit the number of tasks (`None`: `max`).
+pub fn set_max(path: &Path, max: Option<u64>) -> Result<(), CgroupError> {
+    let v = max.map_or_else(|| "max".to_string(), |m| m.to_string());
+    write_file(path, MAX, &v)?;
+    Ok(())
+}
+
+pub fn current(path: &Path) -> Result<u64, CgroupError> {
+    read_u64(path, CURRENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn max_and_current_on_a_fake_cgroupfs() {
+        let d = tempfile::tempdir().expect("tempdir");
+        set_max(d.path(), Some(16)).expect("set");
+        assert_eq!(fs::read_to_string(d.path().join(MAX)).expect("r"), "16");
+        set_max(d.path(), None).expect("set");
+        assert_eq!(fs::read_to_string(d.path().join(MAX)).expect("r"), "max");
+        fs::write(d.path().join(CURRENT), "3\n").expect("w");
+        assert_eq!(current(d.path()).expect("cur"), 3);
+    }
+}

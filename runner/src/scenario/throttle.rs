@@ -1,0 +1,675 @@
+//! `throttle`: what a cgroup CPU limit does to throughput and tail latency, and what a
+//! memory limit does to an allocation that exceeds it.
+//!
+//! CPU points: an unthrottled baseline (case `unlimited`, a fresh cgroup without limits,
+//! so the launch path is the same) and one case per quota (`"25%"` = 25 % of one CPU per
+//! `--period-ms`, CFS bandwidth control). Every round runs each point once, in the plan's
+//! (shuffled) order, so machine drift spreads over all points. Per run of a point:
+//! 1. a fresh cgroup with the limit; the probe joins it between fork and execve, so its
+//!    `work` window starts under the limit (`subject::limited`);
+//! 2. the probe repeats a fixed ~1 ms unit of CPU work for a wall-clock window and
+//!    reports every unit's latency (CLOCK_MONOTONIC inside the probe) and the window;
+//! 3. after the probe exited, the cgroup's counters: usage, nr_periods, nr_throttled,
+//!    throttled time.
+//!
+//! Metrics: `cpu_share` = cgroup usage / probe window (ratio of one CPU);
+//! `share_over_quota` = cpu_share / quota; `usage_over_rusage` = cgroup usage / the
+//! probe's own user+system time from wait4 (the two counters must agree);
+//! `throughput` (units/s) and `throughput_rel` (over the median unthrottled throughput);
+//! `latency` = every unit's latency (ns; p50/p99/max show the throttling pauses);
+//! `nr_periods`, `nr_throttled`, `throttled_time` per run.
+//!
+//! Edge effect of a finite window: CFS hands out quota per period, so the partial periods
+//! at the window's start and end can each grant up to a full quota. For a quota Q ≤ P/2
+//! and a random phase the expected bias of `cpu_share` is +(P/W)(1 − Q/P): +3.75 % at
+//! 25 % with the quick window (W = 2 s, P = 100 ms), +1.5 % with the full one (5 s).
+//! `--throttle-window-ms` trades run time for a smaller bias.
+//!
+//! Memory point (case `oom`): the probe allocates `OOM_ALLOC_MIB` under a limit of
+//! `OOM_LIMIT_MIB` with no swap; the kernel's OOM killer ends it (SIGKILL) and the
+//! cgroup's `oom_kill` counter says so. Metrics `oom_kill` (count) and `allocated_mib`
+//! (the last MiB the probe reported touching), `memory_peak` (the cgroup's high-water
+//! mark, bytes), with the reason "oom-killed after X MiB".
+//! The harness is never in the cgroup, so it is not at risk.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use isobench_reports::model::{Measurement, Status};
+
+use super::{Ctx, Outcome};
+use crate::cgroup::Limits;
+use crate::measure::Collector;
+use crate::probe::ProbeMode;
+use crate::subject::limited::LimitedInstance;
+use crate::subject::{Subject, SubjectError};
+
+/// Iterations of the probe's work unit: ~1 ms on the reference host (see the probe's
+/// `DEFAULT_UNIT_ITERS`, calibrated the same way).
+pub const UNIT_ITERS: u64 = 500_000;
+/// CPU weight (v1 `cpu.shares` scale; default 1024 = one nice-0 task) of every CPU
+/// point's cgroup, unthrottled included. The reference host is shared, and at the default
+/// weight the probe's share is set by other tenants' load rather than by the quota (an
+/// unthrottled probe got ~0.33 of a CPU on a busy 2-core host). 100× the default makes
+/// the probe win the CPU it is runnable on, so the quota is what limits it; it is a
+/// label of every CPU measurement.
+pub const PROBE_CPU_SHARES: u64 = 102_400;
+/// The memory point: limit and allocation.
+pub const OOM_LIMIT_MIB: u64 = 32;
+pub const OOM_ALLOC_MIB: u64 = 256;
+/// Work window per run, quick and full.
+const WINDOW_QUICK_MS: u64 = 2000;
+const WINDOW_FULL_MS: u64 = 5000;
+const SCENARIO: &str = "throttle";
+const UNLIMITED: &str = "unlimited";
+const OOM: &str = "oom";
+
+/// One point of the sweep.
+#[derive(Debug, Clone)]
+enum Point {
+    Cpu { case: String, percent: Option<f64> },
+    Oom,
+}
+
+impl Point {
+    fn case(&self) -> &str {
+        match self {
+            Point::Cpu { case, .. } => case,
+            Point::Oom => OOM,
+        }
+    }
+}
+
+/// "25%" for 25.0, "12.5%" for 12.5.
+pub fn case_name(percent: f64) -> String {
+    if percent.fract() == 0.0 {
+        format!("{percent:.0}%")
+    } else {
+        format!("{percent}%")
+    }
+}
+
+fn points(quotas: &[f64]) -> Vec<Point> {
+    let mut v = vec![Point::Cpu {
+        case: UNLIMITED.into(),
+        percent: None,
+    }];
+    v.extend(quotas.iter().map(|&q| Point::Cpu {
+        case: case_name(q),
+        percent: Some(q),
+    }));
+    v.push(Point::Oom);
+    v
+}
+
+/// What one run of a CPU point measured.
+#[derive(Debug)]
+struct CpuRun {
+    window: Duration,
+    units: u64,
+    latencies_ns: Vec<f64>,
+    usage: Duration,
+    rusage: Option<Duration>,
+    nr_periods: u64,
+    nr_throttled: u64,
+    throttled: Duration,
+}
+
+/// What one run of the memory point measured.
+#[derive(Debug)]
+struct OomRun {
+    killed_by: Option<i32>,
+    exit_code: Option<i32>,
+    oom_kills: u64,
+    allocated_mib: u64,
+    /// The cgroup's memory high-water mark, where the kernel keeps one.
+    peak_bytes: Option<u64>,
+}
+
+fn launch(
+    subject: &mut dyn Subject,
+    ctx: &Ctx<'_>,
+    case: &str,
+    mode: &ProbeMode,
+    limits: &Limits,
+) -> Result<(Box<dyn LimitedInstance>, crate::subject::Exit), SubjectError> {
+    let env = ctx.env;
+    let mut inst = subject.launch_limited(env, case, mode, limits)?;
+    inst.wait_ready(Instant::now() + env.timeouts.ready)?;
+    let window = match mode {
+        ProbeMode::Work { window_ms, .. } => Duration::from_millis(*window_ms),
+        _ => Duration::ZERO,
+    };
+    let exit = inst.wait_exit(Instant::now() + env.timeouts.exit + window)?;
+    Ok((inst, exit))
+}
+
+fn run_cpu(
+    subject: &mut dyn Subject,
+    ctx: &Ctx<'_>,
+    case: &str,
+    percent: Option<f64>,
+    period: Duration,
+    window_ms: u64,
+) -> Result<CpuRun, SubjectError> {
+    let mut limits = match percent {
+        Some(p) => Limits::cpu_percent(p, period),
+        None => Limits::default(),
+    };
+    limits.cpu_shares = Some(PROBE_CPU_SHARES);
+    let mode = ProbeMode::Work {
+        window_ms,
+        unit_iters: UNIT_ITERS,
+    };
+    let (mut inst, exit) = launch(subject, ctx, case, &mode, &limits)?;
+    if exit.code != Some(0) {
+        let _ = inst.teardown();
+        return Err(SubjectError::PayloadFailed(format!(
+            "probe work ended with code {:?} signal {:?}",
+            exit.code, exit.signal
+        )));
+    }
+    let stats = inst.cgroup_stats();
+    let rusage = inst.payload_cpu();
+    inst.teardown()?;
+    let stats = stats?;
+    let out = crate::probe::parse_output(&exit.output);
+    let num = |k: &str| -> Result<u64, SubjectError> {
+        out.get(k)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| SubjectError::Other(format!("probe output lacks a numeric {k}= line")))
+    };
+    let latencies_ns = out
+        .get("lat_ns")
+        .map(|s| {
+            s.split(',')
+                .filter_map(|v| v.parse::<u64>().ok())
+                .map(|v| v as f64)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(CpuRun {
+        window: Duration::from_nanos(num("window_ns")?),
+        units: num("units")?,
+        latencies_ns,
+        usage: stats.cpu.usage,
+        rusage,
+        nr_periods: stats.cpu.nr_periods,
+        nr_throttled: stats.cpu.nr_throttled,
+        throttled: stats.cpu.throttled,
+    })
+}
+
+fn run_oom(subject: &mut dyn Subject, ctx: &Ctx<'_>) -> Result<OomRun, SubjectError> {
+    let limits = Limits {
+        memory_bytes: Some(OOM_LIMIT_MIB << 20),
+        swap_bytes: Some(0),
+        ..Limits::default()
+    };
+    let mode = ProbeMode::Alloc { mib: OOM_ALLOC_MIB };
+    let (mut inst, exit) = launch(subject, ctx, OOM, &mode, &limits)?;
+    let stats = inst.cgroup_stats();
+    inst.teardown()?;
+    let stats = stats?;
+    let allocated_mib = exit
+        .output
+        .lines()
+        .filter_map(|l| l.strip_prefix("touched_mib="))
+        .filter_map(|v| v.trim().parse().ok())
+        .max()
+        .unwrap_or(0);
+    Ok(OomRun {
+        killed_by: exit.signal,
+        exit_code: exit.code,
+        oom_kills: stats.memory.oom_kills,
+        allocated_mib,
+        peak_bytes: stats.memory.max_usage_bytes,
+    })
+}
+
+struct Entry {
+    subject: usize,
+    point: Point,
+    failures: usize,
+    last_error: Option<String>,
+    given_up: bool,
+}
+
+/// Run the throttle scenario over `ctx.subjects`.
+pub fn run(ctx: &Ctx<'_>) -> Outcome {
+    let env = ctx.env;
+    let opts = ctx.options;
+    let period = Duration::from_millis(opts.period_ms.max(1));
+    let window_ms = opts.throttle_window_ms.unwrap_or(if ctx.quick {
+        WINDOW_QUICK_MS
+    } else {
+        WINDOW_FULL_MS
+    });
+    let mut col = Collector::new(SCENARIO);
+    let mut subjects: Vec<Box<dyn Subject>> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut oom_reasons: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let cpu_labels = BTreeMap::from([
+        ("period_ms".to_string(), opts.period_ms.to_string()),
+        ("cpu_shares".to_string(), PROBE_CPU_SHARES.to_string()),
+    ]);
+    let oom_labels = BTreeMap::from([
+        ("limit_mib".to_string(), OOM_LIMIT_MIB.to_string()),
+        ("alloc_mib".to_string(), OOM_ALLOC_MIB.to_string()),
+    ]);
+
+    for kind in &ctx.subjects {
+        let mut s = kind.create();
+        if let Err(u) = s.available(env) {
+            col.problem(
+                kind.name(),
+                "*",
+                "cpu_share",
+                Status::Skipped,
+                &u.to_string(),
+            );
+            continue;
+        }
+        ctx.progress.message(&format!("throttle: preparing {kind}"));
+        if let Err(e) = s.prepare(env) {
+            if e.is_interrupt() {
+                return Outcome {
+                    measurements: col.finish(),
+                    interrupted: Some("signal"),
+                };
+            }
+            col.problem(
+                kind.name(),
+                "*",
+                "cpu_share",
+                Status::Failed,
+                &format!("preparing {kind} failed: {e}"),
+            );
+            let _ = s.finish(env);
+            continue;
+        }
+        let idx = subjects.len();
+        for point in points(&opts.quotas) {
+            entries.push(Entry {
+                subject: idx,
+                point,
+                failures: 0,
+                last_error: None,
+                given_up: false,
+            });
+        }
+        subjects.push(s);
+    }
+
+    let rounds = ctx.plan.warmup + ctx.plan.iterations;
+    ctx.progress
+        .start(SCENARIO, (rounds * entries.len()) as u64);
+    let started = Instant::now();
+    let mut interrupted = None;
+    'rounds: for round in 0..rounds {
+        let warm = round < ctx.plan.warmup;
+        for i in ctx.plan.round_order(entries.len(), round) {
+            if let Some(sig) = crate::sys::signals::interrupted() {
+                interrupted = Some(crate::sys::signals::name(sig));
+                break 'rounds;
+            }
+            let e = &mut entries[i];
+            if e.given_up {
+                continue;
+            }
+            let subject = subjects[e.subject].as_mut();
+            let name = subject.kind().name();
+            let result = match &e.point {
+                Point::Cpu { case, percent } => {
+                    run_cpu(subject, ctx, case, *percent, period, window_ms).map(|r| {
+                        if !warm {
+                            record_cpu(&mut col, name, case, *percent, &cpu_labels, &r);
+                        }
+                    })
+                }
+                Point::Oom => run_oom(subject, ctx).map(|r| {
+                    if !warm {
+                        let reason = record_oom(&mut col, name, &oom_labels, &r);
+                        oom_reasons
+                            .entry(name.to_string())
+                            .or_default()
+                            .push(reason);
+                    }
+                }),
+            };
+            match result {
+                Ok(()) => {}
+                Err(err) if err.is_interrupt() => {
+                    interrupted = Some("signal");
+                    break 'rounds;
+                }
+                Err(SubjectError::Unsupported(u)) => {
+                    col.problem(name, e.point.case(), "*", Status::Skipped, &u.to_string());
+                    e.given_up = true;
+                }
+                Err(SubjectError::Cgroup(c)) if cannot_run_here(&c) => {
+                    col.problem(
+                        name,
+                        e.point.case(),
+                        "*",
+                        Status::Skipped,
+                        &format!(
+                            "cannot create a limited cgroup here: {c}; run as root on a host \
+                             with the cpu, cpuacct and memory controllers (isobench doctor)"
+                        ),
+                    );
+                    e.given_up = true;
+                }
+                Err(err) => {
+                    e.failures += 1;
+                    e.last_error = Some(err.to_string());
+                    if env.verbose {
+                        eprintln!("throttle: {name} {}: {err}", e.point.case());
+                    }
+                    if e.failures >= 2 {
+                        e.given_up = true;
+                    }
+                }
+            }
+            ctx.progress.inc(1);
+        }
+        if !warm && ctx.over_budget(started) {
+            break;
+        }
+    }
+
+    for e in &entries {
+        if let Some(err) = &e.last_error {
+            let name = subjects[e.subject].kind().name();
+            col.problem(
+                name,
+                e.point.case(),
+                "*",
+                Status::Failed,
+                &format!("{} run(s) failed; last error: {err}", e.failures),
+            );
+        }
+    }
+    for s in subjects.iter_mut() {
+        if let Err(e) = s.finish(env) {
+            eprintln!("isobench: cleaning up {}: {e}", s.kind());
+        }
+    }
+    ctx.progress.finish();
+    let mut measurements = col.finish();
+    add_relative_throughput(&mut measurements);
+    annotate_oom(&mut measurements, &oom_reasons);
+    // Rows in sweep order (unlimited, quotas as given, oom) rather than the shuffled
+    // order they were first measured in.
+    let cases: Vec<String> = points(&opts.quotas)
+        .iter()
+        .map(|p| p.case().to_string())
+        .collect();
+    let subject_rank = |n: &str| ctx.subjects.iter().position(|k| k.name() == n);
+    measurements.sort_by_key(|m| {
+        (
+            subject_rank(&m.subject),
+            cases.iter().position(|c| *c == m.case),
+        )
+    });
+    Outcome {
+        measurements,
+        interrupted,
+    }
+}
+
+/// Errors that mean this host (or user) cannot have cgroups, rather than a failure.
+fn cannot_run_here(e: &crate::cgroup::CgroupError) -> bool {
+    use crate::cgroup::CgroupError as E;
+    match e {
+        E::NoController { .. } | E::Detect(_) => true,
+        E::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        ),
+        _ => false,
+    }
+}
+
+fn record_cpu(
+    col: &mut Collector,
+    subject: &str,
+    case: &str,
+    percent: Option<f64>,
+    labels: &BTreeMap<String, String>,
+    r: &CpuRun,
+) {
+    let window_s = r.window.as_secs_f64();
+    if window_s <= 0.0 {
+        return;
+    }
+    let share = r.usage.as_secs_f64() / window_s;
+    col.add_value(subject, case, "cpu_share", labels, "ratio", share);
+    if let Some(p) = percent {
+        col.add_value(
+            subject,
+            case,
+            "share_over_quota",
+            labels,
+            "ratio",
+            share / (p / 100.0),
+        );
+    }
+    if let Some(cpu) = r.rusage.filter(|c| !c.is_zero()) {
+        col.add_value(
+            subject,
+            case,
+            "usage_over_rusage",
+            labels,
+            "ratio",
+            r.usage.as_secs_f64() / cpu.as_secs_f64(),
+        );
+    }
+    col.add_value(
+        subject,
+        case,
+        "throughput",
+        labels,
+        "ops/s",
+        r.units as f64 / window_s,
+    );
+    for &l in &r.latencies_ns {
+        col.add_value(subject, case, "latency", labels, "ns", l);
+    }
+    col.add_value(
+        subject,
+        case,
+        "nr_periods",
+        labels,
+        "count",
+        r.nr_periods as f64,
+    );
+    col.add_value(
+        subject,
+        case,
+        "nr_throttled",
+        labels,
+        "count",
+        r.nr_throttled as f64,
+    );
+    col.add_value(
+        subject,
+        case,
+        "throttled_time",
+        labels,
+        "ns",
+        r.throttled.as_nanos() as f64,
+    );
+}
+
+/// Record one OOM run; returns its reason text.
+fn record_oom(
+    col: &mut Collector,
+    subject: &str,
+    labels: &BTreeMap<String, String>,
+    r: &OomRun,
+) -> String {
+    col.add_value(
+        subject,
+        OOM,
+        "oom_kill",
+        labels,
+        "count",
+        r.oom_kills as f64,
+    );
+    col.add_value(
+        subject,
+        OOM,
+        "allocated_mib",
+        labels,
+        "MiB",
+        r.allocated_mib as f64,
+    );
+    if let Some(b) = r.peak_bytes {
+        col.add_value(subject, OOM, "memory_peak", labels, "bytes", b as f64);
+    }
+    oom_reason(r)
+}
+
+fn oom_reason(r: &OomRun) -> String {
+    match (r.killed_by, r.oom_kills) {
+        (Some(libc::SIGKILL), n) if n > 0 => {
+            format!("oom-killed after {} MiB", r.allocated_mib)
+        }
+        (Some(sig), n) => format!(
+            "killed by signal {sig} after {} MiB with oom_kill={n}",
+            r.allocated_mib
+        ),
+        (None, n) => format!(
+            "NOT oom-killed: exit code {:?} after {} MiB, oom_kill={n}",
+            r.exit_code, r.allocated_mib
+        ),
+    }
+}
+
+/// `throughput_rel`: each run's throughput over the median unthrottled throughput of the
+/// same subject (and labels).
+fn add_relative_throughput(ms: &mut Vec<Measurement>) {
+    let mut extra = Vec::new();
+    for base in ms
+        .iter()
+        .filter(|m| m.case == UNLIMITED && m.metric == "throughput" && m.status == Status::Ok)
+    {
+        let Some(median) = base.summary.map(|s| s.p50).filter(|p| *p > 0.0) else {
+            continue;
+        };
+        for m in ms.iter().filter(|m| {
+            m.subject == base.subject
+                && m.metric == "throughput"
+                && m.labels == base.labels
+                && m.status == Status::Ok
+        }) {
+            extra.push(Measurement::from_samples(
+                isobench_reports::model::MeasurementKey::new(
+                    SCENARIO,
+                    &m.subject,
+                    &m.case,
+                    "throughput_rel",
+                ),
+                "ratio",
+                m.labels.clone(),
+                m.samples.iter().map(|v| v / median).collect(),
+            ));
+        }
+    }
+    // Keep each case's metrics together: insert after the case's throughput.
+    for x in extra {
+        let at = ms
+            .iter()
+            .position(|m| m.subject == x.subject && m.case == x.case && m.metric == "throughput")
+            .map_or(ms.len(), |p| p + 1);
+        ms.insert(at, x);
+    }
+}
+
+/// Put the OOM outcome into the measurements' reason; a run that was not OOM-killed
+/// turns the `oom_kill` measurement into a failure.
+fn annotate_oom(ms: &mut [Measurement], reasons: &BTreeMap<String, Vec<String>>) {
+    for m in ms
+        .iter_mut()
+        .filter(|m| m.case == OOM && m.status == Status::Ok)
+    {
+        let Some(rs) = reasons.get(&m.subject) else {
+            continue;
+        };
+        let mut uniq: Vec<&String> = rs.iter().collect();
+        uniq.sort();
+        uniq.dedup();
+        let text = uniq
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        if m.metric == "oom_kill" && rs.iter().any(|r| !r.starts_with("oom-killed")) {
+            m.status = Status::Failed;
+        }
+        m.reason = Some(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_names_and_points() {
+        assert_eq!(case_name(25.0), "25%");
+        assert_eq!(case_name(12.5), "12.5%");
+        let p = points(&[10.0, 200.0]);
+        let cases: Vec<&str> = p.iter().map(Point::case).collect();
+        assert_eq!(cases, vec!["unlimited", "10%", "200%", "oom"]);
+    }
+
+    #[test]
+    fn oom_reasons() {
+        let r = OomRun {
+            killed_by: Some(libc::SIGKILL),
+            exit_code: None,
+            oom_kills: 1,
+            allocated_mib: 30,
+            peak_bytes: None,
+        };
+        assert_eq!(oom_reason(&r), "oom-killed after 30 MiB");
+        let r = OomRun {
+            killed_by: None,
+            exit_code: Some(0),
+            oom_kills: 0,
+            allocated_mib: 256,
+            peak_bytes: None,
+        };
+        assert!(oom_reason(&r).starts_with("NOT oom-killed"));
+    }
+
+    #[test]
+    fn relative_throughput_is_over_the_baseline_median() {
+        let mk = |case: &str, v: Vec<f64>| {
+            Measurement::from_samples(
+                isobench_reports::model::MeasurementKey::new(
+                    SCENARIO,
+                    "process",
+                    case,
+                    "throughput",
+                ),
+                "ops/s",
+                BTreeMap::new(),
+                v,
+            )
+        };
+        let mut ms = vec![
+            mk(UNLIMITED, vec![900.0, 1000.0, 1100.0]),
+            mk("25%", vec![250.0]),
+        ];
+        add_relative_throughput(&mut ms);
+        let rel = ms
+            .iter()
+            .find(|m| m.case == "25%" && m.metric == "throughput_rel")
+            .expect("rel");
+        assert_eq!(rel.samples, vec![0.25]);
+        assert_eq!(ms[1].metric, "throughput_rel");
+    }
+}

@@ -1,0 +1,17 @@
+//! `docker`: the Docker engine (dockerd → containerd → containerd-shim-runc-v2 → runc),
+//! measured through its CLI; all logic is in `engine.rs`. No quirks: the daemon's
+//! defaults (runc, cgroupfs on a v1/hybrid host, json-file logging) are what is measured.
+
+use super::engine::{Engine, EngineQuirks};
+use super::SubjectKind;
+
+pub fn subject() -> Engine {
+    Engine::new(EngineQuirks {
+        kind: SubjectKind::Docker,
+        binary: "docker",
+        global_args: Vec::new,
+        run_args: Vec::new,
+        runtime_query: "{{.DefaultRuntime}}",
+        notes: "Daemon defaults.",
+    })
+}

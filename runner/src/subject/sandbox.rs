@@ -1,0 +1,519 @@
+//! `sandbox`: isobench's own minimal container, doing what a container is, one step at a
+//! time, so the cost of each step is visible beside runc's and crun's totals.
+//!
+//! One launch:
+//! 1. `clone3(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET)` of a child that shares our memory
+//!    and runs a prepared, allocation-free program (`sys::container`);
+//! 2. in the child: `mount --make-rprivate /`, bind the run's rootfs (`rootfs::get`) onto
+//!    itself, mount `proc` on its `/proc`;
+//! 3. `pivot_root` into it and detach the old root;
+//! 4. `sethostname`;
+//! 5. create a fresh cgroup with cpu, memory and pids limits and join it
+//!    (`sandbox_cgroup`; on v1 through `tasks`, which spares the kernel's global
+//!    threadgroup lock and its RCU grace period, see `sandbox_cgroup::join_file`);
+//! 6. `execve("/isobench-probe")` with the ready pipe inherited.
+//!
+//! Timer points: `t_launch` (Instant and CLOCK_MONOTONIC ns, read together at the start
+//! of `launch`), the child's CLOCK_MONOTONIC marks after each step (sent on a report pipe
+//! before execve), the ready byte's arrival, and the reap. Phases reported per sample:
+//! `prepare` (pipes, argv, program, before clone3), `clone` (clone3 until the child's
+//! first instruction), `mounts`, `pivot_root`, `hostname`, `cgroup`, `exec` (execve to
+//! the ready byte read by the harness) — these tile the launch up to ready — plus
+//! `cgroup_join` (the part of `cgroup` spent moving into it) and `exit` (ready to
+//! reaped); the harness adds
+//! `ready`, `total` and `teardown` (kill if needed, rmdir of the launch's cgroups).
+//!
+//! The child's mounts live only in its own mount namespace (made private before the
+//! first mount), so they vanish with it; the rootfs mount points are still registered
+//! with the cleanup registry once, in `prepare`, as a guard should propagation ever leak
+//! one. The payload's stdout is captured through a pipe (`Exit::output`).
+
+use std::ffi::CString;
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::sandbox_cgroup::{self, Limits, Parents};
+use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
+use crate::cleanup::{Guard, Resource};
+use crate::env::Env;
+use crate::measure::{LineWaiter, MarkerError};
+use crate::probe::ProbeMode;
+use crate::sys;
+use crate::sys::container::{ChildProgram, ChildReport, ContainerChild, Step};
+
+/// Hostname set inside every sandbox.
+pub const HOSTNAME: &str = "isobench-sandbox";
+
+/// Phases between the child's consecutive marks: (name, first mark, last mark). Marks:
+/// 0 start, 1 mounts done, 2 pivot_root done, 3 hostname set, 4 cgroup created and
+/// limited, 5 cgroup joined. `cgroup_join` is the part of `cgroup` spent joining.
+const MARKED_PHASES: [(&str, usize, usize); 5] = [
+    ("mounts", 0, 1),
+    ("pivot_root", 1, 2),
+    ("hostname", 2, 3),
+    ("cgroup", 3, 5),
+    ("cgroup_join", 4, 5),
+];
+
+/// How long teardown waits for a just-emptied cgroup to become removable.
+const CGROUP_RMDIR_PATIENCE: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Default)]
+pub struct Sandbox {
+    state: Option<Prepared>,
+}
+
+#[derive(Debug)]
+struct Prepared {
+    rootfs: PathBuf,
+    cgroups: Parents,
+    launches: u64,
+    _mount_guards: Vec<Guard>,
+}
+
+impl Subject for Sandbox {
+    fn kind(&self) -> SubjectKind {
+        SubjectKind::Sandbox
+    }
+
+    fn available(&self, env: &Env) -> Result<(), Unavailable> {
+        if !cfg!(target_arch = "x86_64") {
+            return Err(Unavailable::new(
+                "the sandbox's clone3 child trampoline is implemented for x86_64 only",
+                "run on x86_64",
+            ));
+        }
+        if !env.is_root {
+            return Err(Unavailable::new(
+                "creating namespaces, mounting, pivot_root and creating cgroups need root (CAP_SYS_ADMIN)",
+                "run isobench as root (sudo isobench run ...)",
+            ));
+        }
+        if let Err(e) = crate::cgroup::detect() {
+            return Err(Unavailable::new(
+                format!("no usable cgroup filesystem: {e}"),
+                "mount cgroupfs at /sys/fs/cgroup",
+            ));
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> Description {
+        Description {
+            name: "sandbox".into(),
+            version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            method: "isobench's own container: clone3(CLONE_VM|NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET), rprivate + bind rootfs + proc, pivot_root, sethostname, fresh cpu/memory/pids cgroup, execve; phases from CLOCK_MONOTONIC marks sent by the child".into(),
+        }
+    }
+
+    fn prepare(&mut self, env: &Env) -> Result<(), SubjectError> {
+        if self.state.is_some() {
+            return Ok(());
+        }
+        let rootfs = crate::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
+        // Never mounted in the host's namespace (see the module doc); registered so a
+        // propagation bug could not leave one behind. Innermost first.
+        let mount_guards = vec![
+            env.cleanup.register(Resource::Mount {
+                path: rootfs.clone(),
+            })?,
+            env.cleanup.register(Resource::Mount {
+                path: rootfs.join("proc"),
+            })?,
+        ];
+        let layout = crate::cgroup::detect().map_err(|e| SubjectError::Other(e.to_string()))?;
+        // Unique per run and per Sandbox value (tests run several in one process).
+        static SANDBOXES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "isobench-sandbox-{}-{}",
+            std::process::id(),
+            SANDBOXES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let cgroups = sandbox_cgroup::create_parent(env, &layout, &name)
+            .map_err(|e| SubjectError::Other(e.to_string()))?;
+        self.state = Some(Prepared {
+            rootfs,
+            cgroups,
+            launches: 0,
+            _mount_guards: mount_guards,
+        });
+        Ok(())
+    }
+
+    fn launch(
+        &mut self,
+        env: &Env,
+        _case: &str,
+        mode: &ProbeMode,
+    ) -> Result<Box<dyn Instance>, SubjectError> {
+        if self.state.is_none() {
+            self.prepare(env)?;
+        }
+        let state = self
+            .state
+            .as_mut()
+            .ok_or_else(|| SubjectError::Other("sandbox was not prepared".into()))?;
+        Ok(Box::new(SandboxInstance::start(state, mode)?))
+    }
+
+    fn finish(&mut self, _env: &Env) -> Result<(), SubjectError> {
+        // Dropping the guards removes the per-run cgroups (and any launch cgroup left
+        // below them) and checks the mount points.
+        self.state = None;
+        Ok(())
+    }
+}
+
+impl Sandbox {
+    /// Paths of the per-run parent cgroups of a prepared sandbox (tests, `doctor`).
+    pub fn cgroup_parents(&self) -> Vec<PathBuf> {
+        self.state
+            .as_ref()
+            .map(|s| s.cgroups.paths())
+            .unwrap_or_default()
+    }
+}
+
+fn cstring(s: impl Into<Vec<u8>>) -> Result<CString, SubjectError> {
+    CString::new(s)
+        .map_err(|e| SubjectError::Other(format!("{e}: a NUL byte in a path or argument")))
+}
+
+/// What a step is, for error messages.
+fn describe_step(step: &Step) -> String {
+    let s = |c: &CString| c.to_string_lossy().into_owned();
+    match step {
+        Step::Mark => "timestamp".into(),
+        Step::DieWithParent => "prctl(PR_SET_PDEATHSIG)".into(),
+        Step::MakeRprivate => "mount --make-rprivate /".into(),
+        Step::BindSelf { path } => format!("bind-mount {} onto itself", s(path)),
+        Step::MountFs { target, fstype, .. } => format!("mount {} on {}", s(fstype), s(target)),
+        Step::PivotRoot { new_root } => format!("pivot_root into {}", s(new_root)),
+        Step::SetHostname { name } => format!("sethostname {}", s(name)),
+        Step::Mkdirat { path, .. } => format!("create cgroup {}", s(path)),
+        Step::WriteAt { path, data, .. } => {
+            format!(
+                "write {:?} to cgroup file {}",
+                String::from_utf8_lossy(data),
+                s(path)
+            )
+        }
+    }
+}
+
+/// One running sandbox.
+pub struct SandboxInstance {
+    child: ContainerChild,
+    ready_rd: OwnedFd,
+    report_rd: OwnedFd,
+    stdout: LineWaiter<File>,
+    step_names: Vec<String>,
+    cgroup_paths: Vec<PathBuf>,
+    cgroups_removed: bool,
+    t_launch: Instant,
+    t_launch_ns: u64,
+    t_clone: Instant,
+    /// Child marks: start, then one after each of `MARKED_PHASES`.
+    marks: Vec<u64>,
+    ready_at: Option<Instant>,
+    exit_at: Option<Instant>,
+}
+
+impl std::fmt::Debug for SandboxInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SandboxInstance({})", self.child.pid())
+    }
+}
+
+impl SandboxInstance {
+    fn start(state: &mut Prepared, mode: &ProbeMode) -> Result<SandboxInstance, SubjectError> {
+        let t_launch = Instant::now();
+        let t_launch_ns = sys::process::monotonic_ns();
+        state.launches += 1;
+        let cg_name = state.launches.to_string();
+
+        let (ready_rd, ready_wr) = sys::pipe().map_err(|e| SubjectError::io("pipe", e))?;
+        let (out_rd, out_wr) = sys::pipe().map_err(|e| SubjectError::io("pipe", e))?;
+        let probe = cstring(crate::rootfs::PROBE_IN_ROOTFS)?;
+        let mut argv = vec![probe.clone()];
+        for a in mode.args() {
+            argv.push(cstring(a)?);
+        }
+        argv.push(cstring("--ready-fd")?);
+        argv.push(cstring(ready_wr.as_raw_fd().to_string())?);
+        let envp = vec![cstring("PATH=/bin")?];
+
+        let root = cstring(state.rootfs.as_os_str().as_encoded_bytes())?;
+        let proc_dir = cstring(state.rootfs.join("proc").as_os_str().as_encoded_bytes())?;
+        let mut steps = vec![
+            Step::Mark,
+            Step::DieWithParent,
+            Step::MakeRprivate,
+            Step::BindSelf { path: root.clone() },
+            Step::MountFs {
+                source: cstring("proc")?,
+                target: proc_dir,
+                fstype: cstring("proc")?,
+                flags: libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            },
+            Step::Mark,
+            Step::PivotRoot { new_root: root },
+            Step::Mark,
+            Step::SetHostname {
+                name: cstring(HOSTNAME)?,
+            },
+            Step::Mark,
+        ];
+        let (cg_create, cg_join) =
+            sandbox_cgroup::launch_steps(&state.cgroups, &cg_name, &Limits::default())
+                .map_err(|e| SubjectError::Other(e.to_string()))?;
+        steps.extend(cg_create);
+        steps.push(Step::Mark);
+        steps.extend(cg_join);
+        steps.push(Step::Mark);
+        let step_names = steps.iter().map(describe_step).collect();
+        let cgroup_paths = sandbox_cgroup::launch_paths(&state.cgroups, &cg_name);
+        let program = ChildProgram::new(
+            steps,
+            probe,
+            argv,
+            envp,
+            vec![ready_wr.as_raw_fd()],
+            vec![(out_wr.as_raw_fd(), 1)],
+        )
+        .map_err(|e| SubjectError::io("preparing the sandbox program", e))?;
+
+        let t_clone = Instant::now();
+        let (child, report_rd) = sys::container::spawn(program, crate::ns::container_flags())
+            .map_err(|e| {
+                SubjectError::io(
+                    format!(
+                        "clone3({})",
+                        crate::ns::case_name(crate::ns::container_flags())
+                    ),
+                    e,
+                )
+            })?;
+        drop(ready_wr);
+        drop(out_wr);
+        Ok(SandboxInstance {
+            child,
+            ready_rd,
+            report_rd,
+            stdout: LineWaiter::new(File::from(out_rd)),
+            step_names,
+            cgroup_paths,
+            cgroups_removed: false,
+            t_launch,
+            t_launch_ns,
+            t_clone,
+            marks: Vec::new(),
+            ready_at: None,
+            exit_at: None,
+        })
+    }
+
+    /// Read the child's report to EOF (it comes before execve; EOF at exec or death).
+    fn read_report(&mut self, deadline: Instant) -> Result<ChildReport, SubjectError> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; sys::container::REPORT_BYTES * 2];
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(SubjectError::Other(
+                    "the sandbox's init did not finish its report before the deadline".into(),
+                ));
+            }
+            match sys::poll_readable(self.report_rd.as_raw_fd(), deadline - now)
+                .map_err(|e| SubjectError::io("poll the sandbox report pipe", e))?
+            {
+                sys::PollOutcome::Readable => {
+                    let n = sys::read(self.report_rd.as_raw_fd(), &mut chunk)
+                        .map_err(|e| SubjectError::io("read the sandbox report pipe", e))?;
+                    if n == 0 {
+                        return Ok(sys::container::parse_report(&buf));
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                sys::PollOutcome::TimedOut | sys::PollOutcome::Interrupted => {}
+            }
+            if let Some(sig) = sys::signals::interrupted() {
+                return Err(MarkerError::Interrupted(sys::signals::name(sig)).into());
+            }
+        }
+    }
+
+    /// Turn a failed report into an error naming the step.
+    fn failure(&self, report: &ChildReport) -> SubjectError {
+        let errno = |e: i32| std::io::Error::from_raw_os_error(e);
+        match report {
+            ChildReport::StepFailed { step, errno: e } => SubjectError::Other(format!(
+                "sandbox set-up step {} failed: {}",
+                self.step_names
+                    .get(*step)
+                    .map(String::as_str)
+                    .unwrap_or("?"),
+                errno(*e)
+            )),
+            ChildReport::Done {
+                exec_errno: Some(e),
+                ..
+            } => SubjectError::Other(format!(
+                "execve {} in the sandbox failed: {}",
+                crate::rootfs::PROBE_IN_ROOTFS,
+                errno(*e)
+            )),
+            ChildReport::Done { .. } => {
+                SubjectError::Other("the payload exited before its ready marker".into())
+            }
+            ChildReport::Nothing => {
+                SubjectError::Other("the sandbox's init died before reporting".into())
+            }
+        }
+    }
+
+    /// Wait until the child is reaped or `deadline` (then SIGKILL, reap, `ExitTimeout`).
+    fn reap(&mut self, deadline: Instant) -> Result<sys::process::Reaped, SubjectError> {
+        let start = Instant::now();
+        let pid = self.child.pid();
+        let pidfd = sys::process::pidfd_open(pid)
+            .map_err(|e| SubjectError::io(format!("pidfd_open({pid})"), e))?;
+        loop {
+            match self.child.wait4(false) {
+                Ok(Some(r)) => return Ok(r),
+                Ok(None) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(SubjectError::io(format!("wait4({pid})"), e)),
+            }
+            let now = Instant::now();
+            if let Some(sig) = sys::signals::interrupted() {
+                let _ = self.child.kill();
+                return Err(MarkerError::Interrupted(sys::signals::name(sig)).into());
+            }
+            if now >= deadline {
+                let _ = self.child.kill();
+                return Err(SubjectError::ExitTimeout(
+                    deadline.saturating_duration_since(start),
+                ));
+            }
+            let slice = (deadline - now).min(Duration::from_millis(250));
+            sys::poll_readable(pidfd.as_raw_fd(), slice)
+                .map_err(|e| SubjectError::io(format!("poll pidfd of {pid}"), e))?;
+        }
+    }
+}
+
+impl Instance for SandboxInstance {
+    fn wait_ready(&mut self, deadline: Instant) -> Result<Instant, SubjectError> {
+        match crate::measure::wait_byte(self.ready_rd.as_fd(), deadline) {
+            Ok(t) => {
+                self.ready_at = Some(t);
+                match self.read_report(deadline)? {
+                    ChildReport::Done {
+                        marks,
+                        exec_errno: None,
+                    } => self.marks = marks,
+                    other => return Err(self.failure(&other)),
+                }
+                Ok(t)
+            }
+            Err(MarkerError::Eof(_)) => {
+                let report = self.read_report(deadline)?;
+                Err(self.failure(&report))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn wait_exit(&mut self, deadline: Instant) -> Result<Exit, SubjectError> {
+        // The payload's stdout closes when it exits (it is PID 1: the whole namespace goes).
+        match self.stdout.read_to_end(deadline) {
+            Ok(()) => {}
+            Err(MarkerError::Timeout(_)) => {
+                let _ = self.child.kill();
+                return Err(SubjectError::ExitTimeout(
+                    deadline.saturating_duration_since(self.ready_at.unwrap_or(self.t_launch)),
+                ));
+            }
+            Err(e) => {
+                let _ = self.child.kill();
+                return Err(e.into());
+            }
+        }
+        let r = self.reap(deadline)?;
+        let at = Instant::now();
+        self.exit_at = Some(at);
+        let output = self.stdout.text.clone();
+        if r.code != Some(0) {
+            return Err(SubjectError::PayloadFailed(format!(
+                "exit code {:?}, signal {:?}; output: {}",
+                r.code,
+                r.signal,
+                output.trim()
+            )));
+        }
+        Ok(Exit {
+            at: Some(at),
+            code: r.code,
+            signal: r.signal,
+            output,
+        })
+    }
+
+    fn teardown(&mut self) -> Result<(), SubjectError> {
+        if !self.child.is_reaped() {
+            self.child.kill().map_err(|e| {
+                SubjectError::io(format!("kill sandbox init {}", self.child.pid()), e)
+            })?;
+        }
+        if !self.cgroups_removed {
+            sandbox_cgroup::remove(&self.cgroup_paths, CGROUP_RMDIR_PATIENCE)
+                .map_err(|e| SubjectError::Other(e.to_string()))?;
+            self.cgroups_removed = true;
+        }
+        Ok(())
+    }
+
+    fn phases(&self) -> Vec<(String, Duration)> {
+        let ns = |d: u64| Duration::from_nanos(d);
+        let at_ns = |t: Instant| {
+            self.t_launch_ns
+                .saturating_add(t.saturating_duration_since(self.t_launch).as_nanos() as u64)
+        };
+        let mut out = vec![(
+            "prepare".to_string(),
+            self.t_clone.saturating_duration_since(self.t_launch),
+        )];
+        let Some(&child_start) = self.marks.first() else {
+            return out;
+        };
+        out.push((
+            "clone".into(),
+            ns(child_start.saturating_sub(at_ns(self.t_clone))),
+        ));
+        for (name, from, to) in MARKED_PHASES {
+            if let (Some(a), Some(b)) = (self.marks.get(from), self.marks.get(to)) {
+                out.push((name.to_string(), ns(b.saturating_sub(*a))));
+            }
+        }
+        if let (Some(&last), Some(ready)) = (self.marks.last(), self.ready_at) {
+            out.push(("exec".into(), ns(at_ns(ready).saturating_sub(last))));
+            if let Some(exit) = self.exit_at {
+                out.push(("exit".into(), exit.saturating_duration_since(ready)));
+            }
+        }
+        out
+    }
+
+    fn footprint(&mut self) -> Vec<(String, u64)> {
+        crate::footprint::of_pids(&[self.child.pid()]).metrics("payload")
+    }
+}
+
+impl Drop for SandboxInstance {
+    fn drop(&mut self) {
+        let _ = self.teardown();
+    }
+}

@@ -1,0 +1,640 @@
+//! One QEMU boot: the command line, the process, and the console read with timestamps.
+//!
+//! QEMU runs with direct kernel boot (`-kernel`, `-initrd`, `-append`), no default devices
+//! (`-nodefaults -no-user-config -display none`), the guest's first serial port on QEMU's
+//! stdout (`-serial stdio`), which is a pipe the harness reads, and
+//! `-device isa-debug-exit` so the probe's power-off ends QEMU at once with its status.
+//! QEMU's stderr goes to a separate pipe drained by a thread (its warnings must not be
+//! mistaken for console output, nor block QEMU on a full pipe).
+//!
+//! Timer points, all `Instant`s read in the harness, relative to `t0` (read just before
+//! the QEMU process is spawned): each console chunk is stamped when `read(2)` returns it,
+//! and each marker gets the stamp of the chunk that completed it:
+//! * `FirstOutput` — the first byte of any console output (SeaBIOS or qboot, or the
+//!   kernel's early console);
+//! * `Kernel` — `Linux version` (printed by `start_kernel` on the early console, enabled
+//!   with `earlyprintk=serial`);
+//! * `Ready` — the probe's `ISOBENCH-READY` line (the probe is /init);
+//! * `Done` — the probe's `ISOBENCH-DONE status=N` line, written just before it powers
+//!   the VM off;
+//! * the exit — when wait4(2) reaped QEMU.
+
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::cleanup::{Cleanup, Guard, Resource};
+use crate::sys::{self, PollOutcome};
+
+/// Guest memory every VM gets (MiB).
+pub const GUEST_MEMORY_MIB: u64 = 256;
+
+/// The kernel's first line on the console.
+pub const KERNEL_MARKER: &str = "Linux version ";
+/// The probe's ready line (fixtures/probe/src/marker.rs).
+pub const READY_MARKER: &str = "ISOBENCH-READY";
+/// The probe's last line (fixtures/probe/src/main.rs).
+pub const DONE_MARKER: &str = "ISOBENCH-DONE status=";
+
+/// Accelerator QEMU runs the guest with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accel {
+    /// KVM: the guest runs on the CPU, needs /dev/kvm with working VMX/SVM.
+    Kvm,
+    /// TCG: QEMU's dynamic binary translator, works everywhere, far slower.
+    Tcg,
+}
+
+impl Accel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Accel::Kvm => "kvm",
+            Accel::Tcg => "tcg",
+        }
+    }
+}
+
+/// Everything one boot needs.
+#[derive(Debug, Clone)]
+pub struct BootConfig {
+    pub qemu: PathBuf,
+    pub kernel: PathBuf,
+    pub initramfs: PathBuf,
+    /// `pc`, `q35`, `microvm`.
+    pub machine: String,
+    pub accel: Accel,
+    pub memory_mib: u64,
+    /// Whether this QEMU has the `isa-debug-exit` device.
+    pub debug_exit: bool,
+    /// The probe's arguments (mode and options); `--vm` is appended.
+    pub probe_args: Vec<String>,
+    /// The TSC frequency to tell the kernel (`tsc_early_khz=`) on `microvm` under TCG.
+    /// microvm has neither HPET nor an ACPI PM timer, so when the PIT calibration fails
+    /// (it does on a loaded host: the TCG vCPU is descheduled mid-loop) the kernel has no
+    /// reference left and hangs. TCG's guest TSC runs at the host's TSC rate.
+    pub tsc_khz: Option<u64>,
+}
+
+impl BootConfig {
+    /// The kernel command line. `earlyprintk` makes `Linux version` appear when the kernel
+    /// starts rather than when the real console registers; `loglevel=6` prints messages
+    /// up to KERN_NOTICE only, so the console does not slow the boot down with hundreds of
+    /// lines; `panic=-1` with QEMU's `-no-reboot` turns a guest panic into a QEMU exit.
+    /// Words after `--` are /init's arguments.
+    pub fn cmdline(&self) -> String {
+        let mut s = String::from(
+            "console=ttyS0 earlyprintk=serial,ttyS0,115200 loglevel=6 panic=-1 rdinit=/init",
+        );
+        if let (Some(khz), "microvm", Accel::Tcg) =
+            (self.tsc_khz, self.machine.as_str(), self.accel)
+        {
+            s.push_str(&format!(" tsc_early_khz={khz}"));
+        }
+        s.push_str(" --");
+        for a in &self.probe_args {
+            s.push(' ');
+            s.push_str(a);
+        }
+        s.push_str(" --vm");
+        s
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(&self.qemu);
+        c.arg("-machine")
+            .arg(format!("{},accel={}", self.machine, self.accel.name()))
+            .args(["-nodefaults", "-no-user-config", "-display", "none"])
+            .args(["-m", &self.memory_mib.to_string(), "-smp", "1"])
+            .arg("-no-reboot")
+            .arg("-kernel")
+            .arg(&self.kernel)
+            .arg("-initrd")
+            .arg(&self.initramfs)
+            .arg("-append")
+            .arg(self.cmdline())
+            .args(["-serial", "stdio"]);
+        if self.accel == Accel::Kvm {
+            c.args(["-cpu", "host"]);
+        }
+        if self.debug_exit {
+            c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+        }
+        c
+    }
+
+    /// The command line as one string (for messages and for timing it by hand).
+    pub fn describe(&self) -> String {
+        let c = self.command();
+        let mut s = c.get_program().to_string_lossy().into_owned();
+        for a in c.get_args() {
+            let a = a.to_string_lossy();
+            s.push(' ');
+            if a.contains(' ') {
+                s.push('\'');
+                s.push_str(&a);
+                s.push('\'');
+            } else {
+                s.push_str(&a);
+            }
+        }
+        s
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error("cannot start {qemu}: {source}")]
+    Spawn {
+        qemu: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Cleanup(#[from] crate::cleanup::CleanupError),
+    #[error("reading the VM console failed: {0}")]
+    Console(std::io::Error),
+    #[error(
+        "no {marker} on the console within {waited:?} ({accel}, {machine}); QEMU was killed{tail}"
+    )]
+    Timeout {
+        marker: &'static str,
+        waited: Duration,
+        accel: &'static str,
+        machine: String,
+        tail: String,
+    },
+    #[error("QEMU exited before {marker} ({status}){tail}")]
+    Exited {
+        marker: &'static str,
+        status: String,
+        tail: String,
+    },
+    #[error("interrupted by {0}; QEMU was killed")]
+    Interrupted(&'static str),
+    #[error("waiting for QEMU (pid {pid}) failed: {source}")]
+    Wait { pid: i32, source: std::io::Error },
+}
+
+/// The console markers, in boot order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    FirstOutput,
+    Kernel,
+    Ready,
+    Done,
+}
+
+impl Marker {
+    pub const ALL: [Marker; 4] = [
+        Marker::FirstOutput,
+        Marker::Kernel,
+        Marker::Ready,
+        Marker::Done,
+    ];
+
+    fn needle(self) -> &'static str {
+        match self {
+            Marker::FirstOutput => "",
+            Marker::Kernel => KERNEL_MARKER,
+            Marker::Ready => READY_MARKER,
+            Marker::Done => DONE_MARKER,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Marker::FirstOutput => "console output",
+            Marker::Kernel => "kernel start (\"Linux version\")",
+            Marker::Ready => "the probe's ISOBENCH-READY",
+            Marker::Done => "the probe's ISOBENCH-DONE",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// How QEMU ended.
+#[derive(Debug, Clone)]
+pub struct BootExit {
+    pub at: Instant,
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    /// The status the probe reported in its `ISOBENCH-DONE` line.
+    pub guest_status: Option<u8>,
+}
+
+/// A running (or finished) QEMU.
+pub struct Boot {
+    pub t0: Instant,
+    child: Child,
+    pid: i32,
+    stdout: Option<ChildStdout>,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+    guard: Option<Guard>,
+    /// The whole console text so far.
+    text: String,
+    /// Arrival instant of each marker (index = `Marker as usize`).
+    seen: [Option<Instant>; 4],
+    eof: bool,
+    exit: Option<BootExit>,
+    machine: String,
+    accel: Accel,
+}
+
+impl std::fmt::Debug for Boot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Boot")
+            .field("pid", &self.pid)
+            .field("machine", &self.machine)
+            .field("accel", &self.accel)
+            .finish()
+    }
+}
+
+impl Boot {
+    /// Spawn QEMU for `cfg`; `t0` is the caller's start instant (the harness reads it just
+    /// before `Subject::launch`).
+    pub fn start(cfg: &BootConfig, cleanup: &Cleanup, t0: Instant) -> Result<Boot, BootError> {
+        let mut cmd = cfg.command();
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // Own process group: the terminal's Ctrl-C reaches the harness, which kills QEMU
+        // in order (and QEMU dies with us if we are killed outright).
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        sys::child::kill_with_parent(&mut cmd);
+        let mut child = cmd.spawn().map_err(|source| BootError::Spawn {
+            qemu: cfg.qemu.display().to_string(),
+            source,
+        })?;
+        let pid = child.id() as i32;
+        // The pid exists only now; the journal line follows at once (PDEATHSIG covers the
+        // gap if we die in between).
+        let guard = match cleanup.register(Resource::Process {
+            pid,
+            start_time: sys::process::start_time(pid).unwrap_or(0),
+        }) {
+            Ok(g) => g,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e.into());
+            }
+        };
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take().map(|mut e| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = e.read_to_end(&mut buf);
+                buf
+            })
+        });
+        Ok(Boot {
+            t0,
+            child,
+            pid,
+            stdout,
+            stderr,
+            guard: Some(guard),
+            text: String::new(),
+            seen: [None; 4],
+            eof: false,
+            exit: None,
+            machine: cfg.machine.clone(),
+            accel: cfg.accel,
+        })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// When `m` arrived, if it did.
+    pub fn seen(&self, m: Marker) -> Option<Instant> {
+        self.seen[m.index()]
+    }
+
+    /// `m`'s arrival minus `t0`.
+    pub fn offset(&self, m: Marker) -> Option<Duration> {
+        self.seen(m).map(|t| t.saturating_duration_since(self.t0))
+    }
+
+    /// The console text so far.
+    pub fn console(&self) -> &str {
+        &self.text
+    }
+
+    /// What the probe printed after its ready line (its `key=value` results).
+    pub fn probe_output(&self) -> &str {
+        match self.text.find(READY_MARKER) {
+            Some(i) => &self.text[i + READY_MARKER.len()..],
+            None => "",
+        }
+    }
+
+    pub fn exit(&self) -> Option<&BootExit> {
+        self.exit.as_ref()
+    }
+
+    /// Read the console until `m` has arrived; kill QEMU on timeout or Ctrl-C.
+    pub fn wait_marker(&mut self, m: Marker, deadline: Instant) -> Result<Instant, BootError> {
+        let start = Instant::now();
+        loop {
+            if let Some(t) = self.seen(m) {
+                return Ok(t);
+            }
+            if self.eof {
+                // QEMU closed its stdout: it exited (or is exiting).
+                let _ = self.reap(Instant::now() + Duration::from_secs(5));
+                let status = self
+                    .exit
+                    .as_ref()
+                    .map(|x| match (x.code, x.signal) {
+                        (Some(c), _) => format!("exit code {c}"),
+                        (_, Some(s)) => format!("signal {s}"),
+                        _ => "unknown status".into(),
+                    })
+                    .unwrap_or_else(|| "still running after closing its output".into());
+                let tail = self.tail();
+                self.kill();
+                return Err(BootError::Exited {
+                    marker: m.name(),
+                    status,
+                    tail,
+                });
+            }
+            if let Some(sig) = sys::signals::interrupted() {
+                self.kill();
+                return Err(BootError::Interrupted(sys::signals::name(sig)));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let tail = self.tail();
+                self.kill();
+                return Err(BootError::Timeout {
+                    marker: m.name(),
+                    waited: now - start,
+                    accel: self.accel.name(),
+                    machine: self.machine.clone(),
+                    tail,
+                });
+            }
+            self.read_chunk((deadline - now).min(Duration::from_millis(250)))?;
+        }
+    }
+
+    /// Read the console to its end and reap QEMU; kill it at `deadline` or on Ctrl-C.
+    pub fn wait_exit(&mut self, deadline: Instant) -> Result<BootExit, BootError> {
+        let start = Instant::now();
+        while !self.eof {
+            if let Some(sig) = sys::signals::interrupted() {
+                self.kill();
+                return Err(BootError::Interrupted(sys::signals::name(sig)));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let tail = self.tail();
+                self.kill();
+                return Err(BootError::Timeout {
+                    marker: "QEMU exit",
+                    waited: now - start,
+                    accel: self.accel.name(),
+                    machine: self.machine.clone(),
+                    tail,
+                });
+            }
+            self.read_chunk((deadline - now).min(Duration::from_millis(250)))?;
+        }
+        self.reap(deadline)
+    }
+
+    /// Poll the console once for at most `slice`, stamping what arrives.
+    fn read_chunk(&mut self, slice: Duration) -> Result<(), BootError> {
+        let Some(out) = self.stdout.as_mut() else {
+            self.eof = true;
+            return Ok(());
+        };
+        match sys::poll_readable(out.as_raw_fd(), slice).map_err(BootError::Console)? {
+            PollOutcome::Readable => {
+                let mut buf = [0u8; 16 * 1024];
+                let n = match out.read(&mut buf) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(()),
+                    Err(e) => return Err(BootError::Console(e)),
+                };
+                let at = Instant::now();
+                if n == 0 {
+                    self.eof = true;
+                    return Ok(());
+                }
+                stamp(&mut self.text, &buf[..n], &mut self.seen, at);
+            }
+            PollOutcome::TimedOut | PollOutcome::Interrupted => {}
+        }
+        Ok(())
+    }
+
+    /// Wait for QEMU's exit (it closed the console, so it is ending); kill it at
+    /// `deadline` or on Ctrl-C. A pidfd makes the exit visible the moment it happens.
+    fn reap(&mut self, deadline: Instant) -> Result<BootExit, BootError> {
+        if let Some(x) = &self.exit {
+            return Ok(x.clone());
+        }
+        let start = Instant::now();
+        let pidfd = sys::process::pidfd_open(self.pid).ok();
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(st)) => {
+                    let at = Instant::now();
+                    self.finish_reaped();
+                    let x = BootExit {
+                        at,
+                        code: st.code(),
+                        signal: std::os::unix::process::ExitStatusExt::signal(&st),
+                        guest_status: self.guest_status(),
+                    };
+                    self.exit = Some(x.clone());
+                    return Ok(x);
+                }
+                Ok(None) => {}
+                Err(source) => {
+                    self.kill();
+                    return Err(BootError::Wait {
+                        pid: self.pid,
+                        source,
+                    });
+                }
+            }
+            if let Some(sig) = sys::signals::interrupted() {
+                self.kill();
+                return Err(BootError::Interrupted(sys::signals::name(sig)));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let tail = self.tail();
+                self.kill();
+                return Err(BootError::Timeout {
+                    marker: "QEMU exit",
+                    waited: now - start,
+                    accel: self.accel.name(),
+                    machine: self.machine.clone(),
+                    tail,
+                });
+            }
+            let slice = (deadline - now).min(Duration::from_millis(250));
+            match &pidfd {
+                Some(fd) => {
+                    let _ = sys::poll_readable(fd.as_raw_fd(), slice);
+                }
+                None => std::thread::sleep(slice.min(Duration::from_millis(1))),
+            }
+        }
+    }
+
+    /// The status in the probe's `ISOBENCH-DONE status=N` line.
+    pub fn guest_status(&self) -> Option<u8> {
+        let i = self.text.find(DONE_MARKER)? + DONE_MARKER.len();
+        let digits: String = self.text[i..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    }
+
+    /// After wait4 reaped it: the pid is gone, so the journal entry is done with.
+    fn finish_reaped(&mut self) {
+        // `Child` must not try to wait for a pid we already reaped.
+        self.stdout = None;
+        if let Some(g) = self.guard.take() {
+            g.forget();
+        }
+        if let Some(h) = self.stderr.take() {
+            let err = h.join().unwrap_or_default();
+            let err = String::from_utf8_lossy(&err);
+            let err = err.trim();
+            if !err.is_empty() {
+                self.text.push_str("\n[qemu stderr] ");
+                self.text.push_str(err);
+            }
+        }
+    }
+
+    /// SIGKILL and reap QEMU if it is still there. Idempotent.
+    pub fn kill(&mut self) {
+        if self.exit.is_some() || self.guard.is_none() {
+            return;
+        }
+        let _ = self.child.kill();
+        let status = self.child.wait();
+        let at = Instant::now();
+        self.finish_reaped();
+        let (code, signal) = match status {
+            Ok(s) => (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)),
+            Err(_) => (None, None),
+        };
+        self.exit = Some(BootExit {
+            at,
+            code,
+            signal,
+            guest_status: None,
+        });
+    }
+
+    /// The last few hundred characters of the console, for error messages.
+    pub fn tail(&self) -> String {
+        let t = self.text.trim();
+        if t.is_empty() {
+            return "; the console stayed silent".into();
+        }
+        let start = t.char_indices().rev().nth(300).map(|(i, _)| i).unwrap_or(0);
+        format!("; console ends: {}", &t[start..])
+    }
+}
+
+/// Append a console chunk read at `at` and stamp the markers it completes. Only the new
+/// text plus a margin is searched, so a marker split across two reads is found once, with
+/// the second read's instant.
+fn stamp(text: &mut String, chunk: &[u8], seen: &mut [Option<Instant>; 4], at: Instant) {
+    let longest = Marker::ALL
+        .iter()
+        .map(|m| m.needle().len())
+        .max()
+        .unwrap_or(0);
+    let mut from = text.len().saturating_sub(longest);
+    text.push_str(&String::from_utf8_lossy(chunk));
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    for m in Marker::ALL {
+        if seen[m.index()].is_none() && text[from..].contains(m.needle()) {
+            seen[m.index()] = Some(at);
+        }
+    }
+}
+
+impl Drop for Boot {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_stamped_with_the_chunk_that_completes_them() {
+        let t = Instant::now();
+        let at = |ms: u64| t + Duration::from_millis(ms);
+        let mut text = String::new();
+        let mut seen = [None; 4];
+        stamp(&mut text, b"SeaBIOS\r\n", &mut seen, at(1));
+        assert_eq!(seen, [Some(at(1)), None, None, None]);
+        stamp(&mut text, "[0.0] Linux ver".as_bytes(), &mut seen, at(2));
+        assert_eq!(seen[1], None);
+        stamp(
+            &mut text,
+            b"sion 6.1\nISOBENCH-READY\nISOBENCH-DO",
+            &mut seen,
+            at(3),
+        );
+        assert_eq!(seen[1], Some(at(3)));
+        assert_eq!(seen[2], Some(at(3)));
+        assert_eq!(seen[3], None);
+        stamp(&mut text, b"NE status=0\n", &mut seen, at(4));
+        assert_eq!(seen[3], Some(at(4)));
+        // A later repeat does not move a stamp.
+        stamp(&mut text, b"ISOBENCH-READY\n", &mut seen, at(5));
+        assert_eq!(seen[2], Some(at(3)));
+        assert_eq!(seen[0], Some(at(1)));
+    }
+
+    #[test]
+    fn cmdline_carries_mode_and_microvm_tsc() {
+        let mut c = BootConfig {
+            qemu: "qemu-system-x86_64".into(),
+            kernel: "/k".into(),
+            initramfs: "/i".into(),
+            machine: "pc".into(),
+            accel: Accel::Tcg,
+            memory_mib: 256,
+            debug_exit: true,
+            probe_args: vec!["work".into(), "--window-ms".into(), "5".into()],
+            tsc_khz: Some(2_000_000),
+        };
+        let line = c.cmdline();
+        assert!(line.ends_with(" -- work --window-ms 5 --vm"), "{line}");
+        assert!(line.contains("console=ttyS0") && !line.contains("tsc_early_khz"));
+        c.machine = "microvm".into();
+        assert!(c.cmdline().contains("tsc_early_khz=2000000 --"));
+        let d = c.describe();
+        assert!(
+            d.contains("microvm,accel=tcg") && d.contains("isa-debug-exit"),
+            "{d}"
+        );
+    }
+}

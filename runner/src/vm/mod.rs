@@ -1,0 +1,321 @@
+//! QEMU virtual machines: what the `qemu` subject boots and how.
+//!
+//! * [`cpio`] writes the initramfs (newc, uncompressed) whose `/init` is the static probe;
+//! * [`kernel`] finds the guest kernel;
+//! * [`boot`] runs one QEMU with direct kernel boot and timestamps its console;
+//! * [`kvm`] decides, with one bounded boot per run, whether KVM works or TCG is used.
+//!
+//! The guest is the smallest thing that still is a VM boot: firmware (SeaBIOS on `pc`,
+//! qboot on `microvm`), the kernel, and /init = the probe, which mounts proc/sys/devtmpfs,
+//! prints its ready line on the serial console, runs its mode and powers off through
+//! `isa-debug-exit` (fixtures/probe/src/vm.rs).
+
+pub mod boot;
+pub mod cpio;
+pub mod kernel;
+pub mod kvm;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::cleanup::{Guard, Resource};
+use crate::env::Env;
+
+/// The QEMU system emulator isobench uses (`$ISOBENCH_QEMU` overrides).
+pub const QEMU: &str = "qemu-system-x86_64";
+
+/// Machine types measured, when this QEMU has them.
+pub const MACHINES: [&str; 2] = ["pc", "microvm"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum VmError {
+    #[error(transparent)]
+    Cpio(#[from] cpio::CpioError),
+    #[error("cannot write the initramfs {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Cleanup(#[from] crate::cleanup::CleanupError),
+}
+
+/// The initramfs: the probe as `/init`, the mount points it uses, and the device nodes
+/// the kernel needs before devtmpfs is mounted (`/dev/console` is what init's
+/// stdin/stdout/stderr are opened on; without it /init has no console at all).
+pub fn initramfs(probe_elf: &[u8]) -> Result<Vec<u8>, cpio::CpioError> {
+    let mut w = cpio::Writer::new();
+    for d in ["dev", "proc", "sys", "tmp"] {
+        w.dir(d, 0o755)?;
+    }
+    w.char_dev("dev/console", 0o600, 5, 1)?;
+    w.char_dev("dev/null", 0o666, 1, 3)?;
+    w.char_dev("dev/ttyS0", 0o600, 4, 64)?;
+    w.file("init", 0o755, probe_elf)?;
+    Ok(w.finish())
+}
+
+/// Write the initramfs into the run's work directory (registered for removal first).
+pub fn write_initramfs(env: &Env, name: &str) -> Result<(PathBuf, Guard), VmError> {
+    let bytes = initramfs(crate::probe::PROBE_ELF)?;
+    let path = env.workdir.join(name);
+    let guard = env
+        .cleanup
+        .register(Resource::File { path: path.clone() })?;
+    std::fs::write(&path, bytes).map_err(|source| VmError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok((path, guard))
+}
+
+/// What this host's QEMU offers, asked once per process (each question is a QEMU run).
+#[derive(Debug, Clone)]
+pub struct QemuInfo {
+    pub path: PathBuf,
+    pub version: String,
+    /// Those of [`MACHINES`] that `-machine help` lists.
+    pub machines: Vec<String>,
+    /// `-device help` lists `isa-debug-exit`.
+    pub debug_exit: bool,
+}
+
+static QEMU_INFO: OnceLock<Option<QemuInfo>> = OnceLock::new();
+
+/// The QEMU binary and its capabilities, or `None` when it is not installed.
+pub fn qemu_info() -> Option<&'static QemuInfo> {
+    QEMU_INFO.get_or_init(probe_qemu).as_ref()
+}
+
+fn probe_qemu() -> Option<QemuInfo> {
+    let prog = std::env::var("ISOBENCH_QEMU").unwrap_or_else(|_| QEMU.to_string());
+    let path = crate::exec::which(&prog)?;
+    let ask = |args: &[&str]| -> String {
+        crate::exec::run(
+            std::process::Command::new(&path).args(args),
+            Duration::from_secs(10),
+        )
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+    };
+    let version = ask(&["--version"])
+        .lines()
+        .next()
+        .map(crate::host::extract_version)
+        .unwrap_or_else(|| "unknown".into());
+    let machines_text = ask(&["-machine", "help"]);
+    let machines = MACHINES
+        .iter()
+        .filter(|m| {
+            machines_text
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(**m))
+        })
+        .map(|m| m.to_string())
+        .collect();
+    let debug_exit = ask(&["-device", "help"]).contains("\"isa-debug-exit\"");
+    Some(QemuInfo {
+        path,
+        version,
+        machines,
+        debug_exit,
+    })
+}
+
+/// A boot configuration for `machine` with everything but the mode and accelerator.
+pub fn boot_config(
+    info: &QemuInfo,
+    kernel: &Path,
+    initramfs: &Path,
+    machine: &str,
+    accel: boot::Accel,
+) -> boot::BootConfig {
+    boot::BootConfig {
+        qemu: info.path.clone(),
+        kernel: kernel.to_path_buf(),
+        initramfs: initramfs.to_path_buf(),
+        machine: machine.to_string(),
+        accel,
+        memory_mib: boot::GUEST_MEMORY_MIB,
+        debug_exit: info.debug_exit,
+        probe_args: vec!["ready".into()],
+        tsc_khz: host_tsc_khz(),
+    }
+}
+
+/// The host's TSC frequency in kHz: the kernel's own figure if sysfs exposes it, else
+/// /proc/cpuinfo's `cpu MHz` (the nominal rate on `constant_tsc` CPUs).
+pub fn host_tsc_khz() -> Option<u64> {
+    if let Some(khz) = std::fs::read_to_string("/sys/devices/system/cpu/cpu0/tsc_freq_khz")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+    {
+        return Some(khz);
+    }
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with("cpu MHz"))
+        .and_then(|l| l.split_once(':'))
+        .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+        .filter(|mhz| *mhz > 0.0)
+        .map(|mhz| (mhz * 1000.0) as u64)
+}
+
+/// Probe KVM (once per run) for the fingerprint: `kvm_usable`, and notes saying what was
+/// found. Only called when the `qemu` subject is selected.
+pub fn host_probe(host: &mut isobench_reports::model::Host, env: &Env) {
+    let k = match kernel::find() {
+        Ok(k) => k,
+        Err(e) => {
+            host.notes
+                .insert("kvm_probe".into(), format!("not probed: {e}"));
+            return;
+        }
+    };
+    host.notes.insert(
+        "guest_kernel".into(),
+        format!(
+            "{} ({}; from {})",
+            k.path.display(),
+            k.version,
+            k.source.describe()
+        ),
+    );
+    let Some(info) = qemu_info() else {
+        host.notes.insert(
+            "kvm_probe".into(),
+            format!("not probed: {QEMU} is not installed"),
+        );
+        return;
+    };
+    let Some(machine) = info.machines.first() else {
+        host.notes.insert(
+            "kvm_probe".into(),
+            "not probed: QEMU lists none of the machine types pc, microvm".into(),
+        );
+        return;
+    };
+    let status = match kvm::cached() {
+        Some(s) => s,
+        None => {
+            let (initrd, guard) = match write_initramfs(env, "kvm-probe.initramfs") {
+                Ok(x) => x,
+                Err(e) => {
+                    host.notes
+                        .insert("kvm_probe".into(), format!("not probed: {e}"));
+                    return;
+                }
+            };
+            let cfg = boot_config(info, &k.path, &initrd, machine, boot::Accel::Kvm);
+            let s = kvm::status(&cfg, &env.cleanup, env.timeouts.vm_boot);
+            drop(guard);
+            s
+        }
+    };
+    host.kvm_usable = status.usable;
+    host.notes.insert("kvm_probe".into(), status.note.clone());
+}
+
+/// `doctor`: QEMU, its machine types, the guest kernel and where it came from, KVM.
+pub fn doctor_checks(_env: &Env) -> Vec<crate::doctor::Check> {
+    use crate::doctor::Check;
+    let mut out = Vec::new();
+    match qemu_info() {
+        Some(i) => {
+            out.push(Check::yes(
+                "vm",
+                "qemu",
+                format!("{} {}", i.path.display(), i.version),
+            ));
+            out.push(if i.machines.is_empty() {
+                Check::no(
+                    "vm",
+                    "machines",
+                    "none of pc, microvm",
+                    "install a QEMU built with the pc and microvm machine types (Debian: qemu-system-x86)",
+                )
+            } else {
+                Check::yes("vm", "machines", i.machines.join(", "))
+            });
+            out.push(if i.debug_exit {
+                Check::yes(
+                    "vm",
+                    "debug-exit",
+                    "isa-debug-exit: the guest's status ends QEMU at once",
+                )
+            } else {
+                Check::no(
+                    "vm",
+                    "debug-exit",
+                    "no isa-debug-exit device: power-off goes through ACPI (slower, no status)",
+                    "use a QEMU with the isa-debug-exit device (upstream default)",
+                )
+            });
+        }
+        None => out.push(Check::no(
+            "vm",
+            "qemu",
+            format!("{QEMU} not found on PATH"),
+            "apt-get install qemu-system-x86",
+        )),
+    }
+    out.push(match kernel::find() {
+        Ok(k) => Check::yes(
+            "vm",
+            "kernel",
+            format!(
+                "{} ({}; from {})",
+                k.path.display(),
+                k.version,
+                k.source.describe()
+            ),
+        ),
+        Err(e) => Check::no("vm", "kernel", e.to_string(), kernel::FIX),
+    });
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let hw = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("flags"))
+        .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"));
+    let dev = Path::new("/dev/kvm").exists();
+    out.push(match (dev, hw) {
+        (true, true) => Check::yes(
+            "vm",
+            "kvm",
+            "/dev/kvm present, CPU has VMX/SVM; `run` confirms with one bounded probe boot",
+        ),
+        (true, false) => Check::no(
+            "vm",
+            "kvm",
+            "/dev/kvm present but the CPU shows no VMX/SVM (nested virtualization off): KVM guests are expected to hang; `run` probes once (bounded) and uses TCG",
+            "enable nested virtualization on the host's hypervisor, or accept TCG (slower, labelled accel=tcg)",
+        ),
+        (false, _) => Check::no(
+            "vm",
+            "kvm",
+            "no /dev/kvm: VMs run under TCG",
+            "load kvm_intel/kvm_amd, or accept TCG (labelled accel=tcg)",
+        ),
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn initramfs_has_init_and_console() {
+        let bytes = super::initramfs(b"\x7fELF fake").expect("initramfs");
+        let e = super::cpio::parse(&bytes).expect("parse");
+        let init = e.iter().find(|x| x.name == "init").expect("init");
+        assert_eq!(init.data, b"\x7fELF fake");
+        assert_eq!(init.mode & 0o777, 0o755);
+        let con = e.iter().find(|x| x.name == "dev/console").expect("console");
+        assert_eq!(con.file_type(), super::cpio::S_IFCHR);
+        assert_eq!((con.rdev_major, con.rdev_minor), (5, 1));
+        // Parents come before children (the kernel creates entries in order).
+        let pos = |n: &str| e.iter().position(|x| x.name == n).expect("entry");
+        assert!(pos("dev") < pos("dev/console"));
+    }
+}

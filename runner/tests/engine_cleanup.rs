@@ -1,0 +1,177 @@
+//! Engine subjects (docker, podman): a payload that hangs past a short deadline, and the
+//! footprint pass's hanging payload, leave no container behind; `finish` removes the
+//! image; a normal launch measures ready and total; `clean_labelled` removes labelled
+//! leftovers of a run that is gone. Skips (with the reason) where the engine is missing
+//! or its daemon does not answer.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use isobench::cleanup::Cleanup;
+use isobench::env::Env;
+use isobench::probe::ProbeMode;
+use isobench::subject::{Subject, SubjectKind};
+
+fn env() -> Env {
+    let _ = isobench::sys::process::set_child_subreaper();
+    Env::new(Cleanup::in_memory(), None).expect("env")
+}
+
+fn ready_subject(kind: SubjectKind, env: &Env) -> Option<Box<dyn Subject>> {
+    let mut s = kind.create();
+    if let Err(u) = s.available(env) {
+        eprintln!("skipping {kind}: {u}");
+        return None;
+    }
+    s.prepare(env).expect("prepare");
+    Some(s)
+}
+
+/// Labelled objects of this run (the run's work directory name is in every name).
+fn labelled(engine: &str, env: &Env, what: &[&str]) -> Vec<String> {
+    let run = env
+        .workdir
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let out = Command::new(engine)
+        .args(what)
+        .args(["--filter", "label=isobench=1"])
+        .output()
+        .expect("list");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(&run))
+        .map(str::to_string)
+        .collect()
+}
+
+fn containers(engine: &str, env: &Env) -> Vec<String> {
+    labelled(engine, env, &["ps", "-a", "--format", "{{.Names}}"])
+}
+
+fn images(engine: &str, env: &Env) -> Vec<String> {
+    labelled(
+        engine,
+        env,
+        &["images", "--format", "{{.Repository}}:{{.Tag}}"],
+    )
+}
+
+fn check(kind: SubjectKind) {
+    let env = env();
+    let Some(mut s) = ready_subject(kind, &env) else {
+        return;
+    };
+    let engine = kind.name();
+    assert_eq!(images(engine, &env).len(), 1, "the image is imported");
+
+    let (sample, output) =
+        isobench::scenario::startup::measure_once(s.as_mut(), &env, "default", &ProbeMode::Ready)
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+    let (ready, total) = (sample.get("ready"), sample.get("total"));
+    assert!(ready.is_some() && total.is_some(), "{sample:?}");
+    assert!(ready <= total, "{sample:?}");
+    assert!(output.contains("ISOBENCH-DONE status=0"), "{output}");
+    assert!(
+        containers(engine, &env).is_empty(),
+        "run --rm left a container"
+    );
+
+    // Hanging payload, short deadline: wait_exit fails, teardown removes the container.
+    let mut inst = s.launch(&env, "default", &ProbeMode::Hang).expect("launch");
+    inst.wait_ready(Instant::now() + Duration::from_secs(60))
+        .expect("ready");
+    let fp = inst.footprint();
+    assert!(
+        fp.iter().any(|(m, v)| m == "payload_rss" && *v > 0),
+        "{fp:?}"
+    );
+    assert!(fp.iter().any(|(m, _)| m == "runtime_rss"), "{fp:?}");
+    let err = inst
+        .wait_exit(Instant::now() + Duration::from_millis(300))
+        .expect_err("a hanging payload cannot exit");
+    assert!(err.to_string().contains("did not exit"), "{err}");
+    inst.teardown().expect("teardown");
+    drop(inst);
+    assert!(
+        containers(engine, &env).is_empty(),
+        "left: {:?}",
+        containers(engine, &env)
+    );
+
+    // Footprint-style: dropped while the payload hangs.
+    let mut inst = s.launch(&env, "default", &ProbeMode::Hang).expect("launch");
+    inst.wait_ready(Instant::now() + Duration::from_secs(60))
+        .expect("ready");
+    drop(inst);
+    assert!(containers(engine, &env).is_empty());
+
+    s.finish(&env).expect("finish");
+    assert!(
+        images(engine, &env).is_empty(),
+        "{:?}",
+        images(engine, &env)
+    );
+    assert_eq!(env.cleanup.live().len(), 1, "{:?}", env.cleanup.live());
+}
+
+#[test]
+fn docker_hanging_payload_leaves_nothing() {
+    check(SubjectKind::Docker);
+}
+
+#[test]
+fn podman_hanging_payload_leaves_nothing() {
+    check(SubjectKind::Podman);
+}
+
+/// Leftovers of a run that died without its journal: a labelled image named after a dead
+/// pid is removed by `isobench clean`'s hook.
+#[test]
+fn clean_removes_labelled_leftovers() {
+    if isobench::exec::which("docker").is_none() {
+        eprintln!("skipping: docker is not installed");
+        return;
+    }
+    let env = env();
+    let tar = env.workdir.join("x.tar");
+    let probe_dir = env.workdir.join("p");
+    std::fs::create_dir(&probe_dir).expect("mkdir");
+    std::fs::copy(&env.probe, probe_dir.join("isobench-probe")).expect("copy");
+    let ok = Command::new("tar")
+        .arg("-C")
+        .arg(&probe_dir)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "tar");
+    // No live process has pid 999999999 (above pid_max).
+    let image = "isobench-probe:isobench-999999999-dead";
+    let imported = Command::new("docker")
+        .args(["import", "--change", "LABEL isobench=1"])
+        .arg(&tar)
+        .arg(image)
+        .output()
+        .expect("docker import");
+    if !imported.status.success() {
+        eprintln!(
+            "skipping: docker import fails here: {}",
+            String::from_utf8_lossy(&imported.stderr)
+        );
+        return;
+    }
+    let removed = isobench::hooks::clean_extra();
+    assert!(
+        removed.iter().any(|r| r.contains(image)),
+        "clean_extra removed {removed:?}"
+    );
+    let left = Command::new("docker")
+        .args(["images", "-q", image])
+        .output()
+        .expect("docker images");
+    assert!(left.stdout.is_empty(), "{image} is still there");
+}

@@ -1,0 +1,171 @@
+//! OCI runtime subjects (runc, crun): a payload that hangs past a short deadline, and the
+//! footprint pass's hanging payload, leave no container, bundle or cgroup behind; a
+//! normal launch measures the documented phases. Skips (with the reason) where the
+//! runtime is missing or cannot run here.
+
+use std::time::{Duration, Instant};
+
+use isobench::cleanup::Cleanup;
+use isobench::env::Env;
+use isobench::probe::ProbeMode;
+use isobench::subject::{Subject, SubjectKind};
+
+fn env() -> Env {
+    let _ = isobench::sys::process::set_child_subreaper();
+    let mut env = Env::new(Cleanup::in_memory(), None).expect("env");
+    env.timeouts.command = Duration::from_secs(30);
+    env
+}
+
+/// The subject, prepared, or `None` (with the reason printed) when it cannot run here.
+fn ready_subject(kind: SubjectKind, env: &Env) -> Option<Box<dyn Subject>> {
+    let mut s = kind.create();
+    if let Err(u) = s.available(env) {
+        eprintln!("skipping {kind}: {u}");
+        return None;
+    }
+    s.prepare(env).expect("prepare");
+    Some(s)
+}
+
+fn containers_of(binary: &str, root: &std::path::Path) -> Vec<String> {
+    let out = std::process::Command::new(binary)
+        .arg("--root")
+        .arg(root)
+        .args(["list", "-q"])
+        .output()
+        .expect("list");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// How many of our children are named `comm`.
+fn children_named(comm: &str) -> usize {
+    let me = std::process::id() as i32;
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+                && isobench::subject::oci::parent_of(*pid) == Some(me)
+        })
+        .count()
+}
+
+fn isobench_cgroups(env: &Env, binary: &str) -> Vec<String> {
+    let run = env.workdir.file_name().expect("name").to_string_lossy();
+    let prefix = format!("{run}-{binary}");
+    isobench::subject::oci::cgroup_mounts()
+        .iter()
+        .filter(|mp| mp.join(&prefix).exists())
+        .map(|mp| mp.join(&prefix).display().to_string())
+        .collect()
+}
+
+fn check_hang_cleanup(kind: SubjectKind) {
+    let env = env();
+    let Some(mut s) = ready_subject(kind, &env) else {
+        return;
+    };
+    let binary = kind.name();
+    let state = env.workdir.join(format!("{binary}-state"));
+    for case in s.cases(&env) {
+        // A payload that never exits, given a short deadline: wait_exit must fail, kill it,
+        // and teardown must leave nothing.
+        let mut inst = s.launch(&env, &case, &ProbeMode::Hang).expect("launch");
+        inst.wait_ready(Instant::now() + Duration::from_secs(20))
+            .expect("ready");
+        let fp = inst.footprint();
+        assert!(
+            fp.iter().any(|(m, v)| m == "payload_rss" && *v > 0),
+            "{case}: {fp:?}"
+        );
+        if case == "create-start" {
+            // `create`'s runtime process has exited: its payload is now our child (we are
+            // a subreaper), so wait_exit can reap it and read its status.
+            assert!(
+                children_named("isobench-probe") >= 1,
+                "the container's init is not re-parented to the harness"
+            );
+        }
+        let err = inst
+            .wait_exit(Instant::now() + Duration::from_millis(300))
+            .expect_err("a hanging payload cannot exit");
+        assert!(err.to_string().contains("did not exit"), "{case}: {err}");
+        inst.teardown().expect("teardown");
+        drop(inst);
+        assert!(
+            containers_of(binary, &state).is_empty(),
+            "{case}: containers left: {:?}",
+            containers_of(binary, &state)
+        );
+        // Footprint-style: teardown without waiting for the exit at all.
+        let mut inst = s.launch(&env, &case, &ProbeMode::Hang).expect("launch");
+        inst.wait_ready(Instant::now() + Duration::from_secs(20))
+            .expect("ready");
+        drop(inst);
+        assert!(containers_of(binary, &state).is_empty(), "{case}");
+    }
+    let bundles = env.workdir.join(format!("{binary}-bundles"));
+    let left: Vec<_> = std::fs::read_dir(&bundles)
+        .expect("bundles dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "bundles left: {left:?}");
+    s.finish(&env).expect("finish");
+    let left = isobench_cgroups(&env, binary);
+    assert!(left.is_empty(), "cgroups left: {left:?}");
+    // Nothing registered is left but the work directory itself.
+    assert_eq!(env.cleanup.live().len(), 1, "{:?}", env.cleanup.live());
+}
+
+fn check_phases(kind: SubjectKind) {
+    let env = env();
+    let Some(mut s) = ready_subject(kind, &env) else {
+        return;
+    };
+    for (case, phases) in [
+        ("create-start", &["bundle", "create", "start", "delete"][..]),
+        ("run", &["bundle"][..]),
+    ] {
+        let (sample, output) =
+            isobench::scenario::startup::measure_once(s.as_mut(), &env, case, &ProbeMode::Ready)
+                .unwrap_or_else(|e| panic!("{kind} {case}: {e}"));
+        for p in phases.iter().chain(&["ready", "total"]) {
+            assert!(sample.get(p).is_some(), "{case}: no {p} in {sample:?}");
+        }
+        let ready = sample.get("ready").unwrap_or(0.0);
+        let total = sample.get("total").unwrap_or(0.0);
+        assert!(ready <= total, "{case}: ready {ready} after total {total}");
+        assert!(
+            output.contains("ISOBENCH-DONE status=0"),
+            "{case}: {output}"
+        );
+    }
+    s.finish(&env).expect("finish");
+}
+
+#[test]
+fn runc_hanging_payload_leaves_nothing() {
+    check_hang_cleanup(SubjectKind::Runc);
+}
+
+#[test]
+fn crun_hanging_payload_leaves_nothing() {
+    check_hang_cleanup(SubjectKind::Crun);
+}
+
+#[test]
+fn runc_measures_phases() {
+    check_phases(SubjectKind::Runc);
+}
+
+#[test]
+fn crun_measures_phases() {
+    check_phases(SubjectKind::Crun);
+}
