@@ -2,9 +2,11 @@
 //! recorded runs on a comparable host, the way continuous-benchmarking services do it.
 //!
 //! Per measurement: the baseline is the median of the previous runs' medians and its
-//! interquartile range. A change is flagged when tonight's median lies outside the
-//! Tukey fence (beyond Q3 + 1.5·IQR, or below Q1 - 1.5·IQR) AND differs from the baseline
-//! median by more than the threshold. The fence follows how noisy this measurement has
+//! interquartile range. A change is flagged when tonight's median, with its own 95 %
+//! confidence interval, lies entirely outside the Tukey fence (beyond Q3 + 1.5·IQR, or
+//! below Q1 - 1.5·IQR) AND differs from the baseline median by more than the threshold.
+//! Using the interval, not the point median, keeps a run with few or noisy samples from
+//! failing on a median it could not pin down. The fence follows how noisy this measurement has
 //! been night to night; the threshold keeps a quiet measurement from failing a job for a
 //! change nobody would act on. Directions are those of `compare::Direction`.
 
@@ -162,9 +164,15 @@ pub fn check(
         if med != 0.0 {
             row.change_pct = Some((s.p50 / med - 1.0) * 100.0);
         }
-        let beyond = (s.p50 - med).abs() > opts.threshold * med.abs();
-        let up = s.p50 > band[1] && beyond;
-        let down = s.p50 < band[0] && beyond;
+        // Tonight's CI of the median; the point median when the file has none.
+        let [lo, hi] = if s.p50_ci[0].is_finite() && s.p50_ci[1].is_finite() {
+            [s.p50_ci[0].min(s.p50), s.p50_ci[1].max(s.p50)]
+        } else {
+            [s.p50, s.p50]
+        };
+        let margin = opts.threshold * med.abs();
+        let up = lo > band[1] && lo - med > margin;
+        let down = hi < band[0] && med - hi > margin;
         row.verdict = match (
             Direction::of_measurement(&m.unit, &m.metric, &m.subject),
             up,
