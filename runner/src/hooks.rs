@@ -26,6 +26,7 @@ pub fn host_probe(host: &mut Host, env: &Env, cfg: &RunConfig) {
 /// After a run: write the HTML report beside the run JSON (reports), record history.
 pub fn after_run(run: &isobench_reports::Run, json: &std::path::Path) {
     crate::cmd_report::after_run(run, json);
+    crate::cmd_compare::record_history_after_run(run);
 }
 
 /// Extra leftovers `isobench clean` removes without a journal (labelled engine
