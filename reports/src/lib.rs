@@ -5,8 +5,10 @@
 //! processes, so a report or comparison can be made on a machine that cannot run anything.
 
 pub mod chart;
+pub mod compare;
 pub mod export;
 pub mod histogram;
+pub mod history;
 pub mod model;
 pub mod report;
 pub mod stats;

@@ -33,6 +33,10 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Remove what a crashed or killed run left behind (from its journal).
     Clean(CleanArgs),
+    /// Compare run files (kernel A vs B, last night vs tonight); exit 1 on a significant regression.
+    Compare(crate::cmd_compare::CompareArgs),
+    /// Recorded runs: list, trend of a metric, check a run against a rolling baseline.
+    History(crate::cmd_compare::HistoryArgs),
     /// Write the embedded static probe binary to PATH (for cross-checks with other tools).
     #[command(hide = true)]
     WriteProbe { path: PathBuf },
@@ -103,6 +107,9 @@ pub struct RunArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Record the run in this history database (SQLite, created when missing).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
     /// Guest kernel for the qemu subject (default: $ISOBENCH_KERNEL, fixtures/kernels/vmlinuz, /boot/vmlinuz-*).
     #[arg(long, value_name = "PATH")]
     pub kernel: Option<PathBuf>,
@@ -138,6 +145,8 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Run(a) => cmd_run(*a),
         Command::Doctor(a) => crate::doctor::cmd(a.json),
         Command::Clean(a) => cmd_clean(a),
+        Command::Compare(a) => crate::cmd_compare::cmd_compare(a),
+        Command::History(a) => crate::cmd_compare::cmd_history(a),
         Command::WriteProbe { path } => {
             crate::probe::write_to(&path)
                 .with_context(|| format!("writing the probe to {}", path.display()))?;
@@ -212,6 +221,7 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         progress: !a.no_progress && std::io::stderr().is_terminal(),
         workdir: a.workdir.clone(),
     };
+    crate::cmd_compare::set_run_history(a.history.as_deref())?;
     if crate::sys::geteuid() != 0 {
         eprintln!(
             "isobench: not running as root: cases that need CAP_SYS_ADMIN (namespaces other than user, cgroups, containers) \
@@ -254,6 +264,9 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
             ]
         )
     );
+    if let Some(note) = emulation_note(&result.run) {
+        println!("\n{note}");
+    }
     crate::hooks::after_run(&result.run, &json);
     println!("\nrun file: {}", json.display());
     for f in &result.cleanup_failures {
@@ -268,6 +281,27 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     } else {
         1
     })
+}
+
+/// A plain sentence when VM figures come from software emulation.
+fn emulation_note(run: &isobench_reports::Run) -> Option<String> {
+    let tcg = run.measurements.iter().any(|m| {
+        m.labels.get("accel").is_some_and(|a| a == "tcg")
+            && m.status == isobench_reports::Status::Ok
+    });
+    if !tcg {
+        return None;
+    }
+    let why = run
+        .host
+        .notes
+        .get("kvm_probe")
+        .cloned()
+        .unwrap_or_else(|| "KVM was not usable".into());
+    Some(format!(
+        "NOTE: the qemu figures (label accel=tcg) come from software emulation (TCG), not hardware \
+         virtualization: a VM under KVM boots several times faster. KVM probe: {why}"
+    ))
 }
 
 fn cmd_clean(a: CleanArgs) -> anyhow::Result<i32> {

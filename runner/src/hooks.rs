@@ -8,12 +8,17 @@ use crate::run::RunConfig;
 /// Add what only a probe can tell to the host fingerprint (KVM usability is probed once
 /// per run, by the VM subject, when it is selected).
 pub fn host_probe(host: &mut Host, env: &Env, cfg: &RunConfig) {
-    if cfg.subjects.contains(&crate::subject::SubjectKind::Qemu) {
+    use crate::scenario::ScenarioKind;
+    let vm_scenario = cfg
+        .scenarios
+        .iter()
+        .any(|s| matches!(s, ScenarioKind::Startup | ScenarioKind::Throttle));
+    if cfg.subjects.contains(&crate::subject::SubjectKind::Qemu) && vm_scenario {
         crate::vm::host_probe(host, env);
     } else {
         host.notes.insert(
             "kvm_probe".into(),
-            "not probed (the qemu subject was not selected)".into(),
+            "not probed (no scenario of this run launches the qemu subject)".into(),
         );
     }
 }
@@ -21,6 +26,7 @@ pub fn host_probe(host: &mut Host, env: &Env, cfg: &RunConfig) {
 /// After a run: write the HTML report beside the run JSON (reports), record history.
 pub fn after_run(run: &isobench_reports::Run, json: &std::path::Path) {
     crate::cmd_report::after_run(run, json);
+    crate::cmd_compare::record_history_after_run(run);
 }
 
 /// Extra leftovers `isobench clean` removes without a journal (labelled engine

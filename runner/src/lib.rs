@@ -9,6 +9,7 @@
 pub mod cgroup;
 pub mod cleanup;
 pub mod cli;
+pub mod cmd_compare;
 pub mod cmd_report;
 pub mod doctor;
 pub mod env;

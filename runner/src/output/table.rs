@@ -31,6 +31,8 @@ pub fn human(value: f64, unit: &str) -> String {
         }
         "ratio" => format!("{value:.3}"),
         "ops/s" => format!("{value:.0}/s"),
+        "count" if value.fract() == 0.0 => format!("{value:.0}"),
+        "count" => format!("{value:.1}"),
         _ => format!("{value:.3} {unit}"),
     }
 }

@@ -40,6 +40,11 @@ pub fn measure_once(
 ) -> Result<(Sample, String), SubjectError> {
     let t0 = Instant::now();
     let mut inst = subject.launch(env, case, mode)?;
+    if let Some(d) = test_delay(subject.kind().name()) {
+        // Sleep, not spin: with a really slower subject the harness is blocked waiting
+        // too, while a spinning harness is penalised by the scheduler as a CPU hog.
+        std::thread::sleep(d);
+    }
     let ready_deadline = Instant::now() + env.timeouts.ready;
     let ready = match inst.wait_ready(ready_deadline) {
         Ok(t) => t,
@@ -67,6 +72,33 @@ pub fn measure_once(
     }
     s.push_ns("teardown", since(td0, td1));
     Ok((s, exit.output))
+}
+
+/// TEST ONLY: `ISOBENCH_TEST_DELAY_US=<subject>:<micros>` sleeps that long inside the
+/// timed region (after launch, before the marker is read) of every launch of that subject,
+/// so tests can check that `isobench compare` flags exactly a deliberately slowed subject
+/// (runner/tests/compare_gate.rs). Never set it for real measurements.
+fn test_delay(subject: &str) -> Option<std::time::Duration> {
+    static DELAY: std::sync::OnceLock<Option<(String, u64)>> = std::sync::OnceLock::new();
+    let parsed = DELAY.get_or_init(|| {
+        let v = std::env::var("ISOBENCH_TEST_DELAY_US").ok()?;
+        let parsed = v
+            .split_once(':')
+            .and_then(|(s, us)| Some((s.to_string(), us.parse::<u64>().ok()?)));
+        match &parsed {
+            Some((s, us)) => eprintln!(
+                "isobench: ISOBENCH_TEST_DELAY_US is set: every {s} launch is slowed by {us} µs (for tests only; these numbers are not real)"
+            ),
+            None => eprintln!(
+                "isobench: ignoring ISOBENCH_TEST_DELAY_US={v:?}: expected <subject>:<micros>"
+            ),
+        }
+        parsed
+    });
+    match parsed {
+        Some((s, us)) if s == subject => Some(std::time::Duration::from_micros(*us)),
+        _ => None,
+    }
 }
 
 /// Run the startup scenario over `ctx.subjects`.

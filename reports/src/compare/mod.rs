@@ -1,0 +1,978 @@
+//! Comparing runs: is B slower than A, beyond noise? (kernel A vs kernel B, last night vs
+//! tonight, a patch vs its base).
+//!
+//! How a verdict is reached, per measurement matched by `Measurement::identity()`
+//! (scenario, subject, case, metric, labels):
+//!
+//! 1. Both medians come from the raw samples; `change` is median(B) / median(A) - 1.
+//! 2. Each run's samples, in the order they were taken, are cut into `blocks` contiguous
+//!    time blocks (default 10, `stats::blocks`): a run is a time series on a machine
+//!    whose load drifts, and treating hundreds of neighbouring samples as independent
+//!    makes a busy minute look like a certain change.
+//! 3. A 95 % block-bootstrap confidence interval of the ratio of medians (whole blocks
+//!    resampled, `stats::blocks::block_ratio_of_medians_ci`).
+//! 4. A p-value from a test that makes no normality assumption, since latency
+//!    distributions are skewed and long-tailed, applied to the block medians: Mann-Whitney
+//!    U, exact when small and free of ties, else the normal approximation with tie
+//!    correction when both sides have at least `MIN_RANK_TEST_N` blocks, else a
+//!    permutation test on the difference of medians (Firecracker's A/B method).
+//!    With fewer samples than blocks each sample is its own block, so a `blocks` at
+//!    least the sample count gives the classic test on independent samples.
+//! 5. p-values of one pairwise comparison are adjusted across all its measurements (Holm
+//!    by default, see `stats::multiple`), because testing eighty measurements at
+//!    alpha = 0.01 would otherwise flag one unchanged measurement in most comparisons.
+//! 6. A change is *significant* when the adjusted p < alpha AND the whole CI of the ratio
+//!    lies beyond the noise threshold (above 1 + t or below 1 - t). The p-value says "not
+//!    chance", the CI says "large enough to matter".
+//! 7. The direction comes from the unit (`Direction::of`): for ns and bytes lower is
+//!    better, for ops/s (and `throughput`) higher is better. Ratios and shares
+//!    (`cpu_share`, unit `ratio`), unknown units, and the harness's own empty iteration
+//!    (a control, see `drift_warnings`) have no better side: a significant change is
+//!    reported as `changed`, never as a regression.
+//!
+//! A column may pool repeated runs of one configuration (`Group`, on the command line
+//! `a1.json,a2.json`): each run is cut into blocks on its own and the blocks pooled, so
+//! run-to-run differences (a reboot, a busier hour) become part of the noise. Without
+//! repeats a shift of the whole machine between two runs cannot be told apart from the
+//! change under test; the drift warning (see `drift_warnings`) points at it when the
+//! harness control moves.
+//!
+//! Measurements that are skipped or failed on either side, or present on one side only,
+//! are listed with `not compared` and the reason; they never fail a comparison.
+//!
+//! Runs from different CPU models or core counts are refused (`CompareError::Incomparable`)
+//! unless forced: such a difference would measure the hardware, not the change.
+
+mod format;
+mod host;
+pub mod html;
+pub mod markdown;
+pub mod table;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::model::{Run, Status};
+use crate::stats;
+
+pub use format::human;
+pub use host::{host_differences, HostDifference};
+
+/// Schema identifier of the JSON output of `isobench compare`.
+pub const COMPARE_SCHEMA: &str = "isobench.compare/v1";
+
+/// Below this many blocks on either side (and with ties, so no exact distribution) the
+/// permutation test is used instead of the normal approximation of Mann-Whitney U.
+pub const MIN_RANK_TEST_N: usize = 10;
+
+/// Default number of time blocks per run.
+pub const DEFAULT_BLOCKS: usize = 10;
+
+/// Which multiple-comparison correction to apply across the measurements of one pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Correction {
+    /// Holm step-down Bonferroni (family-wise error rate). Default.
+    Holm,
+    /// Benjamini-Hochberg (false discovery rate).
+    Bh,
+    /// None: each measurement tested at alpha on its own.
+    None,
+}
+
+/// Knobs of a comparison.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct CompareOptions {
+    /// Noise threshold as a fraction (0.05 = 5 %).
+    pub threshold: f64,
+    /// Significance level applied to adjusted p-values.
+    pub alpha: f64,
+    pub correction: Correction,
+    /// Confidence level of the ratio CI.
+    pub level: f64,
+    /// Compare even when CPU model or core count differ.
+    pub force: bool,
+    /// Contiguous time blocks per run (see the module doc); at least 3.
+    pub blocks: usize,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        CompareOptions {
+            threshold: 0.05,
+            alpha: 0.01,
+            correction: Correction::Holm,
+            level: 0.95,
+            force: false,
+            blocks: DEFAULT_BLOCKS,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error("need at least two runs to compare, got {0}")]
+    TooFewRuns(usize),
+    #[error("refusing to compare {base} with {other}: different {field} ({a:?} vs {b:?}); the difference would measure the hardware, not the change. Pass --force to compare anyway.")]
+    Incomparable {
+        base: String,
+        other: String,
+        field: &'static str,
+        a: String,
+        b: String,
+    },
+    #[error("invalid option: {0}")]
+    Options(String),
+}
+
+/// Which way is better for a measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    LowerIsBetter,
+    HigherIsBetter,
+    /// No better side (ratios, shares, counts, unknown units): changes are `changed`.
+    Neutral,
+}
+
+impl Direction {
+    /// From the unit and metric name (see the module doc).
+    pub fn of(unit: &str, metric: &str) -> Direction {
+        Self::of_measurement(unit, metric, "")
+    }
+
+    /// As `of`, and the harness's own empty iteration (subject `harness`) is a control,
+    /// not something a change under test can regress: a move there means the machine or
+    /// the measuring conditions differ, and is reported as `changed` (plus a drift
+    /// warning).
+    pub fn of_measurement(unit: &str, metric: &str, subject: &str) -> Direction {
+        if subject == "harness" || metric == "cpu_share" || unit == "ratio" {
+            Direction::Neutral
+        } else if unit.ends_with("/s") || metric == "throughput" {
+            Direction::HigherIsBetter
+        } else if matches!(unit, "ns" | "bytes") {
+            Direction::LowerIsBetter
+        } else {
+            Direction::Neutral
+        }
+    }
+}
+
+/// The outcome for one measurement in one pairwise comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Regressed,
+    Improved,
+    /// Significant change of a measurement without a better side.
+    Changed,
+    NoChange,
+    NotCompared,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Regressed => "regressed",
+            Verdict::Improved => "improved",
+            Verdict::Changed => "changed",
+            Verdict::NoChange => "no change",
+            Verdict::NotCompared => "not compared",
+        }
+    }
+}
+
+/// One run as it appears in a comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    /// Where it came from (file path).
+    pub origin: String,
+    /// Column header: the kernel release when kernels differ, else the file name.
+    pub label: String,
+    pub kernel: String,
+    pub started_at: String,
+    pub tool_version: String,
+    pub tool_git: Option<String>,
+    pub interrupted: bool,
+    /// Runs pooled in this column (repeats of one configuration).
+    pub repeats: usize,
+}
+
+/// One side of a measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Side {
+    /// "ok" | "skipped" | "failed" | "missing".
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub n: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median: Option<f64>,
+}
+
+/// A measurement of a later run against the base.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delta {
+    pub side: Side,
+    /// median(new) / median(base) - 1, in percent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_pct: Option<f64>,
+    /// CI of median(new) / median(base).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_ci: Option<[f64; 2]>,
+    /// "mann-whitney exact" | "mann-whitney" | "permutation".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<&'static str>,
+    /// Units the test compared (time blocks; single samples when there are few): [base, new].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub units: Option<[usize; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p: Option<f64>,
+    /// After the multiple-comparison correction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_adjusted: Option<f64>,
+    pub verdict: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One measurement identity across all runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub identity: String,
+    pub scenario: String,
+    pub subject: String,
+    pub case: String,
+    pub metric: String,
+    pub unit: String,
+    pub labels: BTreeMap<String, String>,
+    pub direction: Direction,
+    pub base: Side,
+    /// One per later run, in the order given.
+    pub deltas: Vec<Delta>,
+}
+
+/// Counts of verdicts for one later run against the base.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Tally {
+    pub regressed: usize,
+    pub improved: usize,
+    pub changed: usize,
+    pub no_change: usize,
+    pub not_compared: usize,
+}
+
+/// The result of comparing runs[1..] against runs[0].
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub schema: &'static str,
+    pub options: CompareOptions,
+    pub runs: Vec<RunInfo>,
+    /// Host fields that differ between runs, the kernel first.
+    pub host_differences: Vec<HostDifference>,
+    pub rows: Vec<Row>,
+    /// One per later run.
+    pub tallies: Vec<Tally>,
+    /// Oddities worth a reader's attention (duplicate identities, interrupted runs).
+    pub warnings: Vec<String>,
+}
+
+impl Comparison {
+    /// True when some later run has a significant regression beyond the threshold: the
+    /// exit-1 condition of `isobench compare`.
+    pub fn has_regression(&self) -> bool {
+        self.tallies.iter().any(|t| t.regressed > 0)
+    }
+}
+
+/// A run to compare, with the name it is known by (its path).
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub origin: &'a str,
+    pub run: &'a Run,
+}
+
+/// Repeated runs of one configuration (e.g. three runs on kernel A), compared as one
+/// column. Each run is cut into time blocks on its own and the blocks are pooled, so the
+/// differences between the runs — a reboot, a busier hour — enter the test and the CI
+/// instead of being mistaken for the change under test.
+#[derive(Debug, Clone)]
+pub struct Group<'a> {
+    /// The files, as given (joined with "," in the output).
+    pub origins: Vec<&'a str>,
+    pub runs: Vec<&'a Run>,
+}
+
+impl<'a> From<Input<'a>> for Group<'a> {
+    fn from(i: Input<'a>) -> Self {
+        Group {
+            origins: vec![i.origin],
+            runs: vec![i.run],
+        }
+    }
+}
+
+impl Group<'_> {
+    fn origin(&self) -> String {
+        self.origins.join(",")
+    }
+}
+
+fn finite(samples: &[f64]) -> Vec<f64> {
+    samples.iter().copied().filter(|x| x.is_finite()).collect()
+}
+
+/// One side of a row from the measurements of a group's runs (those that have it):
+/// the pooled median and the finite samples of each run that measured it ok.
+fn side_of(ms: &[&crate::Measurement]) -> (Side, Vec<Vec<f64>>) {
+    let Some(first) = ms.first() else {
+        return (
+            Side {
+                status: "missing".into(),
+                reason: Some("not measured in this run".into()),
+                n: 0,
+                median: None,
+            },
+            Vec::new(),
+        );
+    };
+    let ok: Vec<&crate::Measurement> = ms
+        .iter()
+        .copied()
+        .filter(|m| m.status == Status::Ok)
+        .collect();
+    let shown = ok.first().copied().unwrap_or(*first);
+    let per_run: Vec<Vec<f64>> = ok
+        .iter()
+        .map(|m| finite(&m.samples))
+        .filter(|v| !v.is_empty())
+        .collect();
+    let pooled: Vec<f64> = per_run.concat();
+    let status = match shown.status {
+        Status::Ok => "ok",
+        Status::Skipped => "skipped",
+        Status::Failed => "failed",
+    };
+    let median = if pooled.is_empty() {
+        shown
+            .summary
+            .filter(|_| shown.status == Status::Ok)
+            .map(|s| s.p50)
+    } else {
+        Some(stats::median(&pooled))
+    };
+    (
+        Side {
+            status: status.into(),
+            reason: shown.reason.clone(),
+            n: pooled.len(),
+            median,
+        },
+        per_run,
+    )
+}
+
+fn file_name(origin: &str) -> String {
+    std::path::Path::new(origin)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| origin.to_string())
+}
+
+/// Column labels: kernel releases when they differ (suffixed when repeated), else file
+/// names (suffixed when repeated), so every column header is unique. A group of repeated
+/// runs says how many it pools.
+fn labels(groups: &[Group<'_>]) -> Vec<String> {
+    let kernel = |g: &Group<'_>| g.runs[0].host.kernel.clone();
+    let kernels_differ = groups.iter().any(|g| kernel(g) != kernel(&groups[0]));
+    let raw: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            let l = if kernels_differ {
+                kernel(g)
+            } else {
+                file_name(g.origins[0])
+            };
+            if g.runs.len() > 1 {
+                format!("{l} (+{})", g.runs.len() - 1)
+            } else {
+                l
+            }
+        })
+        .collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    raw.iter()
+        .map(|l| {
+            let c = seen.entry(l.as_str()).or_insert(0);
+            *c += 1;
+            if *c == 1 {
+                l.clone()
+            } else {
+                format!("{l} #{c}")
+            }
+        })
+        .collect()
+}
+
+fn check_comparable(groups: &[Group<'_>]) -> Result<(), CompareError> {
+    let (base_origin, base) = (groups[0].origins[0], groups[0].runs[0]);
+    for g in groups {
+        for (origin, run) in g.origins.iter().zip(&g.runs) {
+            let (a, b) = (&base.host, &run.host);
+            let field = if a.cpu_model != b.cpu_model {
+                Some(("CPU model", a.cpu_model.clone(), b.cpu_model.clone()))
+            } else if a.cpus != b.cpus {
+                Some(("online CPU count", a.cpus.to_string(), b.cpus.to_string()))
+            } else {
+                None
+            };
+            if let Some((field, a, b)) = field {
+                return Err(CompareError::Incomparable {
+                    base: base_origin.into(),
+                    other: (*origin).into(),
+                    field,
+                    a,
+                    b,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The unadjusted test of one pair of unit sets (block medians).
+fn test_pair(a: &[f64], b: &[f64]) -> Option<(&'static str, f64)> {
+    if a.len() * b.len() <= stats::mann_whitney::EXACT_MAX_PAIRS {
+        if let Some(r) = stats::mann_whitney_exact(a, b) {
+            return Some(("mann-whitney exact", r.p));
+        }
+    }
+    if a.len().min(b.len()) >= MIN_RANK_TEST_N {
+        stats::mann_whitney(a, b).map(|r| ("mann-whitney", r.p))
+    } else {
+        stats::median_difference_p(a, b, stats::permutation::PERMUTATIONS)
+            .map(|p| ("permutation", p))
+    }
+}
+
+/// Compare `inputs[1..]` against `inputs[0]`.
+pub fn compare(inputs: &[Input<'_>], opts: &CompareOptions) -> Result<Comparison, CompareError> {
+    let groups: Vec<Group<'_>> = inputs.iter().map(|&i| Group::from(i)).collect();
+    compare_groups(&groups, opts)
+}
+
+/// Compare `groups[1..]` against `groups[0]`, each group being one or more repeated runs.
+pub fn compare_groups(
+    groups: &[Group<'_>],
+    opts: &CompareOptions,
+) -> Result<Comparison, CompareError> {
+    if groups.len() < 2 {
+        return Err(CompareError::TooFewRuns(groups.len()));
+    }
+    if let Some(g) = groups
+        .iter()
+        .find(|g| g.runs.is_empty() || g.runs.len() != g.origins.len())
+    {
+        return Err(CompareError::Options(format!(
+            "group {:?} has {} runs for {} names",
+            g.origins,
+            g.runs.len(),
+            g.origins.len()
+        )));
+    }
+    if !(opts.threshold >= 0.0 && opts.threshold < 1.0) {
+        return Err(CompareError::Options(format!(
+            "threshold {} is not a fraction in [0, 1) (give --threshold in percent, e.g. 5)",
+            opts.threshold
+        )));
+    }
+    if opts.blocks < 3 {
+        return Err(CompareError::Options(format!(
+            "{} time blocks leave the test no power; use at least 3 (default {DEFAULT_BLOCKS})",
+            opts.blocks
+        )));
+    }
+    if !(opts.alpha > 0.0 && opts.alpha < 1.0 && opts.level > 0.0 && opts.level < 1.0) {
+        return Err(CompareError::Options(format!(
+            "alpha {} and CI level {} must lie strictly between 0 and 1",
+            opts.alpha, opts.level
+        )));
+    }
+    if !opts.force {
+        check_comparable(groups)?;
+    }
+    let mut warnings = Vec::new();
+    // Identity -> its measurement in each run of the group that has it; within one run
+    // the first of duplicate identities wins.
+    let mut order: Vec<String> = Vec::new();
+    let mut seen_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut index: Vec<HashMap<String, Vec<&crate::Measurement>>> = Vec::new();
+    for g in groups {
+        let mut map: HashMap<String, Vec<&crate::Measurement>> = HashMap::new();
+        for (origin, run) in g.origins.iter().zip(&g.runs) {
+            let mut in_run = std::collections::HashSet::new();
+            for m in &run.measurements {
+                let id = m.identity();
+                if !in_run.insert(id.clone()) {
+                    warnings.push(format!(
+                        "{origin}: measurement {id} appears more than once; the first is used"
+                    ));
+                    continue;
+                }
+                if seen_ids.insert(id.clone()) {
+                    order.push(id.clone());
+                }
+                map.entry(id).or_default().push(m);
+            }
+            if run.interrupted {
+                warnings.push(format!(
+                    "{origin} was interrupted: measurements it lacks are listed as missing"
+                ));
+            }
+            if run.host.kernel != g.runs[0].host.kernel {
+                warnings.push(format!(
+                    "{origin} ran kernel {} but {} ran {}: they are pooled as repeats of one configuration",
+                    run.host.kernel, g.origins[0], g.runs[0].host.kernel
+                ));
+            }
+        }
+        index.push(map);
+    }
+    let none: Vec<&crate::Measurement> = Vec::new();
+
+    let mut rows = Vec::with_capacity(order.len());
+    // Unadjusted p-values per later run, in row order (NaN when not tested).
+    let mut raw_p: Vec<Vec<f64>> = vec![Vec::new(); groups.len() - 1];
+    for id in &order {
+        let Some(any) = index
+            .iter()
+            .find_map(|x| x.get(id).and_then(|v| v.first().copied()))
+        else {
+            continue;
+        };
+        let (base, base_samples) = side_of(index[0].get(id).unwrap_or(&none));
+        let base_blocks: Vec<&[f64]> = base_samples
+            .iter()
+            .flat_map(|run| stats::blocks::split(run, opts.blocks))
+            .collect();
+        let mut deltas = Vec::with_capacity(groups.len() - 1);
+        for (k, map) in index.iter().enumerate().skip(1) {
+            let (side, samples) = side_of(map.get(id).unwrap_or(&none));
+            let mut d = Delta {
+                side,
+                change_pct: None,
+                ratio_ci: None,
+                test: None,
+                units: None,
+                p: None,
+                p_adjusted: None,
+                verdict: Verdict::NotCompared,
+                note: None,
+            };
+            if let (Some(ma), Some(mb)) = (base.median, d.side.median) {
+                if ma != 0.0 {
+                    d.change_pct = Some((mb / ma - 1.0) * 100.0);
+                }
+            }
+            if base.status != "ok" || d.side.status != "ok" {
+                d.note = Some(if base.status != "ok" {
+                    format!("base {}", base.status)
+                } else {
+                    d.side.status.clone()
+                });
+            } else if base_samples.is_empty() || samples.is_empty() {
+                d.note = Some("no raw samples in the run file".into());
+            } else if base.median == Some(0.0) {
+                d.note = Some("base median is 0: no ratio".into());
+            } else {
+                let new_blocks: Vec<&[f64]> = samples
+                    .iter()
+                    .flat_map(|run| stats::blocks::split(run, opts.blocks))
+                    .collect();
+                let ci = stats::blocks::ratio_of_medians_ci_over_blocks(
+                    &base_blocks,
+                    &new_blocks,
+                    opts.level,
+                );
+                if ci[0].is_finite() && ci[1].is_finite() {
+                    d.ratio_ci = Some(ci);
+                }
+                let ua = stats::blocks::medians_of(&base_blocks);
+                let ub = stats::blocks::medians_of(&new_blocks);
+                if let Some((test, p)) = test_pair(&ua, &ub) {
+                    d.test = Some(test);
+                    d.units = Some([ua.len(), ub.len()]);
+                    d.p = Some(p);
+                }
+            }
+            raw_p[k - 1].push(d.p.unwrap_or(f64::NAN));
+            deltas.push(d);
+        }
+        rows.push(Row {
+            identity: id.clone(),
+            scenario: any.scenario.clone(),
+            subject: any.subject.clone(),
+            case: any.case.clone(),
+            metric: any.metric.clone(),
+            unit: any.unit.clone(),
+            labels: any.labels.clone(),
+            direction: Direction::of_measurement(&any.unit, &any.metric, &any.subject),
+            base,
+            deltas,
+        });
+    }
+
+    let mut tallies = vec![Tally::default(); groups.len() - 1];
+    for (k, ps) in raw_p.iter().enumerate() {
+        let adjusted = match opts.correction {
+            Correction::Holm => stats::holm(ps),
+            Correction::Bh => stats::benjamini_hochberg(ps),
+            Correction::None => ps.clone(),
+        };
+        for (row, adj) in rows.iter_mut().zip(adjusted) {
+            let direction = row.direction;
+            let d = &mut row.deltas[k];
+            if adj.is_finite() {
+                d.p_adjusted = Some(adj);
+                decide(d, direction, adj, opts);
+            }
+            let t = &mut tallies[k];
+            match d.verdict {
+                Verdict::Regressed => t.regressed += 1,
+                Verdict::Improved => t.improved += 1,
+                Verdict::Changed => t.changed += 1,
+                Verdict::NoChange => t.no_change += 1,
+                Verdict::NotCompared => t.not_compared += 1,
+            }
+        }
+    }
+
+    let label = labels(groups);
+    drift_warnings(&rows, &label, opts, &mut warnings);
+    let runs = groups
+        .iter()
+        .zip(label)
+        .map(|(g, label)| RunInfo {
+            origin: g.origin(),
+            label,
+            kernel: g.runs[0].host.kernel.clone(),
+            started_at: g.runs[0].started_at.clone(),
+            tool_version: g.runs[0].tool.version.clone(),
+            tool_git: g.runs[0].tool.git.clone(),
+            interrupted: g.runs.iter().any(|r| r.interrupted),
+            repeats: g.runs.len(),
+        })
+        .collect();
+    let runs_only: Vec<&Run> = groups.iter().map(|g| g.runs[0]).collect();
+    Ok(Comparison {
+        schema: COMPARE_SCHEMA,
+        options: *opts,
+        runs,
+        host_differences: host_differences(&runs_only),
+        rows,
+        tallies,
+        warnings,
+    })
+}
+
+/// The harness's own empty iteration (subject `harness`: a pipe write, poll and read
+/// with no payload) runs interleaved with every scenario. When it moves beyond the
+/// threshold the machine itself ran at a different speed, and the reader must know that
+/// changes of a similar size in that scenario may be drift, not the change under test.
+fn drift_warnings(
+    rows: &[Row],
+    label: &[String],
+    opts: &CompareOptions,
+    warnings: &mut Vec<String>,
+) {
+    for row in rows.iter().filter(|r| r.subject == "harness") {
+        for (k, d) in row.deltas.iter().enumerate() {
+            let Some([lo, hi]) = d.ratio_ci else { continue };
+            if lo > 1.0 + opts.threshold || hi < 1.0 - opts.threshold {
+                warnings.push(format!(
+                    "machine drift in scenario {}: the harness's own empty iteration moved {} (CI {}) \
+                     from {} to {}; changes of a similar size in {} may be the machine, not the change \
+                     under test. Re-run both on a quiet machine, or back to back.",
+                    row.scenario,
+                    format::change(d.change_pct),
+                    format::ratio_ci(d.ratio_ci),
+                    label[0],
+                    label[k + 1],
+                    row.scenario,
+                ));
+            }
+        }
+    }
+}
+
+/// Set the verdict of a tested delta from its adjusted p-value and ratio CI.
+fn decide(d: &mut Delta, direction: Direction, p_adjusted: f64, opts: &CompareOptions) {
+    let Some([lo, hi]) = d.ratio_ci else {
+        d.verdict = Verdict::NoChange;
+        d.note = Some("no ratio CI".into());
+        return;
+    };
+    let significant = p_adjusted < opts.alpha;
+    let up = lo > 1.0 + opts.threshold;
+    let down = hi < 1.0 - opts.threshold;
+    d.verdict = if significant && (up || down) {
+        match (direction, up) {
+            (Direction::Neutral, _) => Verdict::Changed,
+            (Direction::LowerIsBetter, true) | (Direction::HigherIsBetter, false) => {
+                Verdict::Regressed
+            }
+            _ => Verdict::Improved,
+        }
+    } else {
+        if significant {
+            d.note = Some(format!(
+                "significant, but the CI reaches within ±{:.0} %",
+                opts.threshold * 100.0
+            ));
+        } else if up || down {
+            d.note = Some("beyond the threshold, but not significant".into());
+        }
+        Verdict::NoChange
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Host, MeasurementKey, Tool};
+    use crate::Measurement;
+
+    fn run(kernel: &str, ms: Vec<Measurement>) -> Run {
+        Run {
+            schema: crate::RUN_SCHEMA.into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: None,
+            tool: Tool::default(),
+            host: Host {
+                kernel: kernel.into(),
+                cpu_model: "cpu".into(),
+                cpus: 2,
+                ..Host::default()
+            },
+            config: serde_json::Value::Null,
+            interrupted: false,
+            measurements: ms,
+        }
+    }
+
+    fn m(subject: &str, unit: &str, metric: &str, scale: f64) -> Measurement {
+        // A skewed, deterministic sample: a body plus a tail.
+        let samples: Vec<f64> = (0..60)
+            .map(|i| {
+                scale * (1000.0 + f64::from((i * 37) % 50) + if i % 17 == 0 { 900.0 } else { 0.0 })
+            })
+            .collect();
+        Measurement::from_samples(
+            MeasurementKey::new("startup", subject, "default", metric),
+            unit,
+            BTreeMap::new(),
+            samples,
+        )
+    }
+
+    fn cmp(a: &Run, b: &Run) -> Comparison {
+        compare(
+            &[
+                Input {
+                    origin: "a.json",
+                    run: a,
+                },
+                Input {
+                    origin: "b.json",
+                    run: b,
+                },
+            ],
+            &CompareOptions::default(),
+        )
+        .expect("compare")
+    }
+
+    #[test]
+    fn identical_runs_have_no_change() {
+        let a = run(
+            "6.1",
+            vec![
+                m("process", "ns", "ready", 1.0),
+                m("runc", "ns", "ready", 3.0),
+            ],
+        );
+        let c = cmp(&a, &a.clone());
+        assert!(!c.has_regression());
+        assert_eq!(c.tallies[0].no_change, 2);
+        assert!(c.host_differences.is_empty());
+        assert_eq!(c.runs[0].label, "a.json");
+    }
+
+    #[test]
+    fn slower_subject_regresses_and_only_it() {
+        let a = run(
+            "6.1",
+            vec![
+                m("process", "ns", "ready", 1.0),
+                m("runc", "ns", "ready", 3.0),
+            ],
+        );
+        let b = run(
+            "6.6",
+            vec![
+                m("process", "ns", "ready", 1.0),
+                m("runc", "ns", "ready", 3.6),
+            ],
+        );
+        let c = cmp(&a, &b);
+        assert!(c.has_regression());
+        let v: Vec<_> = c
+            .rows
+            .iter()
+            .map(|r| (r.subject.as_str(), r.deltas[0].verdict))
+            .collect();
+        assert_eq!(
+            v,
+            [("process", Verdict::NoChange), ("runc", Verdict::Regressed)]
+        );
+        assert_eq!(c.runs[1].label, "6.6");
+        assert_eq!(c.host_differences[0].field, "kernel");
+        let ch = c.rows[1].deltas[0].change_pct.expect("change");
+        assert!((ch - 20.0).abs() < 1e-9, "{ch}");
+    }
+
+    #[test]
+    fn direction_matters() {
+        let a = run(
+            "6.1",
+            vec![
+                m("p", "ops/s", "throughput", 1.0),
+                m("p", "ratio", "cpu_share", 1.0),
+                m("q", "ns", "ready", 1.0),
+            ],
+        );
+        let b = run(
+            "6.1",
+            vec![
+                m("p", "ops/s", "throughput", 1.5),
+                m("p", "ratio", "cpu_share", 1.5),
+                m("q", "ns", "ready", 0.5),
+            ],
+        );
+        let c = cmp(&a, &b);
+        let v: Vec<_> = c.rows.iter().map(|r| r.deltas[0].verdict).collect();
+        assert_eq!(v, [Verdict::Improved, Verdict::Changed, Verdict::Improved]);
+        assert!(!c.has_regression());
+    }
+
+    #[test]
+    fn repeats_carry_run_to_run_noise() {
+        // Two base runs a whole-run 20 % apart (a busy hour); the new run sits between.
+        let a1 = run("6.1", vec![m("process", "ns", "ready", 1.0)]);
+        let a2 = run("6.1", vec![m("process", "ns", "ready", 1.2)]);
+        let b = run("6.1", vec![m("process", "ns", "ready", 1.15)]);
+        assert!(
+            cmp(&a1, &b).has_regression(),
+            "one base run alone is fooled by the shift"
+        );
+        let groups = [
+            Group {
+                origins: vec!["a1.json", "a2.json"],
+                runs: vec![&a1, &a2],
+            },
+            Group::from(Input {
+                origin: "b.json",
+                run: &b,
+            }),
+        ];
+        let c = compare_groups(&groups, &CompareOptions::default()).expect("compare");
+        assert!(!c.has_regression(), "{:?}", c.rows[0].deltas[0]);
+        assert_eq!(c.runs[0].repeats, 2);
+        assert_eq!(c.runs[0].label, "a1.json (+1)");
+        assert_eq!(c.rows[0].base.n, 120);
+        assert_eq!(c.rows[0].deltas[0].units, Some([20, 10]));
+    }
+
+    #[test]
+    fn the_harness_control_changes_but_never_regresses() {
+        let a = run("6.1", vec![m("harness", "ns", "ready", 1.0)]);
+        let b = run("6.1", vec![m("harness", "ns", "ready", 1.5)]);
+        let c = cmp(&a, &b);
+        assert_eq!(c.rows[0].deltas[0].verdict, Verdict::Changed);
+        assert!(!c.has_regression());
+        assert!(
+            c.warnings.iter().any(|w| w.contains("machine drift")),
+            "{:?}",
+            c.warnings
+        );
+    }
+
+    #[test]
+    fn skipped_and_missing_are_listed_not_compared() {
+        let skipped = Measurement::not_ok(
+            MeasurementKey::new("startup", "qemu", "default", "ready"),
+            "ns",
+            Status::Skipped,
+            "no KVM",
+        );
+        let a = run(
+            "6.1",
+            vec![m("process", "ns", "ready", 1.0), skipped.clone()],
+        );
+        let b = run("6.1", vec![skipped, m("runc", "ns", "ready", 9.0)]);
+        let c = cmp(&a, &b);
+        assert_eq!(c.rows.len(), 3);
+        assert!(c
+            .rows
+            .iter()
+            .all(|r| r.deltas[0].verdict == Verdict::NotCompared));
+        assert!(!c.has_regression());
+        assert_eq!(c.rows[2].base.status, "missing");
+    }
+
+    #[test]
+    fn different_cpu_is_refused_unless_forced() {
+        let a = run("6.1", vec![m("process", "ns", "ready", 1.0)]);
+        let mut b = a.clone();
+        b.host.cpus = 8;
+        let inputs = [
+            Input {
+                origin: "a.json",
+                run: &a,
+            },
+            Input {
+                origin: "b.json",
+                run: &b,
+            },
+        ];
+        let e = compare(&inputs, &CompareOptions::default()).expect_err("refused");
+        assert!(e.to_string().contains("--force"), "{e}");
+        let forced = CompareOptions {
+            force: true,
+            ..CompareOptions::default()
+        };
+        assert!(compare(&inputs, &forced).is_ok());
+    }
+
+    #[test]
+    fn small_samples_use_the_permutation_test() {
+        let small = |scale: f64| {
+            Measurement::from_samples(
+                MeasurementKey::new("clone", "namespaces", "all", "throughput"),
+                "ops/s",
+                BTreeMap::new(),
+                vec![
+                    100.0 * scale,
+                    104.0 * scale,
+                    98.0 * scale,
+                    101.0 * scale,
+                    99.0 * scale,
+                ],
+            )
+        };
+        let c = cmp(&run("6.1", vec![small(1.0)]), &run("6.1", vec![small(1.0)]));
+        assert_eq!(c.rows[0].deltas[0].test, Some("permutation"));
+        assert_eq!(c.rows[0].deltas[0].verdict, Verdict::NoChange);
+    }
+}

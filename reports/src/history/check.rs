@@ -1,0 +1,195 @@
+//! The nightly regression check: tonight's run against a rolling baseline of the last K
+//! recorded runs on a comparable host, the way continuous-benchmarking services do it.
+//!
+//! Per measurement: the baseline is the median of the previous runs' medians and its
+//! interquartile range. A change is flagged when tonight's median, with its own 95 %
+//! confidence interval, lies entirely outside the Tukey fence (beyond Q3 + 1.5·IQR, or
+//! below Q1 - 1.5·IQR) AND differs from the baseline median by more than the threshold.
+//! Using the interval, not the point median, keeps a run with few or noisy samples from
+//! failing on a median it could not pin down. The fence follows how noisy this measurement has
+//! been night to night; the threshold keeps a quiet measurement from failing a job for a
+//! change nobody would act on. Directions are those of `compare::Direction`.
+
+use serde::Serialize;
+
+use super::{History, HistoryError, HostFilter};
+use crate::compare::Direction;
+use crate::model::{Run, Status};
+use crate::stats::percentile_sorted;
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct CheckOptions {
+    /// Previous runs forming the baseline.
+    pub last: usize,
+    /// Fewer previous runs than this: no verdict ("insufficient history").
+    pub min_runs: usize,
+    /// Threshold as a fraction of the baseline median.
+    pub threshold: f64,
+    /// Use runs from any host, not only those with the same CPU model and count.
+    pub any_host: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            last: 7,
+            min_runs: 3,
+            threshold: 0.05,
+            any_host: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckVerdict {
+    Regressed,
+    Improved,
+    Changed,
+    WithinBand,
+    InsufficientHistory,
+    NotChecked,
+}
+
+impl CheckVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckVerdict::Regressed => "regressed",
+            CheckVerdict::Improved => "improved",
+            CheckVerdict::Changed => "changed",
+            CheckVerdict::WithinBand => "within band",
+            CheckVerdict::InsufficientHistory => "insufficient history",
+            CheckVerdict::NotChecked => "not checked",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckRow {
+    pub identity: String,
+    pub unit: String,
+    /// Tonight's median.
+    pub p50: Option<f64>,
+    /// Previous runs in the baseline.
+    pub baseline_runs: usize,
+    pub baseline_median: Option<f64>,
+    /// [low fence, high fence].
+    pub band: Option<[f64; 2]>,
+    pub change_pct: Option<f64>,
+    pub verdict: CheckVerdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub options: CheckOptions,
+    /// The checked run's id in the database, when it was recorded there.
+    pub run_id: Option<i64>,
+    pub rows: Vec<CheckRow>,
+}
+
+impl CheckReport {
+    pub fn regressions(&self) -> impl Iterator<Item = &CheckRow> {
+        self.rows
+            .iter()
+            .filter(|r| r.verdict == CheckVerdict::Regressed)
+    }
+
+    pub fn count(&self, v: CheckVerdict) -> usize {
+        self.rows.iter().filter(|r| r.verdict == v).count()
+    }
+}
+
+/// Check `run` against the last `opts.last` runs recorded before it in `history`.
+pub fn check(
+    history: &History,
+    run: &Run,
+    opts: &CheckOptions,
+) -> Result<CheckReport, HistoryError> {
+    let run_id = history.find(run)?;
+    let host = (!opts.any_host).then(|| HostFilter {
+        cpu_model: run.host.cpu_model.clone(),
+        cpus: run.host.cpus,
+    });
+    let mut rows = Vec::new();
+    for m in &run.measurements {
+        let identity = m.identity();
+        let mut row = CheckRow {
+            identity: identity.clone(),
+            unit: m.unit.clone(),
+            p50: None,
+            baseline_runs: 0,
+            baseline_median: None,
+            band: None,
+            change_pct: None,
+            verdict: CheckVerdict::NotChecked,
+            note: None,
+        };
+        let Some(s) = m.summary.filter(|_| m.status == Status::Ok) else {
+            row.note = Some(
+                m.reason
+                    .clone()
+                    .unwrap_or_else(|| format!("{:?}", m.status).to_lowercase()),
+            );
+            rows.push(row);
+            continue;
+        };
+        row.p50 = Some(s.p50);
+        let series = history.series(&identity, opts.last, host.as_ref(), run_id)?;
+        row.baseline_runs = series.len();
+        let mut meds: Vec<f64> = series
+            .iter()
+            .map(|p| p.p50)
+            .filter(|x| x.is_finite())
+            .collect();
+        if meds.len() < opts.min_runs.max(1) {
+            row.verdict = CheckVerdict::InsufficientHistory;
+            row.note = Some(format!(
+                "{} of {} previous runs needed",
+                meds.len(),
+                opts.min_runs
+            ));
+            rows.push(row);
+            continue;
+        }
+        meds.sort_by(f64::total_cmp);
+        let med = percentile_sorted(&meds, 0.5);
+        let q1 = percentile_sorted(&meds, 0.25);
+        let q3 = percentile_sorted(&meds, 0.75);
+        let iqr = q3 - q1;
+        let band = [q1 - 1.5 * iqr, q3 + 1.5 * iqr];
+        row.baseline_median = Some(med);
+        row.band = Some(band);
+        if med != 0.0 {
+            row.change_pct = Some((s.p50 / med - 1.0) * 100.0);
+        }
+        // Tonight's CI of the median; the point median when the file has none.
+        let [lo, hi] = if s.p50_ci[0].is_finite() && s.p50_ci[1].is_finite() {
+            [s.p50_ci[0].min(s.p50), s.p50_ci[1].max(s.p50)]
+        } else {
+            [s.p50, s.p50]
+        };
+        let margin = opts.threshold * med.abs();
+        let up = lo > band[1] && lo - med > margin;
+        let down = hi < band[0] && med - hi > margin;
+        row.verdict = match (
+            Direction::of_measurement(&m.unit, &m.metric, &m.subject),
+            up,
+            down,
+        ) {
+            (_, false, false) => CheckVerdict::WithinBand,
+            (Direction::Neutral, _, _) => CheckVerdict::Changed,
+            (Direction::LowerIsBetter, true, _) | (Direction::HigherIsBetter, false, true) => {
+                CheckVerdict::Regressed
+            }
+            _ => CheckVerdict::Improved,
+        };
+        rows.push(row);
+    }
+    Ok(CheckReport {
+        options: *opts,
+        run_id,
+        rows,
+    })
+}
