@@ -13,9 +13,12 @@ use serde_json::Value;
 /// The quota of the point, in % of one CPU.
 const QUOTA: f64 = 50.0;
 
-fn cgroups_usable() -> Option<String> {
+/// Capability probe: create (and remove) a cgroup named after `test` (tests run in
+/// parallel, so each probes with its own name).
+fn cgroups_usable(test: &str) -> Option<String> {
     let c = isobench::cleanup::Cleanup::in_memory();
-    match isobench::cgroup::AnyManager::create(&c, "isobench-capability-probe-containers") {
+    let name = format!("isobench-capability-probe-{}-{test}", std::process::id());
+    match isobench::cgroup::AnyManager::create(&c, &name) {
         Ok(mut m) => {
             let _ = isobench::cgroup::CgroupManager::remove(&mut m);
             None
@@ -136,7 +139,7 @@ fn check_subject(ms: &[Value], subject: &str) {
 
 #[test]
 fn sandbox_and_runc_are_throttled_bwrap_skips_once_nothing_is_left() {
-    if let Some(why) = cgroups_usable() {
+    if let Some(why) = cgroups_usable("sweep") {
         eprintln!("skipping: cannot create a cgroup here: {why}");
         return;
     }
@@ -209,7 +212,7 @@ fn has_entry_ending(dir: &Path, suffix: &str) -> bool {
 
 #[test]
 fn sigint_during_a_limited_container_leaves_nothing() {
-    if let Some(why) = cgroups_usable() {
+    if let Some(why) = cgroups_usable("sigint") {
         eprintln!("skipping: cannot create a cgroup here: {why}");
         return;
     }
@@ -248,6 +251,10 @@ fn sigint_during_a_limited_container_leaves_nothing() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "isobench exited before the interrupt"
+    );
     isobench::sys::process::kill(pid as i32, libc::SIGINT).expect("SIGINT");
     let out = child.wait_with_output().expect("wait");
     let stderr = String::from_utf8_lossy(&out.stderr);
