@@ -2,13 +2,15 @@
 //!
 //! Cases (group `clone`): `none`, `pid`, `mnt`, `uts`, `ipc`, `net`, `user`, `cgroup`,
 //! `time`, `all` — one benchmark id per flag set.
-//! Timer: `iter_custom` sums, per iteration, the harness's own `total` of one
+//! Timer: `iter_custom`; per iteration, the harness's own `total` of one
 //! `Creator::once`: from just before clone3(CLONE_VM | flags) to wait4 returning for the
 //! child that wrote one byte and exited — the same primitive and clock points as
-//! `isobench run --scenario clone`, so the figures can be compared.
+//! `isobench run --scenario clone`, so the figures can be compared. Each sample reports
+//! `iters` × the median of its iterations (`isobench_bench::median_total`). Unlike the
+//! scenario, criterion runs each flag in a block: back-to-back network namespaces queue
+//! up asynchronous `cleanup_net` work, which the interleaved scenario spreads out.
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use isobench::scenario::clone::{flag_cases, Creator};
@@ -33,14 +35,14 @@ fn bench(c: &mut Criterion) {
         }
         g.bench_function(&name, |b| {
             b.iter_custom(|iters| {
-                let mut sum = Duration::ZERO;
+                let mut times = Vec::with_capacity(iters as usize);
                 for _ in 0..iters {
                     match creator.once(black_box(flags)) {
-                        Ok(t) => sum += t.total,
+                        Ok(t) => times.push(t.total),
                         Err(e) => panic!("clone3({name}) failed mid-bench: {e}"),
                     }
                 }
-                sum
+                isobench_bench::median_total(times)
             })
         });
     }

@@ -5,10 +5,10 @@
 //! Timer: `iter_custom`; each iteration forks a single-threaded child (not timed) that
 //! reads CLOCK_MONOTONIC around the one syscall and reports the difference — the same
 //! method as `isobench run --scenario clone` (metrics `unshare` / `setns`). The namespace
-//! joined by setns is created once, before timing, and held open by an fd.
+//! joined by setns is created once, before timing, and held open by an fd. Each sample
+//! reports `iters` × the median of its iterations (`isobench_bench::median_total`).
 
 use std::os::fd::AsFd;
-use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use isobench::ns;
@@ -33,14 +33,17 @@ fn bench(c: &mut Criterion) {
         }
         g.bench_function(t.name, |b| {
             b.iter_custom(|iters| {
-                let mut sum = Duration::ZERO;
+                let mut times = Vec::with_capacity(iters as usize);
                 for _ in 0..iters {
-                    sum += time_in_child(|| {
-                        isobench::sys::fs::unshare(flag).map_err(|e| e.raw_os_error().unwrap_or(0))
-                    })
-                    .unwrap_or_else(|e| panic!("unshare({}) failed mid-bench: {e}", t.name));
+                    times.push(
+                        time_in_child(|| {
+                            isobench::sys::fs::unshare(flag)
+                                .map_err(|e| e.raw_os_error().unwrap_or(0))
+                        })
+                        .unwrap_or_else(|e| panic!("unshare({}) failed mid-bench: {e}", t.name)),
+                    );
                 }
-                sum
+                isobench_bench::median_total(times)
             })
         });
     }
@@ -65,12 +68,14 @@ fn bench(c: &mut Criterion) {
         }
         g.bench_function(t.name, |b| {
             b.iter_custom(|iters| {
-                let mut sum = Duration::ZERO;
+                let mut times = Vec::with_capacity(iters as usize);
                 for _ in 0..iters {
-                    sum += time_in_child(op)
-                        .unwrap_or_else(|e| panic!("setns({}) failed mid-bench: {e}", t.name));
+                    times.push(
+                        time_in_child(op)
+                            .unwrap_or_else(|e| panic!("setns({}) failed mid-bench: {e}", t.name)),
+                    );
                 }
-                sum
+                isobench_bench::median_total(times)
             })
         });
     }

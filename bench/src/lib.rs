@@ -38,3 +38,40 @@ pub fn milli() -> criterion::Criterion {
         .measurement_time(Duration::from_secs(3))
         .configure_from_args()
 }
+
+/// What an `iter_custom` sample reports: `iters` × the median of the iterations it timed.
+///
+/// criterion divides a sample's total by its iteration count, i.e. it works with the
+/// *mean* per-iteration time of each sample. On a shared machine a few iterations in a
+/// thousand take a scheduler time slice (milliseconds) instead of microseconds, and such a
+/// mean follows them. Reporting the batch's median keeps criterion's estimates (and its
+/// baselines and change detection) on the typical per-operation cost — the figure
+/// `isobench run` reports as p50 — while a real shift of the whole distribution still
+/// moves it.
+pub fn median_total(mut times: Vec<Duration>) -> Duration {
+    if times.is_empty() {
+        return Duration::ZERO;
+    }
+    let n = times.len() as u32;
+    times.sort_unstable();
+    let mid = times.len() / 2;
+    let median = if times.len() % 2 == 1 {
+        times[mid]
+    } else {
+        (times[mid - 1] + times[mid]) / 2
+    };
+    median * n
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn median_total_ignores_a_rare_outlier() {
+        let mut v = vec![Duration::from_micros(10); 99];
+        v.push(Duration::from_millis(5));
+        assert_eq!(super::median_total(v), Duration::from_micros(1000));
+        assert_eq!(super::median_total(Vec::new()), Duration::ZERO);
+    }
+}
