@@ -142,3 +142,48 @@ pub fn run(kind: ScenarioKind, ctx: &Ctx<'_>) -> Outcome {
         ScenarioKind::Throttle => throttle::run(ctx),
     }
 }
+
+/// What `prepare_subject` found.
+pub enum Prepared {
+    /// Available and prepared: measure it.
+    Ready(Box<dyn crate::subject::Subject>),
+    /// Skipped or failed; already recorded in the collector with its reason.
+    Unusable,
+    /// A signal arrived while preparing.
+    Interrupted,
+}
+
+/// Create `kind`, check `available()` and run `prepare()`, recording a skip (with the
+/// reason and fix) or a failure under (`case`, `metric`) when it cannot be measured.
+pub fn prepare_subject(
+    ctx: &Ctx<'_>,
+    scenario: &str,
+    kind: crate::subject::SubjectKind,
+    col: &mut crate::measure::Collector,
+    case: &str,
+    metric: &str,
+) -> Prepared {
+    use isobench_reports::model::Status;
+    let mut s = kind.create();
+    if let Err(u) = s.available(ctx.env) {
+        col.problem(kind.name(), case, metric, Status::Skipped, &u.to_string());
+        return Prepared::Unusable;
+    }
+    ctx.progress
+        .message(&format!("{scenario}: preparing {kind}"));
+    if let Err(e) = s.prepare(ctx.env) {
+        let _ = s.finish(ctx.env);
+        if e.is_interrupt() {
+            return Prepared::Interrupted;
+        }
+        col.problem(
+            kind.name(),
+            case,
+            metric,
+            Status::Failed,
+            &format!("preparing {kind} failed: {e}"),
+        );
+        return Prepared::Unusable;
+    }
+    Prepared::Ready(s)
+}

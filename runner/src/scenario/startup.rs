@@ -114,35 +114,16 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let none = BTreeMap::new();
 
     for kind in &ctx.subjects {
-        let mut s = kind.create();
-        if let Err(u) = s.available(env) {
-            col.problem(
-                kind.name(),
-                "default",
-                "ready",
-                Status::Skipped,
-                &u.to_string(),
-            );
-            continue;
-        }
-        ctx.progress.message(&format!("startup: preparing {kind}"));
-        if let Err(e) = s.prepare(env) {
-            if e.is_interrupt() {
+        let s = match super::prepare_subject(ctx, "startup", *kind, &mut col, "default", "ready") {
+            super::Prepared::Ready(s) => s,
+            super::Prepared::Unusable => continue,
+            super::Prepared::Interrupted => {
                 return Outcome {
                     measurements: col.finish(),
                     interrupted: Some("signal"),
-                };
+                }
             }
-            col.problem(
-                kind.name(),
-                "default",
-                "ready",
-                Status::Failed,
-                &format!("preparing {kind} failed: {e}"),
-            );
-            let _ = s.finish(env);
-            continue;
-        }
+        };
         let idx = subjects.len();
         let max_it = s
             .max_iterations(ctx.quick)

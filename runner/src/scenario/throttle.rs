@@ -282,35 +282,16 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     ]);
 
     for kind in &ctx.subjects {
-        let mut s = kind.create();
-        if let Err(u) = s.available(env) {
-            col.problem(
-                kind.name(),
-                "*",
-                "cpu_share",
-                Status::Skipped,
-                &u.to_string(),
-            );
-            continue;
-        }
-        ctx.progress.message(&format!("throttle: preparing {kind}"));
-        if let Err(e) = s.prepare(env) {
-            if e.is_interrupt() {
+        let s = match super::prepare_subject(ctx, SCENARIO, *kind, &mut col, "*", "cpu_share") {
+            super::Prepared::Ready(s) => s,
+            super::Prepared::Unusable => continue,
+            super::Prepared::Interrupted => {
                 return Outcome {
                     measurements: col.finish(),
                     interrupted: Some("signal"),
-                };
+                }
             }
-            col.problem(
-                kind.name(),
-                "*",
-                "cpu_share",
-                Status::Failed,
-                &format!("preparing {kind} failed: {e}"),
-            );
-            let _ = s.finish(env);
-            continue;
-        }
+        };
         let idx = subjects.len();
         let quotas = quotas_for(*kind, ctx.quick, &opts.quotas);
         let max_rounds = ctx.plan.warmup

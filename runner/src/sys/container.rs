@@ -198,19 +198,7 @@ impl std::fmt::Debug for ContainerChild {
     }
 }
 
-/// struct clone_args of <linux/sched.h> (version 0 is enough here).
-#[repr(C)]
-#[derive(Debug, Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-}
+use super::clone::CloneArgs;
 
 /// Start `program` in a clone3 child with `ns_flags` (CLONE_NEW* bits). Returns the
 /// child and the read end of its report pipe (EOF once the child exec'd or died).
