@@ -120,7 +120,11 @@ pub fn has_data(m: &Measurement) -> bool {
 /// Whether the labels other than `accel` are empty (the plain point of a case, not a
 /// sweep point).
 pub fn unswept(m: &Measurement) -> bool {
-    m.labels.keys().all(|k| k == "accel")
+    // Sweep labels vary the workload (clone concurrency, mount-table size); descriptive
+    // labels (accel, machine, cgroup_manager, oci_runtime, namespaces) do not.
+    !m.labels
+        .keys()
+        .any(|k| matches!(k.as_str(), "concurrency" | "mounts"))
 }
 
 /// Footprint metrics: names ending `_rss` or `_pss`, in bytes.
