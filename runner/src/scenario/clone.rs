@@ -493,6 +493,7 @@ fn mount_sweep(
 /// Run `op` in a forked single-threaded child that times it with CLOCK_MONOTONIC and
 /// writes the nanoseconds (or the errno, negated) to a pipe.
 pub fn time_in_child(op: impl FnOnce() -> Result<(), i32>) -> Result<Duration, String> {
+    let ranges = text_ranges();
     let (rd, wr) = sys::pipe().map_err(|e| e.to_string())?;
     let wfd = wr.as_raw_fd();
     let child = || -> i32 {
@@ -501,6 +502,12 @@ pub fn time_in_child(op: impl FnOnce() -> Result<(), i32>) -> Result<Duration, S
         // fault lands inside the timed region (it would add ~1-2 µs depending on where a
         // frame happens to cross a page boundary).
         prefault_stack();
+        // Likewise the program and libc text: fork does not copy their page-table
+        // entries, so the first execution of each code page in the timed region would
+        // be a minor fault (~1 µs here) whose count depends on code layout.
+        for &(start, len) in ranges {
+            sys::process::populate_read(start, len);
+        }
         let _ = sys::process::monotonic_ns();
         let t0 = sys::process::monotonic_ns();
         let r = op();
@@ -549,6 +556,32 @@ pub fn time_in_child(op: impl FnOnce() -> Result<(), i32>) -> Result<Duration, S
         return Err(std::io::Error::from_raw_os_error((-v) as i32).to_string());
     }
     Ok(Duration::from_nanos(v as u64))
+}
+
+/// Executable mappings of this process (program and libraries), read once from
+/// /proc/self/maps before any fork, as (start, length).
+fn text_ranges() -> &'static [(usize, usize)] {
+    static RANGES: std::sync::OnceLock<Vec<(usize, usize)>> = std::sync::OnceLock::new();
+    RANGES.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split_whitespace();
+                let range = f.next()?;
+                let perms = f.next()?;
+                if !perms.starts_with("r-x") || l.contains("[vdso]") || l.contains("[vsyscall]") {
+                    return None;
+                }
+                let (a, b) = range.split_once('-')?;
+                let (a, b) = (
+                    usize::from_str_radix(a, 16).ok()?,
+                    usize::from_str_radix(b, 16).ok()?,
+                );
+                (b > a).then_some((a, b - a))
+            })
+            .collect()
+    })
 }
 
 /// Write one byte in each page of a 32 KiB stack buffer (no allocation: safe after fork).
