@@ -9,7 +9,7 @@
 //! slow, shared noise inside the uncertainty where it belongs.
 
 use super::rng::SplitMix64;
-use super::summary::percentile_sorted;
+use super::summary::{median_in_place, percentile_interval};
 
 /// Contiguous blocks of `data` (in the order taken): `blocks` of them, sizes differing by
 /// at most one; fewer (single values) when there are fewer values than blocks.
@@ -20,11 +20,6 @@ pub fn split(data: &[f64], blocks: usize) -> Vec<&[f64]> {
         .map(|i| &data[i * n / b..(i + 1) * n / b])
         .filter(|s| !s.is_empty())
         .collect()
-}
-
-fn median_in_place(v: &mut [f64]) -> f64 {
-    v.sort_unstable_by(f64::total_cmp);
-    percentile_sorted(v, 0.5)
 }
 
 /// Median of each block.
@@ -83,12 +78,7 @@ pub fn ratio_of_medians_ci_over_blocks(ba: &[&[f64]], bb: &[&[f64]], level: f64)
     if ratios.is_empty() {
         return [f64::NAN, f64::NAN];
     }
-    ratios.sort_by(f64::total_cmp);
-    let alpha = (1.0 - level) / 2.0;
-    [
-        percentile_sorted(&ratios, alpha),
-        percentile_sorted(&ratios, 1.0 - alpha),
-    ]
+    percentile_interval(&mut ratios, level)
 }
 
 /// Median of each of `blocks`.

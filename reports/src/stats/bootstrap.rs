@@ -5,7 +5,7 @@
 //! samples always give the same interval.
 
 use super::rng::SplitMix64;
-use super::summary::percentile_sorted;
+use super::summary::{median_in_place, percentile_interval};
 
 /// Resamples drawn; 2000 gives 95% interval end points stable to about 1% of their spread.
 pub const RESAMPLES: usize = 2000;
@@ -36,17 +36,7 @@ pub fn bootstrap_ci(data: &[f64], level: f64, stat: impl Fn(&mut [f64]) -> f64) 
         }
         stats.push(stat(&mut buf));
     }
-    stats.sort_by(f64::total_cmp);
-    let alpha = (1.0 - level) / 2.0;
-    [
-        percentile_sorted(&stats, alpha),
-        percentile_sorted(&stats, 1.0 - alpha),
-    ]
-}
-
-fn median_in_place(v: &mut [f64]) -> f64 {
-    v.sort_unstable_by(f64::total_cmp);
-    percentile_sorted(v, 0.5)
+    percentile_interval(&mut stats, level)
 }
 
 /// Bootstrap CI of the median.
@@ -78,12 +68,7 @@ pub fn ratio_of_medians_ci(a: &[f64], b: &[f64], level: f64) -> [f64; 2] {
     if ratios.is_empty() {
         return [f64::NAN, f64::NAN];
     }
-    ratios.sort_by(f64::total_cmp);
-    let alpha = (1.0 - level) / 2.0;
-    [
-        percentile_sorted(&ratios, alpha),
-        percentile_sorted(&ratios, 1.0 - alpha),
-    ]
+    percentile_interval(&mut ratios, level)
 }
 
 #[cfg(test)]

@@ -7,15 +7,10 @@
 //! the same inputs always give the same p-value.
 
 use super::rng::SplitMix64;
-use super::summary::percentile_sorted;
+use super::summary::median_in_place;
 
 /// Default number of random permutations.
 pub const PERMUTATIONS: usize = 10_000;
-
-fn median_of(v: &mut [f64]) -> f64 {
-    v.sort_unstable_by(f64::total_cmp);
-    percentile_sorted(v, 0.5)
-}
 
 /// Two-sided p-value of |median(b) - median(a)| under random relabelling of the pooled
 /// values, with the +1 correction of Phipson & Smyth (2010) so it is never 0. `None` when
@@ -26,7 +21,7 @@ pub fn median_difference_p(a: &[f64], b: &[f64], permutations: usize) -> Option<
     if a.is_empty() || b.is_empty() {
         return None;
     }
-    let observed = (median_of(&mut b.clone()) - median_of(&mut a.clone())).abs();
+    let observed = (median_in_place(&mut b.clone()) - median_in_place(&mut a.clone())).abs();
     let mut pool: Vec<f64> = a.iter().chain(b.iter()).copied().collect();
     let seed = pool.iter().fold(0x005E_ED0F_u64, |h, x| {
         (h ^ x.to_bits()).wrapping_mul(0x100_0000_01B3)
@@ -42,7 +37,7 @@ pub fn median_difference_p(a: &[f64], b: &[f64], permutations: usize) -> Option<
         rng.shuffle(&mut pool);
         buf_a.copy_from_slice(&pool[..a.len()]);
         buf_b.copy_from_slice(&pool[a.len()..]);
-        let d = (median_of(&mut buf_b) - median_of(&mut buf_a)).abs();
+        let d = (median_in_place(&mut buf_b) - median_in_place(&mut buf_a)).abs();
         if d + tol >= observed {
             extreme += 1;
         }

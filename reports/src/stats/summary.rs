@@ -17,6 +17,23 @@ pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
+/// Median of `v`, sorting it in place (for bootstrap loops that reuse one buffer).
+pub(crate) fn median_in_place(v: &mut [f64]) -> f64 {
+    v.sort_unstable_by(f64::total_cmp);
+    percentile_sorted(v, 0.5)
+}
+
+/// The central `level` interval of the values of a bootstrap distribution (sorts them):
+/// the percentile bootstrap's end points.
+pub(crate) fn percentile_interval(values: &mut [f64], level: f64) -> [f64; 2] {
+    values.sort_by(f64::total_cmp);
+    let alpha = (1.0 - level) / 2.0;
+    [
+        percentile_sorted(values, alpha),
+        percentile_sorted(values, 1.0 - alpha),
+    ]
+}
+
 pub fn median(data: &[f64]) -> f64 {
     let mut v: Vec<f64> = data.iter().copied().filter(|x| x.is_finite()).collect();
     v.sort_by(f64::total_cmp);

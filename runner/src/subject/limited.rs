@@ -58,6 +58,92 @@ pub trait LimitedInstance: Instance {
     fn cgroup_version(&self) -> &'static str;
 }
 
+/// An instance that knows its payload's own CPU time (from wait4's rusage).
+pub trait PayloadCpu {
+    fn payload_cpu(&self) -> Option<Duration>;
+}
+
+/// Who removes the cgroup of an [`InCgroup`] instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupOwner {
+    /// The harness created it: teardown removes it after the payload is gone.
+    Harness,
+    /// The runtime created it and removes it itself (`runc delete`); only read here.
+    Runtime,
+}
+
+/// A subject's instance plus the cgroup the throttle scenario reads: the shared
+/// `LimitedInstance` for subjects whose limits are set on a cgroup (sandbox: one the
+/// harness made; runc/crun: the runtime's, read before `delete`).
+pub struct InCgroup<I: Instance + PayloadCpu> {
+    pub inst: I,
+    pub cgroup: AnyManager,
+    owner: CgroupOwner,
+    removed: bool,
+}
+
+impl<I: Instance + PayloadCpu> InCgroup<I> {
+    pub fn new(inst: I, cgroup: AnyManager, owner: CgroupOwner) -> Self {
+        InCgroup {
+            inst,
+            cgroup,
+            owner,
+            removed: false,
+        }
+    }
+}
+
+impl<I: Instance + PayloadCpu> std::fmt::Debug for InCgroup<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InCgroup({:?})", self.cgroup.paths())
+    }
+}
+
+impl<I: Instance + PayloadCpu> Instance for InCgroup<I> {
+    fn wait_ready(&mut self, deadline: Instant) -> Result<Instant, SubjectError> {
+        self.inst.wait_ready(deadline)
+    }
+
+    fn wait_exit(&mut self, deadline: Instant) -> Result<Exit, SubjectError> {
+        self.inst.wait_exit(deadline)
+    }
+
+    fn teardown(&mut self) -> Result<(), SubjectError> {
+        self.inst.teardown()?;
+        if self.owner == CgroupOwner::Harness && !self.removed {
+            self.cgroup.remove()?;
+            self.removed = true;
+        }
+        Ok(())
+    }
+
+    fn phases(&self) -> Vec<(String, Duration)> {
+        self.inst.phases()
+    }
+}
+
+impl<I: Instance + PayloadCpu> LimitedInstance for InCgroup<I> {
+    fn cgroup_stats(&self) -> Result<Stats, SubjectError> {
+        Ok(self.cgroup.stats()?)
+    }
+
+    fn payload_cpu(&self) -> Option<Duration> {
+        self.inst.payload_cpu()
+    }
+
+    fn cgroup_version(&self) -> &'static str {
+        self.cgroup.version()
+    }
+}
+
+impl<I: Instance + PayloadCpu> Drop for InCgroup<I> {
+    fn drop(&mut self) {
+        if let Err(e) = self.teardown() {
+            eprintln!("isobench: tearing down a limited instance: {e}");
+        }
+    }
+}
+
 /// The probe as a child process in a fresh cgroup of its own.
 pub struct CgroupProbe {
     pid: i32,

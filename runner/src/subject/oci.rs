@@ -293,7 +293,11 @@ impl Subject for OciRuntime {
         }
         let inst = self.start(env, "create-start", mode, Some(limits))?;
         let cgroup = crate::cgroup::AnyManager::existing(&inst.cgroups_path)?;
-        Ok(Box::new(LimitedOci { inst, cgroup }))
+        Ok(Box::new(super::limited::InCgroup::new(
+            inst,
+            cgroup,
+            super::limited::CgroupOwner::Runtime,
+        )))
     }
 
     fn finish(&mut self, _env: &Env) -> Result<(), SubjectError> {
@@ -734,45 +738,11 @@ impl Drop for OciInstance {
     }
 }
 
-/// A container launched under limits: its cgroup is read after the init exited and
-/// before `delete` (in teardown) removes it.
-#[derive(Debug)]
-struct LimitedOci {
-    inst: OciInstance,
-    cgroup: crate::cgroup::AnyManager,
-}
-
-impl Instance for LimitedOci {
-    fn wait_ready(&mut self, deadline: Instant) -> Result<Instant, SubjectError> {
-        self.inst.wait_ready(deadline)
-    }
-
-    fn wait_exit(&mut self, deadline: Instant) -> Result<Exit, SubjectError> {
-        self.inst.wait_exit(deadline)
-    }
-
-    fn teardown(&mut self) -> Result<(), SubjectError> {
-        self.inst.teardown()
-    }
-
-    fn phases(&self) -> Vec<(String, Duration)> {
-        self.inst.phases()
-    }
-}
-
-impl super::limited::LimitedInstance for LimitedOci {
-    fn cgroup_stats(&self) -> Result<crate::cgroup::Stats, SubjectError> {
-        use crate::cgroup::CgroupManager;
-        Ok(self.cgroup.stats()?)
-    }
-
+/// Under limits, a container's cgroup is read after the init exited and before
+/// `delete` (in teardown) removes it.
+impl super::limited::PayloadCpu for OciInstance {
     fn payload_cpu(&self) -> Option<Duration> {
-        self.inst.cpu
-    }
-
-    fn cgroup_version(&self) -> &'static str {
-        use crate::cgroup::CgroupManager;
-        self.cgroup.version()
+        self.cpu
     }
 }
 

@@ -40,7 +40,7 @@ use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
-use crate::cgroup::{common::unique_name, AnyManager, CgroupManager, Stats};
+use crate::cgroup::{common::unique_name, AnyManager, CgroupManager};
 use std::time::{Duration, Instant};
 
 use super::sandbox_cgroup::{self, Limits, Parents};
@@ -187,11 +187,11 @@ impl Subject for Sandbox {
             .map_err(SubjectError::from)
             .and_then(|()| SandboxInstance::start(state, mode, Some(&cgroup)));
         match inst {
-            Ok(inst) => Ok(Box::new(LimitedSandbox {
+            Ok(inst) => Ok(Box::new(super::limited::InCgroup::new(
                 inst,
                 cgroup,
-                removed: false,
-            })),
+                super::limited::CgroupOwner::Harness,
+            ))),
             Err(e) => {
                 let _ = cgroup.remove();
                 Err(e)
@@ -595,54 +595,8 @@ impl Drop for SandboxInstance {
     }
 }
 
-/// A sandbox in a cgroup of the harness's making (`launch_limited`).
-struct LimitedSandbox {
-    inst: SandboxInstance,
-    cgroup: AnyManager,
-    removed: bool,
-}
-
-impl Instance for LimitedSandbox {
-    fn wait_ready(&mut self, deadline: Instant) -> Result<Instant, SubjectError> {
-        self.inst.wait_ready(deadline)
-    }
-
-    fn wait_exit(&mut self, deadline: Instant) -> Result<Exit, SubjectError> {
-        self.inst.wait_exit(deadline)
-    }
-
-    fn teardown(&mut self) -> Result<(), SubjectError> {
-        self.inst.teardown()?;
-        if !self.removed {
-            self.cgroup.remove()?;
-            self.removed = true;
-        }
-        Ok(())
-    }
-
-    fn phases(&self) -> Vec<(String, Duration)> {
-        self.inst.phases()
-    }
-}
-
-impl super::limited::LimitedInstance for LimitedSandbox {
-    fn cgroup_stats(&self) -> Result<Stats, SubjectError> {
-        Ok(self.cgroup.stats()?)
-    }
-
+impl super::limited::PayloadCpu for SandboxInstance {
     fn payload_cpu(&self) -> Option<Duration> {
-        self.inst.cpu
-    }
-
-    fn cgroup_version(&self) -> &'static str {
-        self.cgroup.version()
-    }
-}
-
-impl Drop for LimitedSandbox {
-    fn drop(&mut self) {
-        if let Err(e) = self.teardown() {
-            eprintln!("isobench: tearing down a limited sandbox: {e}");
-        }
+        self.cpu
     }
 }
