@@ -382,22 +382,7 @@ impl Boot {
                     tail,
                 });
             }
-            if let Some(sig) = sys::signals::interrupted() {
-                self.kill();
-                return Err(BootError::Interrupted(sys::signals::name(sig)));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                let tail = self.tail();
-                self.kill();
-                return Err(BootError::Timeout {
-                    marker: m.name(),
-                    waited: now - start,
-                    accel: self.accel.name(),
-                    machine: self.machine.clone(),
-                    tail,
-                });
-            }
+            let now = self.check_stop(start, deadline, m.name())?;
             self.read_chunk((deadline - now).min(Duration::from_millis(250)))?;
         }
     }
@@ -406,25 +391,37 @@ impl Boot {
     pub fn wait_exit(&mut self, deadline: Instant) -> Result<BootExit, BootError> {
         let start = Instant::now();
         while !self.eof {
-            if let Some(sig) = sys::signals::interrupted() {
-                self.kill();
-                return Err(BootError::Interrupted(sys::signals::name(sig)));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                let tail = self.tail();
-                self.kill();
-                return Err(BootError::Timeout {
-                    marker: "QEMU exit",
-                    waited: now - start,
-                    accel: self.accel.name(),
-                    machine: self.machine.clone(),
-                    tail,
-                });
-            }
+            let now = self.check_stop(start, deadline, "QEMU exit")?;
             self.read_chunk((deadline - now).min(Duration::from_millis(250)))?;
         }
         self.reap(deadline)
+    }
+
+    /// Kill QEMU and say why when Ctrl-C arrived or `deadline` passed (waiting for
+    /// `marker` since `start`); otherwise the current instant.
+    fn check_stop(
+        &mut self,
+        start: Instant,
+        deadline: Instant,
+        marker: &'static str,
+    ) -> Result<Instant, BootError> {
+        if let Some(sig) = sys::signals::interrupted() {
+            self.kill();
+            return Err(BootError::Interrupted(sys::signals::name(sig)));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            let tail = self.tail();
+            self.kill();
+            return Err(BootError::Timeout {
+                marker,
+                waited: now - start,
+                accel: self.accel.name(),
+                machine: self.machine.clone(),
+                tail,
+            });
+        }
+        Ok(now)
     }
 
     /// Poll the console once for at most `slice`, stamping what arrives.
@@ -484,22 +481,7 @@ impl Boot {
                     });
                 }
             }
-            if let Some(sig) = sys::signals::interrupted() {
-                self.kill();
-                return Err(BootError::Interrupted(sys::signals::name(sig)));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                let tail = self.tail();
-                self.kill();
-                return Err(BootError::Timeout {
-                    marker: "QEMU exit",
-                    waited: now - start,
-                    accel: self.accel.name(),
-                    machine: self.machine.clone(),
-                    tail,
-                });
-            }
+            let now = self.check_stop(start, deadline, "QEMU exit")?;
             let slice = (deadline - now).min(Duration::from_millis(250));
             match &pidfd {
                 Some(fd) => {
