@@ -38,9 +38,11 @@ pub fn measure_once(
     case: &str,
     mode: &ProbeMode,
 ) -> Result<(Sample, String), SubjectError> {
+    // Looked up before `t0`: nothing but the launch belongs in the timed window.
+    let delay = test_delay(subject.kind().name());
     let t0 = Instant::now();
     let mut inst = subject.launch(env, case, mode)?;
-    if let Some(d) = test_delay(subject.kind().name()) {
+    if let Some(d) = delay {
         // Sleep, not spin: with a really slower subject the harness is blocked waiting
         // too, while a spinning harness is penalised by the scheduler as a CPU hog.
         std::thread::sleep(d);
