@@ -63,6 +63,73 @@ pub fn median_total(mut times: Vec<Duration>) -> Duration {
     median * n
 }
 
+/// Bench the startup of `kinds` (every case of each) in criterion group `group`, with the
+/// startup scenario's own `measure_once`; a sample is the sum of `metrics` of each launch
+/// (e.g. `total`, or `total` + `teardown`). The work directory, probe and one-time
+/// preparation (rootfs, bundles) are set up outside the timer; a subject that cannot run
+/// here is skipped with its reason. Flat sampling: these are millisecond cases.
+pub fn bench_launches(
+    c: &mut criterion::Criterion,
+    group: &str,
+    kinds: &[isobench::subject::SubjectKind],
+    metrics: &[&str],
+) {
+    use isobench::probe::ProbeMode;
+    use isobench::scenario::startup::measure_once;
+    let cleanup = isobench::cleanup::Cleanup::in_memory();
+    let env = match isobench::env::Env::new(cleanup.clone(), None) {
+        Ok(e) => e,
+        Err(e) => {
+            skip(group, &e.to_string());
+            return;
+        }
+    };
+    let mut g = c.benchmark_group(group);
+    g.sampling_mode(criterion::SamplingMode::Flat);
+    for kind in kinds {
+        let mut subject = kind.create();
+        if let Err(u) = subject.available(&env) {
+            skip(&format!("{group}/{kind}"), &u.to_string());
+            continue;
+        }
+        if let Err(e) = subject.prepare(&env) {
+            skip(&format!("{group}/{kind}"), &format!("prepare failed: {e}"));
+            continue;
+        }
+        for case in subject.cases(&env) {
+            let id = if case == "default" {
+                kind.to_string()
+            } else {
+                format!("{kind}/{case}")
+            };
+            if let Err(e) = measure_once(subject.as_mut(), &env, &case, &ProbeMode::Ready) {
+                skip(&format!("{group}/{id}"), &e.to_string());
+                continue;
+            }
+            g.bench_function(&id, |b| {
+                b.iter_custom(|iters| {
+                    let mut sum = Duration::ZERO;
+                    for _ in 0..iters {
+                        let (s, _) = measure_once(subject.as_mut(), &env, &case, &ProbeMode::Ready)
+                            .unwrap_or_else(|e| panic!("{id}: {e}"));
+                        let ns: f64 = metrics.iter().map(|m| s.get(m).unwrap_or(0.0)).sum();
+                        sum += Duration::from_nanos(ns as u64);
+                    }
+                    sum
+                })
+            });
+        }
+        if let Err(e) = subject.finish(&env) {
+            eprintln!("{group}/{kind}: cleanup: {e}");
+        }
+    }
+    g.finish();
+    drop(env);
+    for e in cleanup.release_all() {
+        eprintln!("cleanup: {e}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
