@@ -37,6 +37,8 @@ impl Progress {
                 .progress_chars("=> ");
         self.bar.set_style(style);
         self.bar.set_prefix(scenario.to_string());
+        // "preparing X" messages belong to the set-up before the rounds.
+        self.bar.set_message(String::new());
     }
 
     pub fn inc(&self, n: u64) {
