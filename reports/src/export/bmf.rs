@@ -55,12 +55,7 @@ impl Exporter for BmfExporter {
                 },
             );
         }
-        let mut bytes = serde_json::to_vec_pretty(&doc).map_err(|source| ExportError::Json {
-            format: "bmf",
-            source,
-        })?;
-        bytes.push(b'\n');
-        Ok(bytes)
+        super::json_bytes("bmf", &doc)
     }
 
     fn extension(&self) -> &'static str {

@@ -56,13 +56,7 @@ impl Exporter for GabExporter {
                 })
             })
             .collect();
-        let mut bytes =
-            serde_json::to_vec_pretty(&entries).map_err(|source| ExportError::Json {
-                format: "gab",
-                source,
-            })?;
-        bytes.push(b'\n');
-        Ok(bytes)
+        super::json_bytes("gab", &entries)
     }
 
     fn extension(&self) -> &'static str {

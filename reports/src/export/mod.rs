@@ -80,6 +80,17 @@ pub enum ExportError {
 }
 
 /// Benchmark name without the metric: "startup/runc/default", "clone/namespaces/net[concurrency=4]".
+/// Pretty JSON with a final newline, for the JSON exporters.
+pub(crate) fn json_bytes(
+    format: &'static str,
+    value: &impl serde::Serialize,
+) -> Result<Vec<u8>, ExportError> {
+    let mut bytes =
+        serde_json::to_vec_pretty(value).map_err(|source| ExportError::Json { format, source })?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
 pub fn benchmark_name(m: &Measurement) -> String {
     let labels: Vec<String> = m.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let mut s = format!("{}/{}/{}", m.scenario, m.subject, m.case);
