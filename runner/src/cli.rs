@@ -221,7 +221,7 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         progress: !a.no_progress && std::io::stderr().is_terminal(),
         workdir: a.workdir.clone(),
     };
-    crate::cmd_compare::set_run_history(a.history.as_deref())?;
+    crate::cmd_compare::check_run_history(a.history.as_deref())?;
     if crate::sys::geteuid() != 0 {
         eprintln!(
             "isobench: not running as root: cases that need CAP_SYS_ADMIN (namespaces other than user, cgroups, containers) \
@@ -267,7 +267,7 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     if let Some(note) = emulation_note(&result.run) {
         println!("\n{note}");
     }
-    crate::hooks::after_run(&result.run, &json);
+    crate::hooks::after_run(&result.run, &json, a.history.as_deref());
     println!("\nrun file: {}", json.display());
     for f in &result.cleanup_failures {
         eprintln!("isobench: cleanup failed: {f}");

@@ -5,7 +5,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
@@ -446,22 +445,18 @@ pub fn check_markdown(rep: &history::CheckReport, run: &Path) -> String {
     out
 }
 
-/// The history database `run --history` records into, set by `cli::cmd_run`.
-static RUN_HISTORY: OnceLock<PathBuf> = OnceLock::new();
-
-/// Remember `--history FILE` for `hooks::after_run`, opening the database now so a bad
+/// Check `--history FILE` before measuring, by opening (creating) the database, so a bad
 /// path fails before minutes of measuring rather than after.
-pub fn set_run_history(path: Option<&Path>) -> anyhow::Result<()> {
+pub fn check_run_history(path: Option<&Path>) -> anyhow::Result<()> {
     if let Some(p) = path {
         History::open(p).with_context(|| format!("--history {}", p.display()))?;
-        let _ = RUN_HISTORY.set(p.to_path_buf());
     }
     Ok(())
 }
 
 /// Record a finished run in the `--history` database, when one was given.
-pub fn record_history_after_run(run: &Run) {
-    let Some(path) = RUN_HISTORY.get() else {
+pub fn record_history_after_run(run: &Run, history: Option<&Path>) {
+    let Some(path) = history else {
         return;
     };
     match History::open(path).and_then(|mut h| h.record(run)) {

@@ -24,9 +24,13 @@ pub fn host_probe(host: &mut Host, env: &Env, cfg: &RunConfig) {
 }
 
 /// After a run: write the HTML report beside the run JSON (reports), record history.
-pub fn after_run(run: &isobench_reports::Run, json: &std::path::Path) {
+pub fn after_run(
+    run: &isobench_reports::Run,
+    json: &std::path::Path,
+    history: Option<&std::path::Path>,
+) {
     crate::cmd_report::after_run(run, json);
-    crate::cmd_compare::record_history_after_run(run);
+    crate::cmd_compare::record_history_after_run(run, history);
 }
 
 /// Extra leftovers `isobench clean` removes without a journal (labelled engine
