@@ -1,20 +1,16 @@
 //! The probe binary, embedded at build time (see `runner/build.rs`).
 
-use std::io::Write;
 use std::path::Path;
 
 /// The static `isobench-probe` ELF.
 pub const PROBE_ELF: &[u8] = include_bytes!(env!("ISOBENCH_PROBE_PATH"));
 
-/// Write the probe to `path` (mode 0755), atomically.
+/// Write the probe to `path` (mode 0755), atomically. The bytes are written by a forked
+/// child (see [`crate::sys::fs::write_executable`]) so that exec'ing the probe can never
+/// fail with "Text file busy" because a concurrent fork inherited the writing fd.
 pub fn write_to(path: &Path) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(PROBE_ELF)?;
-        f.sync_all()?;
-    }
-    crate::env::set_mode(&tmp, 0o755)?;
+    crate::sys::fs::write_executable(&tmp, PROBE_ELF, 0o755)?;
     std::fs::rename(&tmp, path)
 }
 

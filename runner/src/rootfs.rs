@@ -58,12 +58,11 @@ pub fn build(root: &Path, probe: &Path) -> std::io::Result<()> {
     )?;
     fs::write(root.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n")?;
     let dest = root.join("isobench-probe");
-    fs::copy(probe, &dest)?;
-    crate::env::set_mode(&dest, 0o755)?;
+    // Written from a child, not fs::copy'd: see sys::fs::write_executable (ETXTBSY).
+    crate::sys::fs::write_executable(&dest, &fs::read(probe)?, 0o755)?;
     if let Some(bb) = static_busybox() {
         let bin = root.join("bin/busybox");
-        fs::copy(&bb, &bin)?;
-        crate::env::set_mode(&bin, 0o755)?;
+        crate::sys::fs::write_executable(&bin, &fs::read(&bb)?, 0o755)?;
         for applet in [
             "sh", "ls", "cat", "ps", "mount", "hostname", "ip", "sleep", "true", "echo",
         ] {

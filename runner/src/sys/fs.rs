@@ -79,3 +79,70 @@ pub fn fs_magic(path: &Path) -> io::Result<i64> {
 pub const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 pub const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
 pub const TMPFS_MAGIC: i64 = 0x0102_1994;
+
+/// Write `bytes` to a new file at `path` with `mode`, from a forked child, and wait for it.
+///
+/// Why a child: a file that is open for writing cannot be executed (ETXTBSY). If the
+/// writing fd lived in this multi-threaded process, any fork by another thread while it
+/// was open would copy it into that thread's child and keep it open there until the child
+/// exec'd, so exec'ing the file just written could fail with "Text file busy" (seen in
+/// parallel tests; Go's golang/go#22315 is the same race). Only the forked writer ever
+/// holds this fd. The child runs only async-signal-safe syscalls.
+pub fn write_executable(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let c = cpath(path)?;
+    // SAFETY: fork has no memory preconditions; the child below calls only open/write/
+    // fsync/close/_exit on memory prepared before the fork, then exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: async-signal-safe syscalls on a valid C string and a valid byte range.
+        unsafe {
+            let fd = libc::open(
+                c.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
+                mode as libc::c_uint,
+            );
+            if fd < 0 {
+                libc::_exit(*libc::__errno_location() & 0x7f);
+            }
+            let mut off = 0usize;
+            while off < bytes.len() {
+                let n = libc::write(
+                    fd,
+                    bytes[off..].as_ptr().cast::<libc::c_void>(),
+                    bytes.len() - off,
+                );
+                if n < 0 {
+                    let e = *libc::__errno_location();
+                    if e == libc::EINTR {
+                        continue;
+                    }
+                    libc::_exit(e & 0x7f);
+                }
+                off += n as usize;
+            }
+            if libc::fchmod(fd, mode) != 0 || libc::close(fd) != 0 {
+                libc::_exit(*libc::__errno_location() & 0x7f);
+            }
+            libc::_exit(0);
+        }
+    }
+    let reaped = loop {
+        match super::process::wait4(pid, true) {
+            Ok(Some(r)) => break r,
+            Ok(None) => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    };
+    match reaped.code {
+        Some(0) => Ok(()),
+        Some(errno) => Err(io::Error::from_raw_os_error(errno)),
+        None => Err(io::Error::other(format!(
+            "the writer of {} was killed by a signal",
+            path.display()
+        ))),
+    }
+}
