@@ -57,6 +57,7 @@ fn handcrafted_run_draws_every_chart_and_the_headline() {
     for id in [
         "run1-startup",
         "run1-phases",
+        "run1-phases-vm",
         "run1-footprint",
         "run1-clone-cost",
         "run1-concurrency-throughput",
@@ -67,7 +68,7 @@ fn handcrafted_run_draws_every_chart_and_the_headline() {
     ] {
         assert!(html.contains(&format!("id=\"{id}\"")), "chart {id} missing");
     }
-    assert_eq!(count(&html, "<svg"), 9);
+    assert_eq!(count(&html, "<svg"), 10);
     // Headline: container vs emulated VM, with its CI and the caveat next to it.
     assert!(html.contains("A runc container reached its first instruction"));
     assert!(html.contains("under software emulation (TCG)"));

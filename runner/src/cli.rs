@@ -257,9 +257,8 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
                 "oom_kill",
                 "allocated_mib",
                 "memory_peak",
-                "console",
-                "kernel",
-                "done",
+                "kernel_at",
+                "kernel_boot",
                 "poweroff",
             ]
         )

@@ -82,15 +82,28 @@ fn boots_probe_under_tcg_with_phases_in_order() {
     let phases = vm.phases();
     let names: Vec<&str> = phases.iter().map(|(n, _)| n.as_str()).collect();
     for want in [
-        "console",
-        "kernel",
-        "done",
+        "vmm_start",
         "firmware",
         "kernel_boot",
+        "run",
         "poweroff",
+        "console_at",
+        "kernel_at",
+        "done_at",
     ] {
         assert!(names.contains(&want), "phase {want} missing from {names:?}");
     }
+    // The durations tile the launch: they add up to the time QEMU was reaped.
+    let tiled: Duration = phases
+        .iter()
+        .filter(|(n, _)| !n.ends_with("_at"))
+        .map(|(_, d)| *d)
+        .sum();
+    let reaped = exit.at.expect("exit instant") - b.t0;
+    assert!(
+        tiled <= reaped && reaped - tiled < Duration::from_millis(1),
+        "durations {tiled:?} do not tile the launch {reaped:?}: {phases:?}"
+    );
     vm.teardown().expect("teardown");
     assert!(!alive(pid), "qemu {pid} still exists after the boot");
     assert!(cleanup

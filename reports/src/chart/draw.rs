@@ -20,9 +20,11 @@ pub const FONT: &str = "sans-serif";
 /// What a drawing closure returns; plotters' errors are boxed and turned into `ChartError`.
 pub type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
+/// Okabe–Ito palette (distinguishable with the common colour-vision deficiencies), then
+/// eight of Paul Tol's "muted" colours, so that up to 16 series (the startup phases of
+/// every container subject together) never share a colour.
 pub fn color(i: usize) -> RGBColor {
-    const P: [RGBColor; 8] = [
+    const P: [RGBColor; 16] = [
         RGBColor(0, 114, 178),
         RGBColor(230, 159, 0),
         RGBColor(0, 158, 115),
@@ -31,6 +33,14 @@ pub fn color(i: usize) -> RGBColor {
         RGBColor(213, 94, 0),
         RGBColor(240, 228, 66),
         RGBColor(0, 0, 0),
+        RGBColor(51, 34, 136),
+        RGBColor(68, 170, 153),
+        RGBColor(153, 153, 51),
+        RGBColor(204, 102, 119),
+        RGBColor(136, 34, 85),
+        RGBColor(170, 68, 153),
+        RGBColor(136, 136, 136),
+        RGBColor(221, 204, 119),
     ];
     P[i % P.len()]
 }

@@ -1,29 +1,72 @@
-//! Startup phases as stacked bars: the p50 of every `startup` metric in ns other than
-//! `ready` and `total` (create/start/delete, qemu-start/firmware/kernel/init, teardown),
-//! one bar per subject/case. Each segment is its phase's own median, so the stack is a
-//! picture of where time goes, not an exact sum of one launch.
+//! Startup phases as stacked bars: the p50 of every `startup` duration metric in ns other
+//! than `ready` and `total` (create/start/delete, vmm_start/firmware/kernel_boot/poweroff,
+//! teardown), one bar per subject/case. Metrics named `*_at` are offsets from t0, not
+//! durations, and are never stacked. Each segment is its phase's own median, so the stack
+//! is a picture of where time goes, not an exact sum of one launch.
+//!
+//! Phases after the ready marker go last, in the order they happen (`run`, `exit`,
+//! `poweroff`, `teardown`). `delete` (an OCI runtime's delete command) is timed inside
+//! `teardown` and is not stacked again.
+//!
+//! VMs get their own chart: on one linear axis a TCG boot of seconds leaves the phases
+//! of a container (milliseconds) invisible.
 
 use std::collections::BTreeMap;
 
 use super::draw::{self, Bars};
 use super::{Chart, ChartError};
-use crate::model::{Run, Status};
-use crate::report::select;
+use crate::model::{Measurement, Run, Status};
+use crate::report::select::{self, Class};
+
+/// Phases that happen after the ready marker, in the order they happen.
+const AFTER_READY: [&str; 4] = ["run", "exit", "poweroff", "teardown"];
+
+/// Whether `m` is a stackable phase of a launch.
+fn is_phase(m: &Measurement) -> bool {
+    m.scenario == "startup"
+        && m.unit == "ns"
+        && !matches!(m.metric.as_str(), "ready" | "total" | "delete")
+        && !m.metric.ends_with("_at")
+        && m.status == Status::Ok
+        && m.summary.is_some()
+        && select::unswept(m)
+        && select::class_of(&m.subject) != Class::Harness
+}
 
 pub fn chart(run: &Run) -> Result<Vec<Chart>, ChartError> {
+    let mut out = Vec::new();
+    let groups: [(&'static str, &str, fn(Class) -> bool); 2] = [
+        ("phases", "Startup phases", |c| c != Class::Vm),
+        ("phases-vm", "Startup phases: VMs", |c| c == Class::Vm),
+    ];
+    for (id, title, keep) in groups {
+        let ms: Vec<&Measurement> = run
+            .measurements
+            .iter()
+            .filter(|m| is_phase(m) && keep(select::class_of(&m.subject)))
+            .collect();
+        if let Some(svg) = stacked(id, &ms)? {
+            out.push(Chart {
+                id: id.into(),
+                title: title.into(),
+                caption: "Median of each recorded phase duration (everything but ready, total \
+                          and the *_at offsets), stacked per subject in the order they happen. \
+                          The phases after the ready marker (run, exit, poweroff, teardown; \
+                          an OCI delete is inside teardown) come last, so a stack is longer \
+                          than the startup latency."
+                    .into(),
+                svg,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn stacked(id: &'static str, ms: &[&Measurement]) -> Result<Option<String>, ChartError> {
     let mut cats: Vec<String> = Vec::new();
     let mut phases: Vec<String> = Vec::new();
     let mut p50: BTreeMap<(String, String), f64> = BTreeMap::new();
-    for m in &run.measurements {
-        if m.scenario != "startup"
-            || m.unit != "ns"
-            || matches!(m.metric.as_str(), "ready" | "total")
-            || m.status != Status::Ok
-            || !select::unswept(m)
-            || select::class_of(&m.subject) == select::Class::Harness
-        {
-            continue;
-        }
+    for m in ms {
         let Some(s) = m.summary else { continue };
         let cat = select::series_name(m);
         if !cats.contains(&cat) {
@@ -35,8 +78,10 @@ pub fn chart(run: &Run) -> Result<Vec<Chart>, ChartError> {
         p50.insert((cat, m.metric.clone()), s.p50);
     }
     if cats.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
+    // Stable: launch phases keep their first-seen order, then the post-ready ones.
+    phases.sort_by_key(|p| AFTER_READY.iter().position(|a| a == p));
     let stacks = phases
         .iter()
         .map(|ph| {
@@ -52,7 +97,7 @@ pub fn chart(run: &Run) -> Result<Vec<Chart>, ChartError> {
         })
         .collect();
     let svg = draw::hbars(
-        "phases",
+        id,
         &Bars {
             categories: cats,
             stacks,
@@ -62,12 +107,59 @@ pub fn chart(run: &Run) -> Result<Vec<Chart>, ChartError> {
             ..Bars::default()
         },
     )?;
-    Ok(vec![Chart {
-        id: "phases".into(),
-        title: "Startup phases".into(),
-        caption: "Median of each recorded phase (everything but ready and total), stacked per \
-                  subject. Teardown is timed after the payload exited and is not part of ready."
-            .into(),
-        svg,
-    }])
+    Ok(Some(svg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Host, MeasurementKey, Tool, RUN_SCHEMA};
+
+    fn m(subject: &str, case: &str, metric: &str, p50: f64) -> Measurement {
+        Measurement::from_samples(
+            MeasurementKey::new("startup", subject, case, metric),
+            "ns",
+            Default::default(),
+            vec![p50; 5],
+        )
+    }
+
+    #[test]
+    fn offsets_are_not_stacked_and_vms_get_their_own_chart() {
+        let run = Run {
+            schema: RUN_SCHEMA.into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: None,
+            tool: Tool::default(),
+            host: Host::default(),
+            config: serde_json::Value::Null,
+            interrupted: false,
+            measurements: vec![
+                m("runc", "default", "create", 30e6),
+                m("runc", "default", "teardown", 12e6),
+                m("runc", "default", "delete", 11e6),
+                m("runc", "default", "start", 4e6),
+                m("qemu", "microvm", "vmm_start", 100e6),
+                m("qemu", "microvm", "kernel_boot", 1400e6),
+                m("qemu", "microvm", "kernel_at", 300e6),
+                m("qemu", "microvm", "ready", 1500e6),
+            ],
+        };
+        let charts = chart(&run).expect("charts");
+        let ids: Vec<&str> = charts.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["phases", "phases-vm"]);
+        let (containers, vm) = (&charts[0].svg, &charts[1].svg);
+        assert!(containers.contains("create") && !containers.contains("kernel_boot"));
+        assert!(vm.contains("kernel_boot") && vm.contains("vmm_start"));
+        assert!(!vm.contains("kernel_at"), "an offset was stacked");
+        assert!(!containers.contains("delete"), "delete is inside teardown");
+        let (start, teardown) = (
+            containers.find(">\nstart\n<").expect("start"),
+            containers.find(">\nteardown\n<").expect("teardown"),
+        );
+        assert!(
+            start < teardown,
+            "teardown must come after the launch phases"
+        );
+    }
 }

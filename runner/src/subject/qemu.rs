@@ -335,33 +335,34 @@ impl Instance for VmInstance {
         Ok(())
     }
 
+    /// Durations that tile one boot — `vmm_start` (t0 → first console byte), `firmware`
+    /// (→ "Linux version"), `kernel_boot` (→ ready marker), `run` (→ the probe's result
+    /// line), `poweroff` (→ QEMU reaped) — and, named `*_at`, the offsets from t0 of the
+    /// console, kernel and done markers. Reports stack only the durations.
     fn phases(&self) -> Vec<(String, Duration)> {
         let b = &self.boot;
-        let mut out = Vec::new();
         let console = b.offset(Marker::FirstOutput);
         let kernel = b.offset(Marker::Kernel);
         let ready = b.offset(Marker::Ready);
         let done = b.offset(Marker::Done);
         let total = b.exit().map(|x| x.at.saturating_duration_since(b.t0));
-        for (name, d) in [("console", console), ("kernel", kernel), ("done", done)] {
-            if let Some(d) = d {
-                out.push((name.to_string(), d));
-            }
-        }
         let delta = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
             (Some(a), Some(b)) => Some(b.saturating_sub(a)),
             _ => None,
         };
-        for (name, d) in [
+        [
+            ("vmm_start", console),
             ("firmware", delta(console, kernel)),
             ("kernel_boot", delta(kernel, ready)),
+            ("run", delta(ready, done)),
             ("poweroff", delta(done, total)),
-        ] {
-            if let Some(d) = d {
-                out.push((name.to_string(), d));
-            }
-        }
-        out
+            ("console_at", console),
+            ("kernel_at", kernel),
+            ("done_at", done),
+        ]
+        .into_iter()
+        .filter_map(|(name, d)| d.map(|d| (name.to_string(), d)))
+        .collect()
     }
 
     fn footprint(&mut self) -> Vec<(String, u64)> {
