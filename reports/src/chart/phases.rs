@@ -35,15 +35,14 @@ fn is_phase(m: &Measurement) -> bool {
 
 pub fn chart(run: &Run) -> Result<Vec<Chart>, ChartError> {
     let mut out = Vec::new();
-    let groups: [(&'static str, &str, fn(Class) -> bool); 2] = [
-        ("phases", "Startup phases", |c| c != Class::Vm),
-        ("phases-vm", "Startup phases: VMs", |c| c == Class::Vm),
-    ];
-    for (id, title, keep) in groups {
+    for (id, title, vms) in [
+        ("phases", "Startup phases", false),
+        ("phases-vm", "Startup phases: VMs", true),
+    ] {
         let ms: Vec<&Measurement> = run
             .measurements
             .iter()
-            .filter(|m| is_phase(m) && keep(select::class_of(&m.subject)))
+            .filter(|m| is_phase(m) && (select::class_of(&m.subject) == Class::Vm) == vms)
             .collect();
         if let Some(svg) = stacked(id, &ms)? {
             out.push(Chart {
