@@ -234,34 +234,7 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         "{}",
         crate::output::table::render(
             &result.run.measurements,
-            &[
-                "ready",
-                "total",
-                "create",
-                "start",
-                "delete",
-                "payload_pss",
-                "runtime_pss",
-                "cgroup_memory",
-                "over_plain",
-                "unshare",
-                "setns",
-                "throughput",
-                "cpu_share",
-                "share_over_quota",
-                "usage_over_rusage",
-                "throughput_rel",
-                "latency",
-                "nr_throttled",
-                "throttled_time",
-                "oom_kill",
-                "allocated_mib",
-                "memory_peak",
-                "console",
-                "kernel",
-                "done",
-                "poweroff",
-            ]
+            crate::output::table::FULL_TABLE_METRICS
         )
     );
     if let Some(note) = emulation_note(&result.run) {

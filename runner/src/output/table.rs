@@ -2,6 +2,38 @@
 
 use isobench_reports::model::{Measurement, Status};
 
+/// The metrics the full table shows: the figures a reader compares, without the
+/// bookkeeping ones (`teardown`, `bundle`, `nr_periods`, `*_rss`, ...) that the run file
+/// and the HTML report keep.
+pub const FULL_TABLE_METRICS: &[&str] = &[
+    "ready",
+    "total",
+    "create",
+    "start",
+    "delete",
+    "payload_pss",
+    "runtime_pss",
+    "cgroup_memory",
+    "over_plain",
+    "unshare",
+    "setns",
+    "throughput",
+    "cpu_share",
+    "share_over_quota",
+    "usage_over_rusage",
+    "throughput_rel",
+    "latency",
+    "nr_throttled",
+    "throttled_time",
+    "oom_kill",
+    "allocated_mib",
+    "memory_peak",
+    "console",
+    "kernel",
+    "done",
+    "poweroff",
+];
+
 /// Human form of a value in `unit`: ns → ns/µs/ms/s, bytes → KiB/MiB/GiB.
 pub fn human(value: f64, unit: &str) -> String {
     match unit {
