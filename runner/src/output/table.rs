@@ -1,4 +1,6 @@
-//! The terminal summary table printed at the end of a run.
+//! The full table: one row per measurement (p50, its CI, p90, p99, max), then every skip
+//! or failure. Printed by `isobench run --full-table` and `isobench report RUN.json
+//! --table`; the end of a plain run prints the shorter `summary` instead.
 
 use isobench_reports::model::{Measurement, Status};
 
