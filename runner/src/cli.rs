@@ -104,6 +104,10 @@ pub struct RunArgs {
     /// Print per-launch errors and timings.
     #[arg(long, short)]
     pub verbose: bool,
+    /// End with the full table (every measurement: p50, CI, p90, p99, max) instead of the
+    /// headline summary.
+    #[arg(long)]
+    pub full_table: bool,
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -230,39 +234,19 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     }
     let result = crate::run::execute(&cfg)
         .with_context(|| format!("run (results in {})", json.display()))?;
-    print!(
-        "{}",
-        crate::output::table::render(
-            &result.run.measurements,
-            &[
-                "ready",
-                "total",
-                "create",
-                "start",
-                "delete",
-                "payload_pss",
-                "runtime_pss",
-                "cgroup_memory",
-                "over_plain",
-                "unshare",
-                "setns",
-                "throughput",
-                "cpu_share",
-                "share_over_quota",
-                "usage_over_rusage",
-                "throughput_rel",
-                "latency",
-                "nr_throttled",
-                "throttled_time",
-                "oom_kill",
-                "allocated_mib",
-                "memory_peak",
-                "kernel_at",
-                "kernel_boot",
-                "poweroff",
-            ]
-        )
-    );
+    let ms = &result.run.measurements;
+    if a.full_table {
+        print!(
+            "{}",
+            crate::output::table::render(ms, crate::output::table::FULL_TABLE_METRICS)
+        );
+    } else {
+        print!("{}", crate::output::summary::render(ms));
+        println!(
+            "\nfull table: isobench report {} --table (or run with --full-table)",
+            json.display()
+        );
+    }
     if let Some(note) = emulation_note(&result.run) {
         println!("\n{note}");
     }

@@ -1,6 +1,7 @@
 //! `isobench report` and `isobench export`: thin commands over the pure reports crate.
 //! They read run files, ask `isobench_reports` for the HTML or the export bytes, and write
-//! them atomically (temp file + rename) or to stdout. Also the after-run hook that writes
+//! them atomically (temp file + rename) or to stdout; `report --table` / `--summary` print
+//! the terminal views of `output/` for a run file instead. Also the after-run hook that writes
 //! `<json stem>.html` beside a fresh run file.
 
 use std::io::Write;
@@ -35,6 +36,14 @@ pub struct ReportArgs {
     /// Output HTML file (default: RUN.html beside a single run, isobench-report.html for several).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Print the full table of each run (what `isobench run --full-table` prints) instead of
+    /// writing HTML.
+    #[arg(long, conflicts_with_all = ["output", "summary"])]
+    pub table: bool,
+    /// Print the headline summary of each run (what `isobench run` prints at its end)
+    /// instead of writing HTML.
+    #[arg(long, conflicts_with = "output")]
+    pub summary: bool,
 }
 
 /// Export formats on the command line.
@@ -108,6 +117,29 @@ fn write_inputs(inputs: &[Input], out: &Path) -> Result<(), ReportCmdError> {
 
 /// `isobench report`.
 pub fn report_cmd(a: ReportArgs) -> anyhow::Result<i32> {
+    if a.table || a.summary {
+        let mut text = String::new();
+        for path in &a.runs {
+            let input = input_of(path)?;
+            if a.runs.len() > 1 {
+                text.push_str(&format!("== {} ==\n", input.name));
+            }
+            let ms = &input.run.measurements;
+            text.push_str(&if a.table {
+                crate::output::table::render(ms, crate::output::table::FULL_TABLE_METRICS)
+            } else {
+                crate::output::summary::render(ms)
+            });
+        }
+        let mut so = std::io::stdout().lock();
+        so.write_all(text.as_bytes())
+            .and_then(|()| so.flush())
+            .map_err(|source| ReportCmdError::Write {
+                path: PathBuf::from("<stdout>"),
+                source,
+            })?;
+        return Ok(0);
+    }
     let out = a.output.clone().unwrap_or_else(|| match a.runs.as_slice() {
         [one] => html_path_for(one),
         _ => PathBuf::from("isobench-report.html"),

@@ -176,7 +176,23 @@ fn quick_run_writes_a_valid_run_file() {
             .iter()
             .any(|m| m.metric == "setns" && m.case == "pid" && m.status == Status::Ok));
     }
-    assert!(stdout.contains("p50"), "summary table printed");
+    // The run ends with the headline summary and names the command for the full table.
+    assert!(stdout.contains("ready p50"), "summary printed: {stdout}");
+    assert!(stdout.contains("full table: isobench report"), "{stdout}");
+    let table = Command::new(bin())
+        .arg("report")
+        .arg(&d.json)
+        .arg("--table")
+        .output()
+        .expect("isobench report --table");
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("95% CI of p50")
+            && table
+                .lines()
+                .any(|l| l.starts_with("clone     namespaces  none")),
+        "full table: {table}"
+    );
     assert!(
         entries(&d.work).is_empty(),
         "work dir left: {:?}",

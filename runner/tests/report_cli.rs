@@ -121,3 +121,110 @@ fn run_writes_its_html_report_beside_the_json() {
         "startup chart missing"
     );
 }
+
+#[test]
+fn report_prints_the_full_table_or_the_summary_of_a_run_file() {
+    let f = fixture("handcrafted-run.json");
+    let out = isobench()
+        .arg("report")
+        .arg(&f)
+        .arg("--table")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{out:?}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("scenario  subject"), "{table}");
+    assert!(
+        table.contains("95% CI of p50") && table.contains("SKIPPED startup docker/default ready"),
+        "{table}"
+    );
+    let out = isobench()
+        .arg("report")
+        .arg(&f)
+        .arg("--summary")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{out:?}");
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.starts_with("startup: "), "{summary}");
+    assert!(
+        summary.lines().count() * 2 < table.lines().count(),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("FAILED  startup podman/default ready"),
+        "{summary}"
+    );
+    // Neither writes HTML; asking for both, or for an HTML file too, is a usage error.
+    assert!(!f.with_extension("html").exists());
+    for extra in [&["--summary"][..], &["-o", "x.html"][..]] {
+        let out = isobench()
+            .arg("report")
+            .arg(&f)
+            .arg("--table")
+            .args(extra)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {out:?}");
+    }
+}
+
+#[test]
+fn run_ends_with_the_summary_or_with_the_full_table() {
+    // The process subject needs no privilege: fork/exec of the probe.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |json: &str, extra: &[&str]| {
+        isobench()
+            .args([
+                "run",
+                "--scenario",
+                "startup",
+                "--subject",
+                "process",
+                "--iterations",
+                "3",
+                "--warmup",
+                "0",
+                "--no-progress",
+                "--json",
+            ])
+            .arg(dir.path().join(json))
+            .args(extra)
+            .env("ISOBENCH_WORKDIR", dir.path())
+            .output()
+            .expect("run")
+    };
+    let out = run("summary.json", &[]);
+    if !out.status.success() {
+        eprintln!(
+            "skipping: isobench run could not run here: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("startup: "), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("process ") && l.contains("×1.00")),
+        "{stdout}"
+    );
+    let hint = format!(
+        "full table: isobench report {} --table",
+        dir.path().join("summary.json").display()
+    );
+    assert!(stdout.contains(&hint), "{stdout}");
+    let out = run("table.json", &["--full-table"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("scenario  subject"), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l
+            .split_whitespace()
+            .take(4)
+            .eq(["startup", "process", "default", "ready"])),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("full table:"), "{stdout}");
+}

@@ -1,6 +1,39 @@
-//! The terminal summary table printed at the end of a run.
+//! The full table: one row per measurement (p50, its CI, p90, p99, max), then every skip
+//! or failure. Printed by `isobench run --full-table` and `isobench report RUN.json
+//! --table`; the end of a plain run prints the shorter `summary` instead.
 
 use isobench_reports::model::{Measurement, Status};
+
+/// The metrics the full table shows: the figures a reader compares, without the
+/// bookkeeping ones (`teardown`, `bundle`, `nr_periods`, `*_rss`, ...) that the run file
+/// and the HTML report keep.
+pub const FULL_TABLE_METRICS: &[&str] = &[
+    "ready",
+    "total",
+    "create",
+    "start",
+    "delete",
+    "payload_pss",
+    "runtime_pss",
+    "cgroup_memory",
+    "over_plain",
+    "unshare",
+    "setns",
+    "throughput",
+    "cpu_share",
+    "share_over_quota",
+    "usage_over_rusage",
+    "throughput_rel",
+    "latency",
+    "nr_throttled",
+    "throttled_time",
+    "oom_kill",
+    "allocated_mib",
+    "memory_peak",
+    "kernel_at",
+    "kernel_boot",
+    "poweroff",
+];
 
 /// Human form of a value in `unit`: ns → ns/µs/ms/s, bytes → KiB/MiB/GiB.
 pub fn human(value: f64, unit: &str) -> String {
