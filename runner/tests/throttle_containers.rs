@@ -283,3 +283,56 @@ fn sigint_during_a_limited_container_leaves_nothing() {
         assert!(mine.is_empty(), "containers left: {mine:?}");
     }
 }
+
+/// podman's monitor (conmon) writes a file named `oom` into its working directory when
+/// the container is OOM-killed; a run must not leave it in the user's directory (it did,
+/// in the directory `isobench run` was started from, until the engine's commands got the
+/// run's work directory as their cwd).
+#[test]
+fn podman_oom_point_writes_nothing_into_the_working_directory() {
+    if let Some(why) = cgroups_usable("podman-oom") {
+        eprintln!("skipping: cannot create a cgroup here: {why}");
+        return;
+    }
+    if !engine_usable("podman") {
+        eprintln!("skipping: podman is not installed or does not answer (podman info)");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (cwd, work) = (tmp.path().join("cwd"), tmp.path().join("work"));
+    std::fs::create_dir_all(&cwd).expect("mkdir");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    let json = tmp.path().join("run.json");
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("isobench"))
+        .args(["run", "--scenario", "throttle", "--subject", "podman"])
+        .args(["--quotas", "50", "--throttle-window-ms", "500"])
+        .args([
+            "--iterations",
+            "1",
+            "--warmup",
+            "0",
+            "--no-progress",
+            "--json",
+        ])
+        .arg(&json)
+        .env("ISOBENCH_WORKDIR", &work)
+        .current_dir(&cwd)
+        .output()
+        .expect("run isobench");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("run file")).expect("json");
+    let ms = run["measurements"].as_array().expect("measurements");
+    let oom = find(ms, "podman", "oom", "oom_kill").expect("oom_kill");
+    assert_eq!(oom["status"], "ok", "{oom}");
+    let left: Vec<_> = std::fs::read_dir(&cwd)
+        .expect("cwd")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "the run wrote into its cwd: {left:?}");
+}
