@@ -8,11 +8,12 @@
 //! joined by setns is created once, before timing, and held open by an fd. Each sample
 //! reports `iters` × the median of its iterations (`isobench_bench::median_total`).
 //!
-//! Like the scenario, which interleaves all sixteen operations round by round, every
-//! timed operation is preceded by one untimed round of the other fifteen: repeating one
-//! syscall back to back keeps the kernel's caches hot for it, and such a figure is a
-//! third lower for the microsecond-scale types than what the scenario (and a container
-//! runtime, which calls each once) sees.
+//! Like the scenario, which runs all sixteen operations once per round in a fresh
+//! shuffled order, each timed operation is one case of such a round
+//! (`isobench_bench::Rounds`, the scenario's own shuffle); the other fifteen run untimed.
+//! Repeating one syscall back to back keeps the kernel's caches hot for it, and such a
+//! figure is a third lower for the microsecond-scale types than what the scenario (and a
+//! container runtime, which calls each once) sees.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
@@ -86,23 +87,22 @@ fn bench(c: &mut Criterion) {
     for group in ["unshare", "setns"] {
         let mut g = c.benchmark_group(group);
         for (i, op) in ops.iter().enumerate().filter(|(_, o)| o.group == group) {
-            let others: Vec<Op<'_>> = ops
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, o)| *o)
-                .collect();
+            let mut rounds = isobench_bench::Rounds::new(ops.len());
             g.bench_function(op.ns.name, |b| {
                 b.iter_custom(|iters| {
                     let mut times = Vec::with_capacity(iters as usize);
                     for _ in 0..iters {
-                        for other in &others {
-                            let _ = other.time();
+                        for j in rounds.next_round() {
+                            if j != i {
+                                let _ = ops[j].time();
+                                continue;
+                            }
+                            times.push(
+                                op.time().unwrap_or_else(|e| {
+                                    panic!("{} failed mid-bench: {e}", op.id())
+                                }),
+                            );
                         }
-                        times.push(
-                            op.time()
-                                .unwrap_or_else(|e| panic!("{} failed mid-bench: {e}", op.id())),
-                        );
                     }
                     isobench_bench::median_total(times)
                 })

@@ -130,6 +130,40 @@ pub fn bench_launches(
     }
 }
 
+/// The scenario's round order, for benches that time one case of a set: each call gives
+/// a fresh seeded permutation of `0..n` (`isobench::measure::plan::Plan::round_order`,
+/// the same shuffle `isobench run` uses). A bench runs the whole round and times only its
+/// own case, so that case sees what precedes it in the scenario — a random neighbour,
+/// sometimes one whose namespace is still being torn down asynchronously — rather than
+/// always itself (a block: hot caches) or always the same heavy cases (a fixed order).
+pub struct Rounds {
+    plan: isobench::measure::plan::Plan,
+    n: usize,
+    round: usize,
+}
+
+impl Rounds {
+    pub fn new(n: usize) -> Self {
+        Rounds {
+            plan: isobench::measure::plan::Plan {
+                warmup: 0,
+                iterations: 0,
+                order: isobench::measure::plan::Order::Shuffled,
+                seed: 0x150B_E4C4,
+                time_budget_s: 0.0,
+            },
+            n,
+            round: 0,
+        }
+    }
+
+    /// The order of the next round.
+    pub fn next_round(&mut self) -> Vec<usize> {
+        self.round += 1;
+        self.plan.round_order(self.n, self.round)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -140,5 +174,17 @@ mod tests {
         v.push(Duration::from_millis(5));
         assert_eq!(super::median_total(v), Duration::from_micros(1000));
         assert_eq!(super::median_total(Vec::new()), Duration::ZERO);
+    }
+
+    #[test]
+    fn rounds_are_fresh_permutations() {
+        let mut r = super::Rounds::new(10);
+        let (a, b) = (r.next_round(), r.next_round());
+        for round in [&a, &b] {
+            let mut sorted = round.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..10).collect::<Vec<_>>());
+        }
+        assert_ne!(a, b, "two rounds in the same order");
     }
 }

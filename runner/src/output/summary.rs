@@ -838,7 +838,7 @@ mod tests {
     fn skips_are_grouped_by_reason_and_none_is_dropped() {
         let kernel = "no guest kernel found; fix: run fixtures/setup-kernel.sh";
         let mut ms = Vec::new();
-        for metric in ["ready", "total", "kernel", "console", "qemu_pss"] {
+        for metric in ["ready", "total", "kernel_at", "kernel_boot", "qemu_pss"] {
             for case in ["pc", "microvm"] {
                 ms.push(skipped("startup", "qemu", case, metric, kernel));
             }
