@@ -866,7 +866,7 @@ mod tests {
         assert_eq!(
             problems[0],
             format!(
-                "SKIPPED startup qemu/pc,microvm ready,total,kernel,console,qemu_pss: {kernel}"
+                "SKIPPED startup qemu/pc,microvm ready,total,kernel_at,kernel_boot,qemu_pss: {kernel}"
             )
         );
         assert!(problems[1].contains("docker/default ready: docker: no daemon"));
