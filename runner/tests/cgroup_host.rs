@@ -8,32 +8,15 @@ use std::time::{Duration, Instant};
 
 use isobench::cgroup::{AnyManager, CgroupManager, Limits};
 use isobench::cleanup::Cleanup;
-use isobench::env::Env;
 use isobench::probe::ProbeMode;
 use isobench::subject::limited::{spawn_probe_in_cgroup, LimitedInstance};
 use isobench::subject::Instance;
 
-/// Can this host give us a cgroup with cpu and memory controllers?
-fn cgroups_usable() -> Option<String> {
-    let c = Cleanup::in_memory();
-    match AnyManager::create(&c, "isobench-capability-probe") {
-        Ok(mut m) => {
-            let _ = m.remove();
-            None
-        }
-        Err(e) => Some(e.to_string()),
-    }
-}
-
-fn env() -> (tempfile::TempDir, Env) {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let env = Env::new(Cleanup::in_memory(), Some(tmp.path())).expect("env");
-    (tmp, env)
-}
+mod common;
 
 #[test]
 fn create_attach_read_remove() {
-    if let Some(why) = cgroups_usable() {
+    if let Some(why) = common::cgroups_usable("create") {
         eprintln!("skipping: cannot create a cgroup here: {why}");
         return;
     }
@@ -93,11 +76,11 @@ fn create_attach_read_remove() {
 
 #[test]
 fn probe_in_a_cpu_limited_cgroup_is_throttled() {
-    if let Some(why) = cgroups_usable() {
+    if let Some(why) = common::cgroups_usable("throttled") {
         eprintln!("skipping: cannot create a cgroup here: {why}");
         return;
     }
-    let (_tmp, env) = env();
+    let (_tmp, env) = common::temp_env();
     let limits = Limits::cpu_percent(20.0, Duration::from_millis(20));
     let mode = ProbeMode::Work {
         window_ms: 600,
@@ -136,11 +119,11 @@ fn probe_in_a_cpu_limited_cgroup_is_throttled() {
 
 #[test]
 fn allocation_above_the_memory_limit_is_oom_killed() {
-    if let Some(why) = cgroups_usable() {
+    if let Some(why) = common::cgroups_usable("oom") {
         eprintln!("skipping: cannot create a cgroup here: {why}");
         return;
     }
-    let (_tmp, env) = env();
+    let (_tmp, env) = common::temp_env();
     let limits = Limits {
         memory_bytes: Some(16 << 20),
         swap_bytes: Some(0),

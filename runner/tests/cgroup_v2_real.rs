@@ -11,6 +11,8 @@ use isobench::cgroup::v2::V2Manager;
 use isobench::cgroup::{detect, Layout};
 use isobench::cleanup::Cleanup;
 
+mod common;
+
 fn v2_root() -> Result<std::path::PathBuf, String> {
     match detect().map_err(|e| e.to_string())? {
         Layout::V2 { root } => Ok(root),
@@ -28,7 +30,7 @@ fn v2_create_attach_count_kill_remove_on_the_real_kernel() {
             return;
         }
     };
-    if isobench::sys::geteuid() != 0 {
+    if !common::is_root() {
         eprintln!("skipping: not root, cannot create a cgroup");
         return;
     }

@@ -7,65 +7,21 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use isobench::cleanup::Cleanup;
-use isobench::env::Env;
 use isobench::probe::ProbeMode;
-use isobench::subject::{Subject, SubjectKind};
+use isobench::subject::SubjectKind;
 
-fn env() -> Env {
-    let _ = isobench::sys::process::set_child_subreaper();
-    Env::new(Cleanup::in_memory(), None).expect("env")
-}
-
-fn ready_subject(kind: SubjectKind, env: &Env) -> Option<Box<dyn Subject>> {
-    let mut s = kind.create();
-    if let Err(u) = s.available(env) {
-        eprintln!("skipping {kind}: {u}");
-        return None;
-    }
-    s.prepare(env).expect("prepare");
-    Some(s)
-}
-
-/// Labelled objects of this run (the run's work directory name is in every name).
-fn labelled(engine: &str, env: &Env, what: &[&str]) -> Vec<String> {
-    let run = env
-        .workdir
-        .file_name()
-        .expect("name")
-        .to_string_lossy()
-        .into_owned();
-    let out = Command::new(engine)
-        .args(what)
-        .args(["--filter", "label=isobench=1"])
-        .output()
-        .expect("list");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.contains(&run))
-        .map(str::to_string)
-        .collect()
-}
-
-fn containers(engine: &str, env: &Env) -> Vec<String> {
-    labelled(engine, env, &["ps", "-a", "--format", "{{.Names}}"])
-}
-
-fn images(engine: &str, env: &Env) -> Vec<String> {
-    labelled(
-        engine,
-        env,
-        &["images", "--format", "{{.Repository}}:{{.Tag}}"],
-    )
-}
+mod common;
 
 fn check(kind: SubjectKind) {
-    let env = env();
-    let Some(mut s) = ready_subject(kind, &env) else {
+    let env = common::subreaper_env();
+    let Some(mut s) = common::ready_subject(kind, &env) else {
         return;
     };
     let engine = kind.name();
-    assert_eq!(images(engine, &env).len(), 1, "the image is imported");
+    let run = common::run_name(&env);
+    let containers = || common::labelled_containers(engine, &run);
+    let images = || common::labelled_images(engine, &run);
+    assert_eq!(images().len(), 1, "the image is imported");
 
     let (sample, output) =
         isobench::scenario::startup::measure_once(s.as_mut(), &env, "default", &ProbeMode::Ready)
@@ -74,10 +30,7 @@ fn check(kind: SubjectKind) {
     assert!(ready.is_some() && total.is_some(), "{sample:?}");
     assert!(ready <= total, "{sample:?}");
     assert!(output.contains("ISOBENCH-DONE status=0"), "{output}");
-    assert!(
-        containers(engine, &env).is_empty(),
-        "run --rm left a container"
-    );
+    assert!(containers().is_empty(), "run --rm left a container");
 
     // Hanging payload, short deadline: wait_exit fails, teardown removes the container.
     let mut inst = s.launch(&env, "default", &ProbeMode::Hang).expect("launch");
@@ -95,25 +48,17 @@ fn check(kind: SubjectKind) {
     assert!(err.to_string().contains("did not exit"), "{err}");
     inst.teardown().expect("teardown");
     drop(inst);
-    assert!(
-        containers(engine, &env).is_empty(),
-        "left: {:?}",
-        containers(engine, &env)
-    );
+    assert!(containers().is_empty(), "left: {:?}", containers());
 
     // Footprint-style: dropped while the payload hangs.
     let mut inst = s.launch(&env, "default", &ProbeMode::Hang).expect("launch");
     inst.wait_ready(Instant::now() + Duration::from_secs(60))
         .expect("ready");
     drop(inst);
-    assert!(containers(engine, &env).is_empty());
+    assert!(containers().is_empty());
 
     s.finish(&env).expect("finish");
-    assert!(
-        images(engine, &env).is_empty(),
-        "{:?}",
-        images(engine, &env)
-    );
+    assert!(images().is_empty(), "{:?}", images());
     assert_eq!(env.cleanup.live().len(), 1, "{:?}", env.cleanup.live());
 }
 
@@ -135,7 +80,7 @@ fn clean_removes_labelled_leftovers() {
         eprintln!("skipping: docker is not installed");
         return;
     }
-    let env = env();
+    let env = common::subreaper_env();
     let tar = env.workdir.join("x.tar");
     let probe_dir = env.workdir.join("p");
     std::fs::create_dir(&probe_dir).expect("mkdir");

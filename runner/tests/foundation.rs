@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use isobench_reports::model::{Run, Status};
 
+mod common;
+
 fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_isobench"))
 }
@@ -41,19 +43,6 @@ fn cmd(d: &Dirs) -> Command {
     c.env("ISOBENCH_WORKDIR", &d.work)
         .env("ISOBENCH_JOURNAL_DIR", &d.journal);
     c
-}
-
-fn is_root() -> bool {
-    // SAFETY-free check through /proc: the effective uid is the second Uid field.
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2))
-                .map(|u| u == "0")
-        })
-        .unwrap_or(false)
 }
 
 fn entries(p: &Path) -> Vec<PathBuf> {
@@ -150,7 +139,7 @@ fn quick_run_writes_a_valid_run_file() {
         overhead.p50,
         s.p50
     );
-    if is_root() {
+    if common::is_root() {
         for case in [
             "none", "pid", "mnt", "uts", "ipc", "net", "user", "cgroup", "all",
         ] {
@@ -339,7 +328,7 @@ fn clean_removes_what_a_killed_run_left() {
 
 #[test]
 fn non_root_runs_what_it_can() {
-    if !is_root() {
+    if !common::is_root() {
         eprintln!("skipping: needs root to switch to an unprivileged user with setpriv");
         return;
     }

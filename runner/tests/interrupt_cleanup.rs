@@ -2,44 +2,10 @@
 //! SIGINT while runc containers (and docker ones, when docker works here) are in flight,
 //! and must leave no container, cgroup, bundle, image or journal behind.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn usable(engine: &str) -> bool {
-    Command::new(engine)
-        .args(["info", "--format", "{{json .}}"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Labelled objects whose name contains `run` (the run's work directory name).
-fn named(engine: &str, what: &[&str], run: &str) -> Vec<String> {
-    Command::new(engine)
-        .args(what)
-        .args(["--filter", "label=isobench=1"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter(|l| l.contains(run))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Any entry below `dir` (recursively) whose name starts with `prefix`.
-fn has_entry(dir: &Path, prefix: &str) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|rd| {
-        rd.flatten().any(|e| {
-            e.file_name().to_string_lossy().starts_with(prefix)
-                || (e.file_type().is_ok_and(|t| t.is_dir()) && has_entry(&e.path(), prefix))
-        })
-    })
-}
+mod common;
 
 #[test]
 fn sigint_during_container_launches_leaves_nothing() {
@@ -47,11 +13,11 @@ fn sigint_during_container_launches_leaves_nothing() {
         eprintln!("skipping: runc is not installed");
         return;
     }
-    if isobench::sys::geteuid() != 0 {
+    if !common::is_root() {
         eprintln!("skipping: runc containers with cgroups need root");
         return;
     }
-    let with_docker = usable("docker");
+    let with_docker = common::engine_usable("docker");
     if !with_docker {
         eprintln!("note: docker does not answer here; testing runc only");
     }
@@ -72,7 +38,9 @@ fn sigint_during_container_launches_leaves_nothing() {
         .expect("spawn isobench");
     // Wait until a runc container is in flight (a bundle exists), then interrupt.
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !has_entry(&work, "isobench-") || !has_entry(&work, "runc-bundles") {
+    while !common::has_entry(&work, &|n| n.starts_with("isobench-"))
+        || !common::has_entry(&work, &|n| n.starts_with("runc-bundles"))
+    {
         assert!(Instant::now() < deadline, "no launch started within 120 s");
         assert!(
             child.try_wait().expect("try_wait").is_none(),
@@ -98,28 +66,16 @@ fn sigint_during_container_launches_leaves_nothing() {
         "work directory left: {run_dir}"
     );
     // The run's parent cgroups are `/<run dir>-<runtime>` in every hierarchy.
-    let cgroups: Vec<_> = isobench::subject::oci::cgroup_mounts()
-        .into_iter()
-        .filter(|mp| {
-            std::fs::read_dir(mp).is_ok_and(|rd| {
-                rd.flatten()
-                    .any(|e| e.file_name().to_string_lossy().starts_with(&run_dir))
-            })
-        })
-        .collect();
-    assert!(cgroups.is_empty(), "cgroups left under {cgroups:?}");
+    let cgroups = common::top_cgroups_starting_with(&run_dir);
+    assert!(cgroups.is_empty(), "cgroups left: {cgroups:?}");
     let journals: Vec<_> = std::fs::read_dir(&journal)
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     assert!(journals.is_empty(), "journals left: {journals:?}");
     if with_docker {
-        let containers = named("docker", &["ps", "-a", "--format", "{{.Names}}"], &run_dir);
+        let containers = common::labelled_containers("docker", &run_dir);
         assert!(containers.is_empty(), "containers left: {containers:?}");
-        let images = named(
-            "docker",
-            &["images", "--format", "{{.Repository}}:{{.Tag}}"],
-            &run_dir,
-        );
+        let images = common::labelled_images("docker", &run_dir);
         assert!(images.is_empty(), "images left: {images:?}");
     }
 }

@@ -5,27 +5,16 @@
 
 use std::time::{Duration, Instant};
 
-use isobench::cleanup::Cleanup;
 use isobench::env::Env;
 use isobench::probe::ProbeMode;
-use isobench::subject::{Subject, SubjectKind};
+use isobench::subject::SubjectKind;
+
+mod common;
 
 fn env() -> Env {
-    let _ = isobench::sys::process::set_child_subreaper();
-    let mut env = Env::new(Cleanup::in_memory(), None).expect("env");
+    let mut env = common::subreaper_env();
     env.timeouts.command = Duration::from_secs(30);
     env
-}
-
-/// The subject, prepared, or `None` (with the reason printed) when it cannot run here.
-fn ready_subject(kind: SubjectKind, env: &Env) -> Option<Box<dyn Subject>> {
-    let mut s = kind.create();
-    if let Err(u) = s.available(env) {
-        eprintln!("skipping {kind}: {u}");
-        return None;
-    }
-    s.prepare(env).expect("prepare");
-    Some(s)
 }
 
 fn containers_of(binary: &str, root: &std::path::Path) -> Vec<String> {
@@ -56,19 +45,9 @@ fn children_named(comm: &str) -> usize {
         .count()
 }
 
-fn isobench_cgroups(env: &Env, binary: &str) -> Vec<String> {
-    let run = env.workdir.file_name().expect("name").to_string_lossy();
-    let prefix = format!("{run}-{binary}");
-    isobench::subject::oci::cgroup_mounts()
-        .iter()
-        .filter(|mp| mp.join(&prefix).exists())
-        .map(|mp| mp.join(&prefix).display().to_string())
-        .collect()
-}
-
 fn check_hang_cleanup(kind: SubjectKind) {
     let env = env();
-    let Some(mut s) = ready_subject(kind, &env) else {
+    let Some(mut s) = common::ready_subject(kind, &env) else {
         return;
     };
     let binary = kind.name();
@@ -118,7 +97,7 @@ fn check_hang_cleanup(kind: SubjectKind) {
         .collect();
     assert!(left.is_empty(), "bundles left: {left:?}");
     s.finish(&env).expect("finish");
-    let left = isobench_cgroups(&env, binary);
+    let left = common::top_cgroups_starting_with(&format!("{}-{binary}", common::run_name(&env)));
     assert!(left.is_empty(), "cgroups left: {left:?}");
     // Nothing registered is left but the work directory itself.
     assert_eq!(env.cleanup.live().len(), 1, "{:?}", env.cleanup.live());
@@ -126,7 +105,7 @@ fn check_hang_cleanup(kind: SubjectKind) {
 
 fn check_phases(kind: SubjectKind) {
     let env = env();
-    let Some(mut s) = ready_subject(kind, &env) else {
+    let Some(mut s) = common::ready_subject(kind, &env) else {
         return;
     };
     for (case, phases) in [

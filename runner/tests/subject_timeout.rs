@@ -2,16 +2,15 @@
 
 use std::time::{Duration, Instant};
 
-use isobench::cleanup::Cleanup;
-use isobench::env::Env;
 use isobench::probe::ProbeMode;
 use isobench::subject::{SubjectError, SubjectKind};
 
+mod common;
+
 #[test]
 fn hanging_process_is_killed_at_the_deadline() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let cleanup = Cleanup::in_memory();
-    let env = Env::new(cleanup.clone(), Some(tmp.path())).expect("env");
+    let (tmp, env) = common::temp_env();
+    let cleanup = env.cleanup.clone();
     let mut subject = SubjectKind::Process.create();
     let mut inst = subject
         .launch(&env, "default", &ProbeMode::Hang)

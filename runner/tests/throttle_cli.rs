@@ -3,45 +3,11 @@
 //! point, and leave no cgroup behind. Skips with the reason when cgroups cannot be
 //! created here (capability probe).
 
-use std::path::Path;
-
-fn cgroups_usable() -> Option<String> {
-    let c = isobench::cleanup::Cleanup::in_memory();
-    match isobench::cgroup::AnyManager::create(&c, "isobench-capability-probe-cli") {
-        Ok(mut m) => {
-            let _ = isobench::cgroup::CgroupManager::remove(&mut m);
-            None
-        }
-        Err(e) => Some(e.to_string()),
-    }
-}
-
-/// isobench cgroup directories anywhere under /sys/fs/cgroup whose name has `prefix`.
-fn leftovers(prefix: &str) -> Vec<String> {
-    fn walk(dir: &Path, prefix: &str, depth: usize, out: &mut Vec<String>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in rd.flatten() {
-            if !e.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
-            }
-            let p = e.path();
-            if e.file_name().to_string_lossy().starts_with(prefix) {
-                out.push(p.display().to_string());
-            } else if depth > 0 {
-                walk(&p, prefix, depth - 1, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(Path::new("/sys/fs/cgroup"), prefix, 4, &mut out);
-    out
-}
+mod common;
 
 #[test]
 fn short_sweep_measures_throttling_and_oom_and_cleans_up() {
-    if let Some(why) = cgroups_usable() {
+    if let Some(why) = common::cgroups_usable("cli") {
         eprintln!("skipping: cannot create a cgroup here: {why}");
         return;
     }
@@ -74,22 +40,7 @@ fn short_sweep_measures_throttling_and_oom_and_cleans_up() {
         .spawn()
         .expect("spawn isobench");
     let pid = child.id();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("try_wait") {
-            break st;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("isobench run did not finish within 120 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
-    }
+    let (status, stderr) = common::wait_run(&mut child, std::time::Duration::from_secs(120));
     assert!(status.success(), "{stderr}");
     let run: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).expect("run file")).expect("json");
@@ -119,7 +70,7 @@ fn short_sweep_measures_throttling_and_oom_and_cleans_up() {
         "{oom}"
     );
     // No cgroup of that run is left: its cgroups are named isobench-<pid>-...
-    let left = leftovers(&format!("isobench-{pid}-"));
+    let left = common::cgroup_dirs_containing(&format!("isobench-{pid}-"));
     assert!(left.is_empty(), "left behind: {left:?}");
     assert!(!stderr.contains("cleanup failed"), "{stderr}");
 }

@@ -10,44 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+
 /// The quota of the point, in % of one CPU.
 const QUOTA: f64 = 50.0;
-
-/// Capability probe: create (and remove) a cgroup named after `test` (tests run in
-/// parallel, so each probes with its own name).
-fn cgroups_usable(test: &str) -> Option<String> {
-    let c = isobench::cleanup::Cleanup::in_memory();
-    let name = format!("isobench-capability-probe-{}-{test}", std::process::id());
-    match isobench::cgroup::AnyManager::create(&c, &name) {
-        Ok(mut m) => {
-            let _ = isobench::cgroup::CgroupManager::remove(&mut m);
-            None
-        }
-        Err(e) => Some(e.to_string()),
-    }
-}
-
-/// Directories under /sys/fs/cgroup (4 levels) whose name contains `needle`.
-fn cgroups_named(needle: &str) -> Vec<String> {
-    fn walk(dir: &Path, needle: &str, depth: usize, out: &mut Vec<String>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in rd.flatten() {
-            if !e.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
-            }
-            if e.file_name().to_string_lossy().contains(needle) {
-                out.push(e.path().display().to_string());
-            } else if depth > 0 {
-                walk(&e.path(), needle, depth - 1, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(Path::new("/sys/fs/cgroup"), needle, 4, &mut out);
-    out
-}
 
 fn run_isobench(workdir: &Path, json: &Path) -> (u32, String) {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("isobench"))
@@ -75,22 +41,7 @@ fn run_isobench(workdir: &Path, json: &Path) -> (u32, String) {
         .spawn()
         .expect("spawn isobench");
     let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(240);
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("try_wait") {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("isobench run did not finish within 240 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
-    }
+    let (status, stderr) = common::wait_run(&mut child, Duration::from_secs(240));
     assert!(status.success(), "{stderr}");
     (pid, stderr)
 }
@@ -139,7 +90,7 @@ fn check_subject(ms: &[Value], subject: &str) {
 
 #[test]
 fn sandbox_and_runc_are_throttled_bwrap_skips_once_nothing_is_left() {
-    if let Some(why) = cgroups_usable("sweep") {
+    if let Some(why) = common::cgroups_usable("sweep") {
         eprintln!("skipping: cannot create a cgroup here: {why}");
         return;
     }
@@ -173,8 +124,10 @@ fn sandbox_and_runc_are_throttled_bwrap_skips_once_nothing_is_left() {
 
     // Nothing left: the run's cgroups (process-layer, sandbox and runtime parents all
     // carry its pid) and no runc container state.
-    let mut left = cgroups_named(&format!("isobench-{pid}-"));
-    left.extend(cgroups_named(&format!("isobench-sandbox-{pid}-")));
+    let mut left = common::cgroup_dirs_containing(&format!("isobench-{pid}-"));
+    left.extend(common::cgroup_dirs_containing(&format!(
+        "isobench-sandbox-{pid}-"
+    )));
     assert!(left.is_empty(), "left behind: {left:?}");
     assert!(!stderr.contains("cleanup failed"), "{stderr}");
     let state = std::fs::read_dir(tmp.path())
@@ -191,28 +144,9 @@ fn sandbox_and_runc_are_throttled_bwrap_skips_once_nothing_is_left() {
     assert!(state.is_empty(), "runc state left: {state:?}");
 }
 
-fn engine_usable(engine: &str) -> bool {
-    std::process::Command::new(engine)
-        .args(["info", "--format", "{{json .}}"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Any entry below `dir` (recursively) whose name ends with `suffix`.
-fn has_entry_ending(dir: &Path, suffix: &str) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|rd| {
-        rd.flatten().any(|e| {
-            e.file_name().to_string_lossy().ends_with(suffix)
-                || (e.file_type().is_ok_and(|t| t.is_dir()) && has_entry_ending(&e.path(), suffix))
-        })
-    })
-}
-
 #[test]
 fn sigint_during_a_limited_container_leaves_nothing() {
-    if let Some(why) = cgroups_usable("sigint") {
+    if let Some(why) = common::cgroups_usable("sigint") {
         eprintln!("skipping: cannot create a cgroup here: {why}");
         return;
     }
@@ -220,7 +154,7 @@ fn sigint_during_a_limited_container_leaves_nothing() {
         eprintln!("skipping: runc is not installed");
         return;
     }
-    let with_docker = engine_usable("docker");
+    let with_docker = common::engine_usable("docker");
     if !with_docker {
         eprintln!("note: docker does not answer here; interrupting a runc container");
     }
@@ -242,7 +176,7 @@ fn sigint_during_a_limited_container_leaves_nothing() {
     // A limited container is in flight: docker's --cidfile, or runc's pid file.
     let marker = if with_docker { ".cid" } else { "container.pid" };
     let deadline = Instant::now() + Duration::from_secs(180);
-    while !has_entry_ending(&work, marker) {
+    while !common::has_entry(&work, &|n| n.ends_with(marker)) {
         assert!(Instant::now() < deadline, "no launch started within 180 s");
         assert!(
             child.try_wait().expect("try_wait").is_none(),
@@ -261,25 +195,10 @@ fn sigint_during_a_limited_container_leaves_nothing() {
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(!stderr.contains("cleanup failed"), "{stderr}");
 
-    let left = cgroups_named(&format!("isobench-{pid}-"));
+    let left = common::cgroup_dirs_containing(&format!("isobench-{pid}-"));
     assert!(left.is_empty(), "cgroups left: {left:?}");
     if with_docker {
-        let out = std::process::Command::new("docker")
-            .args([
-                "ps",
-                "-a",
-                "--filter",
-                "label=isobench=1",
-                "--format",
-                "{{.Names}}",
-            ])
-            .output()
-            .expect("docker ps");
-        let mine: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| l.contains(&format!("isobench-{pid}-")))
-            .map(str::to_string)
-            .collect();
+        let mine = common::labelled_containers("docker", &format!("isobench-{pid}-"));
         assert!(mine.is_empty(), "containers left: {mine:?}");
     }
 }
@@ -290,11 +209,11 @@ fn sigint_during_a_limited_container_leaves_nothing() {
 /// run's work directory as their cwd).
 #[test]
 fn podman_oom_point_writes_nothing_into_the_working_directory() {
-    if let Some(why) = cgroups_usable("podman-oom") {
+    if let Some(why) = common::cgroups_usable("podman-oom") {
         eprintln!("skipping: cannot create a cgroup here: {why}");
         return;
     }
-    if !engine_usable("podman") {
+    if !common::engine_usable("podman") {
         eprintln!("skipping: podman is not installed or does not answer (podman info)");
         return;
     }
