@@ -13,7 +13,8 @@
 //! (`isobench_bench::Rounds`, the scenario's own shuffle); the other fifteen run untimed.
 //! Repeating one syscall back to back keeps the kernel's caches hot for it, and such a
 //! figure is a third lower for the microsecond-scale types than what the scenario (and a
-//! container runtime, which calls each once) sees.
+//! container runtime, which calls each once) sees. Flat sampling: an iteration is a whole
+//! round of sixteen forked children.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
@@ -86,6 +87,10 @@ fn bench(c: &mut Criterion) {
     });
     for group in ["unshare", "setns"] {
         let mut g = c.benchmark_group(group);
+        // An iteration is a whole round of sixteen forked children (~5–10 ms): too long for
+        // linear sampling's 465 iterations in the 2 s target, so every sample gets the
+        // same iteration count.
+        g.sampling_mode(criterion::SamplingMode::Flat);
         for (i, op) in ops.iter().enumerate().filter(|(_, o)| o.group == group) {
             let mut rounds = isobench_bench::Rounds::new(ops.len());
             g.bench_function(op.ns.name, |b| {
