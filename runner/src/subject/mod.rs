@@ -37,7 +37,7 @@ use crate::probe::ProbeMode;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum SubjectKind {
-    /// The probe spawned as a plain process (posix_spawn).
+    /// The probe spawned as a plain process (vfork + execve, via clone3).
     Process,
     /// clone() with CLONE_NEW* flags (the `clone` scenario).
     Namespaces,

@@ -1,12 +1,19 @@
 //! `process`: the probe as a plain child process, the baseline every other subject is
 //! compared with.
 //!
-//! Spawn path: posix_spawn(3), which glibc implements with clone(CLONE_VM|CLONE_VFORK) +
-//! execve — no page-table copy, so the figure does not depend on the harness's size; this
-//! is also what `std::process::Command` and most runtimes' own spawns use.
-//! Timer: `t0` just before posix_spawn; `ready` when the probe's byte is read from the
-//! pipe on its fd 3 (after execve, the dynamic-loader-free static start, and the probe's
-//! first write); `total` when wait4 returns the exit status.
+//! Spawn path: clone3(CLONE_VM | CLONE_VFORK) into a few instructions of inline assembly
+//! that dup2 and execve the probe — `vfork` + `execve`, the `namespaces` subject's
+//! launcher with no namespace flag (`NsProbe`). No page-table copy, so the figure does not
+//! depend on the harness's size. Not posix_spawn(3): glibc's posix_spawn child resets the
+//! disposition of every signal before execve (126 rt_sigaction calls per launch under
+//! strace), which put the baseline 11–22 % above a C vfork+execve loop of the same probe;
+//! with this path the two agree (0.87–1.06, `fixtures/reference/compare.sh`).
+//! Timer: `t0` just before the launch (ready pipe, argument strings, clone3); `ready` when
+//! the probe's byte is read from its ready pipe (after execve, the static start and the
+//! probe's first write); `total` when wait4 returns the exit status.
+//!
+//! [`spawn_probe`] (posix_spawn, ready pipe on fd 3) stays for helpers that need a probe
+//! process outside a timed window (e.g. the cgroup bench's holder).
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -42,7 +49,7 @@ impl Subject for Process {
         Description {
             name: "process".into(),
             version: None,
-            method: "posix_spawn(3) of the static probe; ready = byte on an inherited pipe; total = wait4".into(),
+            method: "clone3(CLONE_VM|CLONE_VFORK) + execve of the static probe (vfork semantics, not posix_spawn); ready = byte on an inherited pipe; total = wait4".into(),
         }
     }
 
@@ -52,7 +59,11 @@ impl Subject for Process {
         _case: &str,
         mode: &ProbeMode,
     ) -> Result<Box<dyn Instance>, SubjectError> {
-        Ok(Box::new(spawn_probe(env, mode, &[])?))
+        Ok(Box::new(super::namespaces::NsProbe::spawn(
+            env,
+            libc::CLONE_VFORK as u64,
+            mode,
+        )?))
     }
 
     /// The probe in a fresh cgroup of its own, joined before execve.
