@@ -19,7 +19,7 @@ use isobench::cgroup::manager::{AnyManager, CgroupManager};
 use isobench::cleanup::Cleanup;
 use isobench::env::Env;
 use isobench::probe::ProbeMode;
-use isobench::subject::process::spawn_probe;
+use isobench::subject::namespaces::NsProbe;
 use isobench::subject::Instance;
 
 fn bench(c: &mut Criterion) {
@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion) {
             return;
         }
     };
-    let mut holder = match spawn_probe(&env, &ProbeMode::Hang, &[]) {
+    let mut holder = match NsProbe::spawn(&env, 0, &ProbeMode::Hang) {
         Ok(p) => p,
         Err(e) => {
             isobench_bench::skip(&format!("{group}/attach"), &e.to_string());
@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion) {
         isobench_bench::skip(&format!("{group}/attach"), &e.to_string());
         return;
     }
-    let pid = holder.pid;
+    let pid = holder.pid();
     let pair = [
         AnyManager::create(&cleanup, &unique_name("bench-a")),
         AnyManager::create(&cleanup, &unique_name("bench-b")),

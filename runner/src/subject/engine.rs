@@ -114,6 +114,11 @@ impl Engine {
     fn command(&self) -> Command {
         let mut c = Command::new(self.q.binary);
         c.args((self.q.global_args)());
+        // conmon (podman's monitor) writes a file named `oom` into its working directory
+        // when a container is OOM-killed: keep that inside the run's work directory.
+        if let Some(prep) = self.prep.as_ref().filter(|p| p.logs.is_dir()) {
+            c.current_dir(&prep.logs);
+        }
         c
     }
 }
@@ -249,9 +254,6 @@ impl Subject for Engine {
         let stderr_path = prep.logs.join(format!("{name}.stderr"));
         let stderr = File::create(&stderr_path)
             .map_err(|e| SubjectError::io(format!("create {}", stderr_path.display()), e))?;
-        // conmon (podman's monitor) writes a file named `oom` into its working directory
-        // when the container is OOM-killed: keep that inside the run's work directory.
-        cmd.current_dir(&prep.logs);
         cmd.args(["run", "--rm", "--name", &name, "--network", "none"])
             .args(["--label", LABEL])
             .args((self.q.run_args)())
@@ -327,7 +329,6 @@ impl Subject for Engine {
         let _ = fs::remove_file(&cidfile);
         let stderr = File::create(&stderr_path)
             .map_err(|e| SubjectError::io(format!("create {}", stderr_path.display()), e))?;
-        cmd.current_dir(&prep.logs); // conmon's `oom` file, as in `launch`
         cmd.args(["run", "-i", "--name", &name, "--network", "none"])
             .args(["--label", LABEL])
             .arg(format!("--cidfile={}", cidfile.display()))

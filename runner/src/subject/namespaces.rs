@@ -119,6 +119,11 @@ impl std::fmt::Debug for NsProbe {
 }
 
 impl NsProbe {
+    /// The probe's pid.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
     pub fn spawn(env: &Env, flags: u64, mode: &ProbeMode) -> Result<NsProbe, SubjectError> {
         // The write end must survive execve: a pipe without O_CLOEXEC on the write side.
         let (rd, wr) = sys::pipe().map_err(|e| SubjectError::io("pipe", e))?;

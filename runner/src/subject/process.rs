@@ -11,14 +11,11 @@
 //! Timer: `t0` just before the launch (ready pipe, argument strings, clone3); `ready` when
 //! the probe's byte is read from its ready pipe (after execve, the static start and the
 //! probe's first write); `total` when wait4 returns the exit status.
-//!
-//! [`spawn_probe`] (posix_spawn, ready pipe on fd 3) stays for helpers that need a probe
-//! process outside a timed window (e.g. the cgroup bench's holder).
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
+use super::{Description, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::env::Env;
 use crate::probe::ProbeMode;
 use crate::sys;
@@ -77,94 +74,6 @@ impl Subject for Process {
         Ok(Box::new(super::limited::spawn_probe_in_cgroup(
             env, mode, limits,
         )?))
-    }
-}
-
-/// A spawned probe process.
-#[derive(Debug)]
-pub struct SpawnedProbe {
-    pub pid: i32,
-    ready_rd: OwnedFd,
-    reaped: bool,
-}
-
-/// Spawn the probe with its ready pipe on fd 3 and stdout/stderr inherited; `extra_env`
-/// entries are `KEY=value`.
-pub fn spawn_probe(
-    env: &Env,
-    mode: &ProbeMode,
-    extra_env: &[String],
-) -> Result<SpawnedProbe, SubjectError> {
-    let (rd, wr) = sys::pipe().map_err(|e| SubjectError::io("pipe", e))?;
-    let probe = env.probe.to_string_lossy().into_owned();
-    let mut argv = vec![probe.clone()];
-    argv.extend(mode.args());
-    argv.push("--ready-fd".into());
-    argv.push(READY_FD.to_string());
-    let mut envp = vec!["PATH=/usr/bin:/bin".to_string()];
-    envp.extend(extra_env.iter().cloned());
-    // Map the write end to fd 3 (dup2 clears close-on-exec on the copy). In `ready` and
-    // `hang` modes the probe's stdout (its `ISOBENCH-DONE` line) goes to /dev/null so it
-    // does not mix with isobench's own output; other modes inherit it.
-    let devnull = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/null")
-        .map_err(|e| SubjectError::io("open /dev/null", e))?;
-    let mut fd_map = vec![(wr.as_raw_fd(), READY_FD)];
-    if matches!(mode, ProbeMode::Ready | ProbeMode::Hang) {
-        fd_map.push((devnull.as_raw_fd(), 1));
-    }
-    let pid = sys::process::spawn(&probe, &argv, &envp, &fd_map)
-        .map_err(|e| SubjectError::io(format!("posix_spawn {probe}"), e))?;
-    drop(wr);
-    Ok(SpawnedProbe {
-        pid,
-        ready_rd: rd,
-        reaped: false,
-    })
-}
-
-impl Instance for SpawnedProbe {
-    fn wait_ready(&mut self, deadline: Instant) -> Result<Instant, SubjectError> {
-        Ok(crate::measure::wait_byte(self.ready_rd.as_fd(), deadline)?)
-    }
-
-    fn wait_exit(&mut self, deadline: Instant) -> Result<Exit, SubjectError> {
-        let r = wait_pid_deadline(self.pid, deadline)?;
-        self.reaped = true;
-        let at = Instant::now();
-        if r.code != Some(0) {
-            return Err(SubjectError::PayloadFailed(match (r.code, r.signal) {
-                (Some(c), _) => format!("exit code {c}"),
-                (_, Some(s)) => format!("signal {s}"),
-                _ => "unknown status".into(),
-            }));
-        }
-        Ok(Exit {
-            at: Some(at),
-            code: r.code,
-            signal: r.signal,
-            output: String::new(),
-        })
-    }
-
-    fn teardown(&mut self) -> Result<(), SubjectError> {
-        if !self.reaped {
-            let _ = sys::process::kill(self.pid, libc::SIGKILL);
-            let _ = sys::process::wait4(self.pid, true);
-            self.reaped = true;
-        }
-        Ok(())
-    }
-
-    fn footprint(&mut self) -> Vec<(String, u64)> {
-        crate::footprint::of_pids(&[self.pid]).metrics("payload")
-    }
-}
-
-impl Drop for SpawnedProbe {
-    fn drop(&mut self) {
-        let _ = self.teardown();
     }
 }
 
