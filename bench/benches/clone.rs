@@ -5,7 +5,8 @@
 //! Timer: `iter_custom`; per iteration, the harness's own `total` of one
 //! `Creator::once`: from just before clone3(CLONE_VM | flags) to wait4 returning for the
 //! child that wrote one byte and exited — the same primitive and clock points as
-//! `isobench run --scenario clone`, so the figures can be compared. Each sample reports
+//! `isobench run --scenario clone`, so the figures can be compared; pinned to the CPU the
+//! scenario pins to by default (`isobench_bench::pin_like_the_scenario`). Each sample reports
 //! `iters` × the median of its iterations (`isobench_bench::median_total`).
 //!
 //! Like the scenario, which runs every flag set once per round in a fresh shuffled order,
@@ -29,6 +30,7 @@ fn bench(c: &mut Criterion) {
         );
         return;
     }
+    let _pinned = isobench_bench::pin_like_the_scenario("clone");
     let Ok(mut creator) = Creator::new() else {
         isobench_bench::skip("clone", "cannot create a pipe");
         return;

@@ -4,7 +4,8 @@
 //! group `setns`, the same ids.
 //! Timer: `iter_custom`; each iteration forks a single-threaded child (not timed) that
 //! reads CLOCK_MONOTONIC around the one syscall and reports the difference — the same
-//! method as `isobench run --scenario clone` (metrics `unshare` / `setns`). The namespace
+//! method as `isobench run --scenario clone` (metrics `unshare` / `setns`), pinned to the
+//! same CPU (`isobench_bench::pin_like_the_scenario`). The namespace
 //! joined by setns is created once, before timing, and held open by an fd. Each sample
 //! reports `iters` × the median of its iterations (`isobench_bench::median_total`).
 //!
@@ -57,6 +58,7 @@ fn bench(c: &mut Criterion) {
         );
         return;
     }
+    let _pinned = isobench_bench::pin_like_the_scenario("unshare/setns");
     let holders: Vec<(NsType, Result<OwnedFd, String>)> =
         ns::ALL.iter().map(|t| (*t, hold_namespace(t))).collect();
     let mut ops: Vec<Op<'_>> = Vec::new();

@@ -14,6 +14,25 @@ fn libc_newnet() -> u64 {
     isobench::ns::by_name("net").map(|n| n.flag).unwrap_or(0)
 }
 
+/// Pin the calling thread (and so every child it creates) to the CPU `isobench run --pin
+/// auto` uses, as the clone scenario does for its per-flag and unshare/setns cases; the
+/// pin lasts until the returned guard drops. Unpinned, clone totals on a 2-vCPU VM are
+/// bimodal (child on the creator's CPU or woken on the other one) and neither side would
+/// agree with the other. `None` (with a printed reason) when pinning fails.
+pub fn pin_like_the_scenario(group: &str) -> Option<isobench::sys::affinity::Pinned> {
+    let pinned = isobench::sys::affinity::default_cpu().and_then(|cpu| {
+        cpu.map(isobench::sys::affinity::pin_current_thread)
+            .transpose()
+    });
+    match pinned {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{group}: cannot pin to one CPU ({e}); measuring unpinned");
+            None
+        }
+    }
+}
+
 /// Print why a bench group is skipped (shown in `cargo bench` output).
 pub fn skip(group: &str, why: &str) {
     eprintln!("skipping {group}: {why}");

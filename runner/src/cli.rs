@@ -98,6 +98,11 @@ pub struct RunArgs {
     /// Work window of one throttle run, in ms (default: 2000 with --quick, else 5000).
     #[arg(long)]
     pub throttle_window_ms: Option<u64>,
+    /// CPU for the clone scenario's sequential cases: `auto` (the last CPU this process may
+    /// use; CPU 0 usually takes the device interrupts), a CPU number, or `off` (let the
+    /// scheduler place creator and child). The concurrency sweep is never pinned.
+    #[arg(long, default_value = "auto", value_name = "auto|off|CPU")]
+    pub pin: String,
     /// Work directory base (default /var/tmp, or $ISOBENCH_WORKDIR).
     #[arg(long)]
     pub workdir: Option<PathBuf>,
@@ -220,6 +225,7 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
             quotas: a.quotas.clone(),
             period_ms: a.period_ms,
             throttle_window_ms: a.throttle_window_ms,
+            pin_cpu: resolve_pin(&a.pin)?,
         },
         verbose: a.verbose,
         progress: !a.no_progress && std::io::stderr().is_terminal(),
@@ -267,6 +273,34 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
 }
 
 /// A plain sentence when VM figures come from software emulation.
+/// `--pin`: `off` → None; `auto` → the last CPU this process may run on; `N` → N, which
+/// must be one of those CPUs.
+fn resolve_pin(arg: &str) -> anyhow::Result<Option<usize>> {
+    if arg == "off" {
+        return Ok(None);
+    }
+    let allowed = crate::sys::affinity::allowed_cpus()
+        .context("--pin: cannot read this process's CPU affinity (sched_getaffinity)")?;
+    let list = allowed
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    if arg == "auto" {
+        return crate::sys::affinity::default_cpu()
+            .context("--pin: cannot read this process's CPU affinity (sched_getaffinity)");
+    }
+    let cpu: usize = arg
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--pin {arg:?}: expected auto, off or a CPU number"))?;
+    if !allowed.contains(&cpu) {
+        anyhow::bail!(
+            "--pin {cpu}: this process may run only on CPUs {list} (affinity mask / cpuset); pick one of them, or --pin off"
+        );
+    }
+    Ok(Some(cpu))
+}
+
 fn emulation_note(run: &isobench_reports::Run) -> Option<String> {
     let tcg = run.measurements.iter().any(|m| {
         m.labels.get("accel").is_some_and(|a| a == "tcg")

@@ -164,6 +164,37 @@ fn quick_run_writes_a_valid_run_file() {
             .measurements
             .iter()
             .any(|m| m.metric == "setns" && m.case == "pid" && m.status == Status::Ok));
+        // `--pin auto` pinned the sequential sections to the last allowed CPU, recorded in
+        // the config and remarked on each of their measurements; the concurrency sweep ran
+        // unpinned and says nothing.
+        let cpu = run.config["options"]["pin_cpu"]
+            .as_u64()
+            .expect("config.options.pin_cpu") as usize;
+        let allowed = isobench::sys::affinity::allowed_cpus().expect("affinity");
+        assert_eq!(Some(&cpu), allowed.last());
+        let remark = isobench::scenario::clone::pin_remark(cpu);
+        for (case, metric) in [("none", "total"), ("net", "over_plain"), ("net", "unshare")] {
+            let m = find("clone", "namespaces", case, metric);
+            assert_eq!(
+                m.reason.as_deref(),
+                Some(remark.as_str()),
+                "{case}/{metric}"
+            );
+        }
+        assert!(run
+            .measurements
+            .iter()
+            .filter(|m| m.labels.contains_key("mounts"))
+            .all(|m| m.reason.as_deref() == Some(remark.as_str())));
+        assert!(run
+            .measurements
+            .iter()
+            .filter(|m| m.labels.contains_key("concurrency"))
+            .all(|m| m.reason.is_none()));
+        assert!(
+            stdout.contains(&remark),
+            "summary names the placement: {stdout}"
+        );
     }
     // The run ends with the headline summary and names the command for the full table.
     assert!(stdout.contains("ready p50"), "summary printed: {stdout}");
@@ -192,6 +223,33 @@ fn quick_run_writes_a_valid_run_file() {
         "journal left: {:?}",
         entries(&d.journal)
     );
+}
+
+#[test]
+fn pin_outside_the_allowed_cpus_is_refused_before_anything_runs() {
+    let d = dirs();
+    for (arg, says) in [
+        ("4095", "may run only on CPUs"),
+        ("fast", "expected auto, off or a CPU number"),
+    ] {
+        let out = cmd(&d)
+            .args([
+                "run",
+                "--scenario",
+                "clone",
+                "--quick",
+                "--pin",
+                arg,
+                "--json",
+            ])
+            .arg(&d.json)
+            .output()
+            .expect("run isobench");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "--pin {arg}: {stderr}");
+        assert!(stderr.contains(says), "--pin {arg}: {stderr}");
+        assert!(!d.json.exists(), "no run file for a refused command line");
+    }
 }
 
 #[test]

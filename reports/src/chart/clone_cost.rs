@@ -66,20 +66,25 @@ pub fn chart(run: &Run) -> Result<Vec<Chart>, ChartError> {
             ..Bars::default()
         },
     )?;
+    // Where the creator ran (`isobench run --pin`), as the scenario remarked.
+    let placement = ms
+        .iter()
+        .find_map(|m| m.reason.as_deref())
+        .map(|r| format!(" Placement: {r}."))
+        .unwrap_or_default();
+    let caption = if metric == "over_plain" {
+        "What each namespace flag adds to clone3(): per round, the time until the child was \
+         reaped minus that of a plain clone3 in the same round. Bars are medians, whiskers \
+         the bootstrap 95% CI of the median. Network namespace teardown runs asynchronously \
+         in the kernel and is not included."
+    } else {
+        "clone3() with each namespace flag, time until the child was reaped; medians with \
+         bootstrap 95% CI whiskers."
+    };
     Ok(vec![Chart {
         id: "clone-cost".into(),
         title: "Per-namespace clone() cost".into(),
-        caption: if metric == "over_plain" {
-            "What each namespace flag adds to clone3(): per round, the time until the child was \
-             reaped minus that of a plain clone3 in the same round. Bars are medians, whiskers \
-             the bootstrap 95% CI of the median. Network namespace teardown runs asynchronously \
-             in the kernel and is not included."
-                .into()
-        } else {
-            "clone3() with each namespace flag, time until the child was reaped; medians with \
-             bootstrap 95% CI whiskers."
-                .into()
-        },
+        caption: format!("{caption}{placement}"),
         svg,
     }])
 }

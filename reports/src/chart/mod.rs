@@ -108,4 +108,30 @@ mod tests {
         assert!(!c[0].svg.contains("<script>"), "label must be escaped");
         assert!(c[0].svg.contains("&lt;script&gt;"));
     }
+
+    #[test]
+    fn clone_cost_caption_names_the_placement_the_scenario_remarked() {
+        let mut ms: Vec<Measurement> = ["none", "net"]
+            .iter()
+            .map(|case| {
+                Measurement::from_samples(
+                    MeasurementKey::new("clone", "namespaces", case, "total"),
+                    "ns",
+                    BTreeMap::new(),
+                    vec![1e4, 2e4, 3e4],
+                )
+            })
+            .collect();
+        let caption = |ms: &[Measurement]| {
+            clone_cost::chart(&run(ms.to_vec())).unwrap()[0]
+                .caption
+                .clone()
+        };
+        assert!(!caption(&ms).contains("Placement"));
+        for m in &mut ms {
+            m.reason = Some("pinned to CPU 1 (creator and children; isobench run --pin)".into());
+        }
+        assert!(caption(&ms)
+            .ends_with(" Placement: pinned to CPU 1 (creator and children; isobench run --pin)."));
+    }
 }

@@ -393,8 +393,13 @@ fn clone(of: &[&Measurement]) -> String {
     }
     let mut out = String::new();
     if !rows.is_empty() {
+        // Where the creator ran (`--pin`), as the scenario remarked on its measurements.
+        let placement = find("namespaces", "none", "total")
+            .and_then(|m| m.reason.as_deref())
+            .map(|r| format!("; {r}"))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "clone: clone3(CLONE_VM | flag) → child reaped (total); over plain = total − total(none){}\n",
+            "clone: clone3(CLONE_VM | flag) → child reaped (total); over plain = total − total(none){}{placement}\n",
             overhead(of)
         ));
         let header = strings(&[
@@ -940,8 +945,16 @@ mod tests {
                 t,
             ));
         }
+        let plain = ms.iter().position(|x| x.case == "none").unwrap();
+        ms[plain].reason = Some("pinned to CPU 1 (creator and children; --pin)".into());
         let text = render(&ms);
         assert!(text.contains("timer overhead 2.8 µs"), "{text}");
+        // The placement the scenario remarked on is part of the method line.
+        assert!(
+            text.lines().any(|l| l.starts_with("clone:")
+                && l.ends_with("; pinned to CPU 1 (creator and children; --pin)")),
+            "{text}"
+        );
         let net = row(&text, "net");
         for v in ["513.0 µs", "377.0 µs", "524.0 µs", "3.0 µs"] {
             assert!(net.contains(v), "{v} in {net}");

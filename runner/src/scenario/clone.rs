@@ -18,6 +18,13 @@
 //!   namespace holds N extra tmpfs mounts. The thread unshares its own mount namespace
 //!   (per-thread with unshare(CLONE_NEWNS)), makes `/` private so nothing propagates to
 //!   the host, and mounts there; when the thread ends, the namespace and its mounts go.
+//! * **Placement** (`isobench run --pin`, default `auto`: the last allowed CPU): the
+//!   per-flag cases, unshare/setns and the mount sweep run with the creating thread pinned
+//!   to one CPU, so every child (which inherits the mask) runs on it too. Unpinned, on a
+//!   2-vCPU VM, each clone's total was bimodal (child on the creator's CPU ~12 µs, woken on
+//!   the other, idle vCPU ~50 µs) and the p50 fell between the modes, moving 10–30 %
+//!   between runs; pinned it is one mode. The `ok` measurements of those sections carry
+//!   the remark [`pin_remark`]; the concurrency sweep is never pinned.
 //! * **unshare / setns** (metrics `unshare`, `setns`): in a freshly forked single-threaded
 //!   child (unshare(CLONE_NEWUSER) and setns of user/mnt/time need one), the child reads
 //!   CLOCK_MONOTONIC around the one syscall and writes the difference to a pipe.
@@ -209,8 +216,24 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
         + ns_iters * 2 * ns::ALL.len();
     ctx.progress.start("clone", total_steps as u64);
     let started = Instant::now();
+    let pin_cpu = ctx.options.pin_cpu;
+    let pin = || -> Option<sys::affinity::Pinned> {
+        let cpu = pin_cpu?;
+        match sys::affinity::pin_current_thread(cpu) {
+            Ok(p) => Some(p),
+            // The CPU went offline or a cpuset shrank since --pin was resolved: measure
+            // unpinned rather than not at all, and say so (the remark below is not set).
+            Err(e) => {
+                eprintln!("clone: cannot pin to CPU {cpu} ({e}); this section runs unpinned");
+                None
+            }
+        }
+    };
+    let mut pinned_all = pin_cpu.is_some();
 
     let interrupted = (|| -> Option<&'static str> {
+        let pinned = pin();
+        pinned_all &= pinned.is_some();
         // 0. unshare / setns per type, first: these are 2–50 µs syscalls, and after the
         // sections below (thousands of network namespaces whose teardown the kernel runs
         // asynchronously in cleanup_net, for seconds after the last one was created) the
@@ -288,7 +311,8 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             }
         }
 
-        // 2. Concurrency sweep.
+        // 2. Concurrency sweep: never pinned, its threads are meant to spread over CPUs.
+        drop(pinned);
         for round in 0..conc_rounds {
             let mut points: Vec<(&str, u64, usize)> = Vec::new();
             for (name, flags) in &conc_cases {
@@ -330,7 +354,9 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             }
         }
 
-        // 3. Mount-table sweep.
+        // 3. Mount-table sweep (its worker threads inherit the pin).
+        let pinned = pin();
+        pinned_all &= pinned.is_some() || mount_levels.is_empty();
         if !mount_levels.is_empty() {
             match mount_sweep(ctx, &mount_levels, mount_iters, &mut col) {
                 Ok(None) => {}
@@ -345,13 +371,28 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             }
         }
 
+        drop(pinned);
         None
     })();
     ctx.progress.finish();
+    let mut measurements = col.finish();
+    if let (Some(cpu), true) = (pin_cpu, pinned_all) {
+        for m in measurements.iter_mut().filter(|m| {
+            m.status == Status::Ok && !m.labels.contains_key("concurrency") && m.reason.is_none()
+        }) {
+            m.reason = Some(pin_remark(cpu));
+        }
+    }
     Outcome {
-        measurements: col.finish(),
+        measurements,
         interrupted,
     }
+}
+
+/// The remark an `ok` measurement of a pinned section carries (`Measurement::reason`);
+/// reports show it next to the method.
+pub fn pin_remark(cpu: usize) -> String {
+    format!("pinned to CPU {cpu} (creator and children; isobench run --pin)")
 }
 
 /// `conc` threads each create `ops` children with `flags`; returns every op's latency and

@@ -91,6 +91,9 @@ pub struct ScenarioOptions {
     pub period_ms: u64,
     /// Work window of one throttle run, in ms (default: 2000 quick, 5000 full).
     pub throttle_window_ms: Option<u64>,
+    /// The CPU the clone scenario's sequential cases run on (creator and children pinned
+    /// together); `None`: wherever the scheduler puts them. Resolved from `--pin`.
+    pub pin_cpu: Option<usize>,
 }
 
 impl Default for ScenarioOptions {
@@ -101,6 +104,7 @@ impl Default for ScenarioOptions {
             quotas: vec![10.0, 25.0, 50.0, 100.0, 150.0, 200.0],
             period_ms: 100,
             throttle_window_ms: None,
+            pin_cpu: None,
         }
     }
 }

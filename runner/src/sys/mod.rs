@@ -3,6 +3,7 @@
 //!
 //! Errors are `std::io::Error` from errno; callers add the path or value that failed.
 
+pub mod affinity;
 pub mod cgroup_spawn;
 pub mod child;
 pub mod clone;
