@@ -5,8 +5,9 @@ use isobench_reports::model::Host;
 use crate::env::Env;
 use crate::run::RunConfig;
 
-/// Add what only a probe can tell to the host fingerprint (KVM usability is probed once
-/// per run, by the VM subject, when it is selected).
+/// Add what only a probe can tell to the host fingerprint (KVM usability is probed at
+/// most once per run, and once per host boot when the verdict can be cached, when the
+/// VM subject is selected).
 pub fn host_probe(host: &mut Host, env: &Env, cfg: &RunConfig) {
     use crate::scenario::ScenarioKind;
     let vm_scenario = cfg

@@ -2,9 +2,10 @@
 //!
 //! Cases are machine types (`pc`: i440FX + SeaBIOS; `microvm`: no PCI, qboot) that this
 //! QEMU has. The accelerator is KVM only if one bounded probe boot under KVM reached the
-//! ready marker (`vm::kvm`), else TCG; every measurement carries labels `accel` and
-//! `machine`. The guest is the probe in an initramfs built by isobench (`vm::cpio`) and a
-//! kernel found by `vm::kernel`; see `vm::boot` for the QEMU command line.
+//! ready marker (`vm::kvm`; this host boot's cached verdict of one, if any), else TCG;
+//! every measurement carries labels `accel` and `machine`. The guest is the probe in an
+//! initramfs built by isobench (`vm::cpio`) and a kernel found by `vm::kernel`; see
+//! `vm::boot` for the QEMU command line.
 //!
 //! Timer points (all harness `Instant`s; `t0` read just before `launch`, which spawns
 //! QEMU at once): the harness's `ready` is the probe's `ISOBENCH-READY` line arriving on

@@ -18,6 +18,11 @@
 //! * `Done` — the probe's `ISOBENCH-DONE status=N` line, written just before it powers
 //!   the VM off;
 //! * the exit — when wait4(2) reaped QEMU.
+//!
+//! A wait for a marker is bounded by a deadline and, optionally, by console silence
+//! ([`Boot::wait_marker_or_silence`]): a guest that stopped printing for longer than any
+//! gap of a healthy boot has hung (a KVM guest without VMX/SVM passed through stops
+//! right after the firmware), and waiting out the deadline would only cost time.
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -165,6 +170,22 @@ pub enum BootError {
         machine: String,
         tail: String,
     },
+    #[error(
+        "console silent for {:.1} s {after} ({accel}, {machine}; {:.1} s after QEMU started, \
+         waiting for {marker}); QEMU was killed",
+        .silent.as_secs_f64(),
+        .elapsed.as_secs_f64()
+    )]
+    Silent {
+        marker: &'static str,
+        silent: Duration,
+        /// `after '<last console line>'`, or `since QEMU started` when it never printed.
+        after: String,
+        /// From `t0` to the kill.
+        elapsed: Duration,
+        accel: &'static str,
+        machine: String,
+    },
     #[error("QEMU exited before {marker} ({status}){tail}")]
     Exited {
         marker: &'static str,
@@ -239,6 +260,8 @@ pub struct Boot {
     text: String,
     /// Arrival instant of each marker (index = `Marker as usize`).
     seen: [Option<Instant>; 4],
+    /// When the last console chunk was read.
+    last_output: Option<Instant>,
     eof: bool,
     exit: Option<BootExit>,
     machine: String,
@@ -317,6 +340,7 @@ impl Boot {
             guard: Some(guard),
             text: String::new(),
             seen: [None; 4],
+            last_output: None,
             eof: false,
             exit: None,
             machine: cfg.machine.clone(),
@@ -355,8 +379,45 @@ impl Boot {
         self.exit.as_ref()
     }
 
+    /// The last non-empty console line, trimmed and shortened to ~80 characters.
+    pub fn last_line(&self) -> Option<String> {
+        let line = self
+            .text
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty())?;
+        Some(match line.char_indices().nth(80) {
+            Some((i, _)) => format!("{}...", &line[..i]),
+            None => line.to_string(),
+        })
+    }
+
     /// Read the console until `m` has arrived; kill QEMU on timeout or Ctrl-C.
     pub fn wait_marker(&mut self, m: Marker, deadline: Instant) -> Result<Instant, BootError> {
+        self.wait(m, deadline, None)
+    }
+
+    /// [`Boot::wait_marker`], and also kill QEMU once its console has been silent for
+    /// `silence`: since the last chunk was read, or since `t0` if nothing was. Silence is
+    /// only concluded after a poll found the console empty, so output the caller had not
+    /// read yet is never mistaken for silence (a late read stamps late, which can only
+    /// make the silence look shorter).
+    pub fn wait_marker_or_silence(
+        &mut self,
+        m: Marker,
+        deadline: Instant,
+        silence: Duration,
+    ) -> Result<Instant, BootError> {
+        self.wait(m, deadline, Some(silence))
+    }
+
+    fn wait(
+        &mut self,
+        m: Marker,
+        deadline: Instant,
+        silence: Option<Duration>,
+    ) -> Result<Instant, BootError> {
         let start = Instant::now();
         loop {
             if let Some(t) = self.seen(m) {
@@ -383,8 +444,40 @@ impl Boot {
                 });
             }
             let now = self.check_stop(start, deadline, m.name())?;
-            self.read_chunk((deadline - now).min(Duration::from_millis(250)))?;
+            let mut slice = (deadline - now).min(Duration::from_millis(250));
+            if let Some(bound) = silence {
+                // Wake up right when the bound is reached, not up to a slice later.
+                let quiet_until = self.last_output.unwrap_or(self.t0) + bound;
+                slice = slice.min(quiet_until.saturating_duration_since(now));
+            }
+            let quiet = !self.read_chunk(slice)?;
+            if let (true, Some(bound)) = (quiet, silence) {
+                self.check_silence(m, bound)?;
+            }
         }
+    }
+
+    /// After a poll found the console empty: kill QEMU and say so if it has printed
+    /// nothing for `bound`.
+    fn check_silence(&mut self, m: Marker, bound: Duration) -> Result<(), BootError> {
+        let now = Instant::now();
+        let silent = now.saturating_duration_since(self.last_output.unwrap_or(self.t0));
+        if silent < bound {
+            return Ok(());
+        }
+        let after = match self.last_line() {
+            Some(l) => format!("after '{l}'"),
+            None => "since QEMU started".into(),
+        };
+        self.kill();
+        Err(BootError::Silent {
+            marker: m.name(),
+            silent,
+            after,
+            elapsed: now.saturating_duration_since(self.t0),
+            accel: self.accel.name(),
+            machine: self.machine.clone(),
+        })
     }
 
     /// Read the console to its end and reap QEMU; kill it at `deadline` or on Ctrl-C.
@@ -424,30 +517,34 @@ impl Boot {
         Ok(now)
     }
 
-    /// Poll the console once for at most `slice`, stamping what arrives.
-    fn read_chunk(&mut self, slice: Duration) -> Result<(), BootError> {
+    /// Poll the console once for at most `slice`, stamping what arrives. False only when
+    /// the poll ran out its slice with nothing to read: the one outcome that counts as
+    /// silence (a signal or EINTR proves nothing either way).
+    fn read_chunk(&mut self, slice: Duration) -> Result<bool, BootError> {
         let Some(out) = self.stdout.as_mut() else {
             self.eof = true;
-            return Ok(());
+            return Ok(true);
         };
         match sys::poll_readable(out.as_raw_fd(), slice).map_err(BootError::Console)? {
             PollOutcome::Readable => {
                 let mut buf = [0u8; 16 * 1024];
                 let n = match out.read(&mut buf) {
                     Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(true),
                     Err(e) => return Err(BootError::Console(e)),
                 };
                 let at = Instant::now();
                 if n == 0 {
                     self.eof = true;
-                    return Ok(());
+                    return Ok(true);
                 }
                 stamp(&mut self.text, &buf[..n], &mut self.seen, at);
+                self.last_output = Some(at);
+                Ok(true)
             }
-            PollOutcome::TimedOut | PollOutcome::Interrupted => {}
+            PollOutcome::Interrupted => Ok(true),
+            PollOutcome::TimedOut => Ok(false),
         }
-        Ok(())
     }
 
     /// Wait for QEMU's exit (it closed the console, so it is ending); kill it at

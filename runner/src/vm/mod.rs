@@ -3,7 +3,8 @@
 //! * [`cpio`] writes the initramfs (newc, uncompressed) whose `/init` is the static probe;
 //! * [`kernel`] finds the guest kernel;
 //! * [`boot`] runs one QEMU with direct kernel boot and timestamps its console;
-//! * [`kvm`] decides, with one bounded boot per run, whether KVM works or TCG is used.
+//! * [`kvm`] decides, with one bounded boot, whether KVM works or TCG is used;
+//! * [`kvm_cache`] keeps that verdict for the rest of the host's boot.
 //!
 //! The guest is the smallest thing that still is a VM boot: firmware (SeaBIOS on `pc`,
 //! qboot on `microvm`), the kernel, and /init = the probe, which mounts proc/sys/devtmpfs,
@@ -14,6 +15,7 @@ pub mod boot;
 pub mod cpio;
 pub mod kernel;
 pub mod kvm;
+pub mod kvm_cache;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -218,8 +220,9 @@ pub fn host_probe(host: &mut isobench_reports::model::Host, env: &Env) {
     host.notes.insert("kvm_probe".into(), status.note.clone());
 }
 
-/// `doctor`: QEMU, its machine types, the guest kernel and where it came from, KVM.
-pub fn doctor_checks(_env: &Env) -> Vec<crate::doctor::Check> {
+/// `doctor`: QEMU, its machine types, the guest kernel and where it came from, KVM (a
+/// fresh probe boot, whose verdict replaces the cached one).
+pub fn doctor_checks(env: &Env) -> Vec<crate::doctor::Check> {
     use crate::doctor::Check;
     let mut out = Vec::new();
     match qemu_info() {
@@ -284,12 +287,12 @@ pub fn doctor_checks(_env: &Env) -> Vec<crate::doctor::Check> {
         (true, true) => Check::yes(
             "vm",
             "kvm",
-            "/dev/kvm present, CPU has VMX/SVM; `run` confirms with one bounded probe boot",
+            "/dev/kvm present, CPU has VMX/SVM; the probe boot below confirms it",
         ),
         (true, false) => Check::no(
             "vm",
             "kvm",
-            "/dev/kvm present but the CPU shows no VMX/SVM (nested virtualization off): KVM guests are expected to hang; `run` probes once (bounded) and uses TCG",
+            "/dev/kvm present but the CPU shows no VMX/SVM (nested virtualization off): KVM guests are expected to hang; the probe boot below says",
             "enable nested virtualization on the host's hypervisor, or accept TCG (slower, labelled accel=tcg)",
         ),
         (false, _) => Check::no(
@@ -299,7 +302,50 @@ pub fn doctor_checks(_env: &Env) -> Vec<crate::doctor::Check> {
             "load kvm_intel/kvm_amd, or accept TCG (labelled accel=tcg)",
         ),
     });
+    out.push(doctor_probe(env));
     out
+}
+
+/// `doctor`'s KVM probe: always a fresh boot (a cached verdict may be the very thing
+/// being doubted), written to the cache for the runs that follow.
+fn doctor_probe(env: &Env) -> crate::doctor::Check {
+    use crate::doctor::Check;
+    const NAME: &str = "kvm probe";
+    let not_probed = |why: String| {
+        Check::no(
+            "vm",
+            NAME,
+            format!("not probed: {why}"),
+            "see the qemu and kernel checks above",
+        )
+    };
+    let Some(info) = qemu_info() else {
+        return not_probed(format!("{QEMU} is not installed"));
+    };
+    let Some(machine) = info.machines.first() else {
+        return not_probed("QEMU lists none of the machine types pc, microvm".into());
+    };
+    let k = match kernel::find() {
+        Ok(k) => k,
+        Err(e) => return not_probed(e.to_string()),
+    };
+    let (initrd, _guard) = match write_initramfs(env, "kvm-probe.initramfs") {
+        Ok(x) => x,
+        Err(e) => return not_probed(e.to_string()),
+    };
+    let cfg = boot_config(info, &k.path, &initrd, machine, boot::Accel::Kvm);
+    let (status, cache) = kvm::reprobe(&cfg, &env.cleanup, env.timeouts.vm_boot);
+    let detail = format!("{}; {cache}", status.note);
+    if status.usable {
+        Check::yes("vm", NAME, detail)
+    } else {
+        Check::no(
+            "vm",
+            NAME,
+            detail,
+            "VMs run under TCG (labelled accel=tcg); for KVM, enable nested virtualization (VMX/SVM) on the host's hypervisor",
+        )
+    }
 }
 
 #[cfg(test)]
