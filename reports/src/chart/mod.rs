@@ -123,7 +123,7 @@ mod tests {
             })
             .collect();
         let caption = |ms: &[Measurement]| {
-            clone_cost::chart(&run(ms.to_vec())).unwrap()[0]
+            clone_cost::chart(&run(ms.to_vec())).expect("chart")[0]
                 .caption
                 .clone()
         };

@@ -945,7 +945,7 @@ mod tests {
                 t,
             ));
         }
-        let plain = ms.iter().position(|x| x.case == "none").unwrap();
+        let plain = ms.iter().position(|x| x.case == "none").expect("none row");
         ms[plain].reason = Some("pinned to CPU 1 (creator and children; --pin)".into());
         let text = render(&ms);
         assert!(text.contains("timer overhead 2.8 µs"), "{text}");

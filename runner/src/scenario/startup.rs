@@ -24,6 +24,8 @@ struct Entry {
     case: String,
     labels: BTreeMap<String, String>,
     max_iterations: usize,
+    /// Discarded launches before measuring: the plan's, or one for a capped subject.
+    warmup: usize,
     measured: usize,
     consecutive_failures: usize,
     failures: usize,
@@ -127,10 +129,13 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             }
         };
         let idx = subjects.len();
-        let max_it = s
-            .max_iterations(ctx.quick)
-            .unwrap_or(usize::MAX)
-            .min(ctx.plan.iterations);
+        let cap = s.max_iterations(ctx.quick);
+        let max_it = cap.unwrap_or(usize::MAX).min(ctx.plan.iterations);
+        let warmup = if cap.is_some() {
+            ctx.plan.warmup.min(1)
+        } else {
+            ctx.plan.warmup
+        };
         for case in s.cases(env) {
             let labels = s.labels(&case);
             entries.push(Entry {
@@ -138,6 +143,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                 case,
                 labels,
                 max_iterations: max_it,
+                warmup,
                 measured: 0,
                 consecutive_failures: 0,
                 failures: 0,
@@ -151,7 +157,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let rounds = ctx.plan.warmup + ctx.plan.iterations;
     let total_launches: usize = entries
         .iter()
-        .map(|e| ctx.plan.warmup + e.max_iterations)
+        .map(|e| e.warmup + e.max_iterations)
         .sum::<usize>()
         + rounds;
     ctx.progress.start("startup", total_launches as u64);
@@ -180,7 +186,10 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                 break 'rounds;
             }
             let e = &mut entries[i];
-            if e.given_up || (!warm && e.measured >= e.max_iterations) {
+            if e.given_up
+                || (warm && round >= e.warmup)
+                || (!warm && e.measured >= e.max_iterations)
+            {
                 continue;
             }
             let subject = subjects[e.subject].as_mut();

@@ -217,7 +217,9 @@ pub trait Subject {
     }
 
     /// At most this many measured iterations per case (slow subjects such as VMs under
-    /// emulation); `None` follows the plan.
+    /// emulation); `None` follows the plan. A capped subject also gets at most one
+    /// warm-up launch per case: each launch is a fresh process, so what a warm-up primes
+    /// (the page cache with its binaries and images) is primed by the first.
     fn max_iterations(&self, _quick: bool) -> Option<usize> {
         None
     }

@@ -79,28 +79,28 @@ mod tests {
     fn pins_and_restores_the_mask() {
         // A fresh thread, so the test harness's own thread keeps its mask whatever happens.
         std::thread::spawn(|| {
-            let before = allowed_cpus().unwrap();
+            let before = allowed_cpus().expect("affinity");
             assert!(!before.is_empty());
-            let cpu = *before.last().unwrap();
+            let cpu = *before.last().expect("one CPU at least");
             {
-                let p = pin_current_thread(cpu).unwrap();
+                let p = pin_current_thread(cpu).expect("pin");
                 assert_eq!(p.cpu, cpu);
-                assert_eq!(allowed_cpus().unwrap(), vec![cpu]);
+                assert_eq!(allowed_cpus().expect("affinity"), vec![cpu]);
                 // A thread spawned by a pinned thread inherits the pin.
-                let inherited = std::thread::spawn(|| allowed_cpus().unwrap())
+                let inherited = std::thread::spawn(|| allowed_cpus().expect("affinity"))
                     .join()
-                    .unwrap();
+                    .expect("thread");
                 assert_eq!(inherited, vec![cpu]);
             }
-            assert_eq!(allowed_cpus().unwrap(), before);
+            assert_eq!(allowed_cpus().expect("affinity"), before);
         })
         .join()
-        .unwrap();
+        .expect("thread");
     }
 
     #[test]
     fn refuses_a_cpu_outside_the_set() {
-        let err = pin_current_thread(libc::CPU_SETSIZE as usize).unwrap_err();
+        let err = pin_current_thread(libc::CPU_SETSIZE as usize).expect_err("out of range");
         assert_eq!(err.raw_os_error(), Some(libc::EINVAL));
     }
 }
