@@ -160,8 +160,16 @@ impl Cleanup {
         let dir = journal_dir();
         let path = dir.join(format!("{}.jsonl", std::process::id()));
         let open = || -> std::io::Result<File> {
-            fs::create_dir_all(&dir)?;
-            OpenOptions::new().create(true).append(true).open(&path)
+            // Another isobench's `finish` may rmdir the (then empty) directory between our
+            // mkdir and open: make it again.
+            let mut tries = 0;
+            loop {
+                fs::create_dir_all(&dir)?;
+                match OpenOptions::new().create(true).append(true).open(&path) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 5 => tries += 1,
+                    r => return r,
+                }
+            }
         };
         let mut file = open().map_err(|source| CleanupError::Journal {
             path: path.clone(),
@@ -267,6 +275,11 @@ impl Cleanup {
             inner.journal = None;
             if let Some(p) = &self.journal_path {
                 let _ = fs::remove_file(p);
+                // And the directory when this was its last file (rmdir refuses otherwise:
+                // other runs' journals, the KVM verdict), so a run leaves nothing behind.
+                if let Some(dir) = p.parent() {
+                    let _ = fs::remove_dir(dir);
+                }
             }
         }
     }

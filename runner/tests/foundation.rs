@@ -430,7 +430,17 @@ fn non_root_runs_what_it_can() {
         .env("ISOBENCH_WORKDIR", &d.work)
         .env_remove("ISOBENCH_JOURNAL_DIR")
         .env("HOME", "/tmp");
+    let journal_dir = Path::new("/tmp/isobench-65534");
+    let had_journal_dir = journal_dir.exists();
     let out = c.output().expect("run as nobody");
+    // The journal directory the run made for itself went with its journal.
+    if !had_journal_dir {
+        assert!(
+            !journal_dir.exists(),
+            "{} left behind",
+            journal_dir.display()
+        );
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
