@@ -64,6 +64,20 @@ fn processes_under(dir: &Path) -> Vec<String> {
     out
 }
 
+/// After a run that ended by itself or by a signal: the work dir is empty, no process runs
+/// from it, and the journal directory the run made went with its journal.
+fn assert_nothing_left(d: &Dirs) {
+    let work = entries(&d.work);
+    assert!(work.is_empty(), "work dir left: {work:?}");
+    let procs = processes_under(&d.work);
+    assert!(procs.is_empty(), "processes left: {procs:?}");
+    assert!(
+        !d.journal.exists(),
+        "journal dir left: {:?}",
+        entries(&d.journal)
+    );
+}
+
 #[test]
 fn quick_run_writes_a_valid_run_file() {
     let d = dirs();
@@ -213,16 +227,7 @@ fn quick_run_writes_a_valid_run_file() {
                 .any(|l| l.starts_with("clone     namespaces  none")),
         "full table: {table}"
     );
-    assert!(
-        entries(&d.work).is_empty(),
-        "work dir left: {:?}",
-        entries(&d.work)
-    );
-    assert!(
-        entries(&d.journal).is_empty(),
-        "journal left: {:?}",
-        entries(&d.journal)
-    );
+    assert_nothing_left(&d);
 }
 
 #[test]
@@ -300,21 +305,7 @@ fn sigint_keeps_what_was_measured_and_leaves_nothing() {
             .any(|m| m.status == Status::Ok && !m.samples.is_empty()),
         "what was measured is kept"
     );
-    assert!(
-        entries(&d.work).is_empty(),
-        "work dir left: {:?}",
-        entries(&d.work)
-    );
-    assert!(
-        entries(&d.journal).is_empty(),
-        "journal left: {:?}",
-        entries(&d.journal)
-    );
-    assert!(
-        processes_under(&d.work).is_empty(),
-        "processes left: {:?}",
-        processes_under(&d.work)
-    );
+    assert_nothing_left(&d);
 }
 
 #[test]

@@ -8,12 +8,12 @@
 
 pub mod cpu;
 pub mod memory;
-pub mod pids;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::common::{attach_pid, read_procs, CgroupError, Limits, Stats, WrapIoResult};
+use crate::cgroup::pids;
 use crate::cleanup::{Cleanup, Guard, Resource};
 
 /// Controllers isobench needs, and whether a cgroup can do without each.

@@ -8,13 +8,13 @@
 
 pub mod cpu;
 pub mod memory;
-pub mod pids;
 
 use std::path::{Path, PathBuf};
 
 use super::common::{
     attach_pid, read_file, read_procs, write_file, CgroupError, Limits, Stats, WrapIoResult,
 };
+use crate::cgroup::pids;
 use crate::cleanup::{Cleanup, Guard, Resource};
 
 /// Controllers isobench needs, and whether a cgroup can do without each.

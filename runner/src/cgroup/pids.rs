@@ -1,4 +1,6 @@
-//! v1 `pids` controller: pids.max and pids.current (Documentation/admin-guide/cgroup-v1/pids.rst).
+//! The `pids` controller: `pids.max` and `pids.current`, the same names and formats in v1
+//! (Documentation/admin-guide/cgroup-v1/pids.rst) and v2 (cgroup-v2.rst, "PID Interface
+//! Files"), so both managers use this one module with their own directory.
 
 use std::path::Path;
 
@@ -26,11 +28,11 @@ mod tests {
     #[test]
     fn max_and_current_on_a_fake_cgroupfs() {
         let d = tempfile::tempdir().expect("tempdir");
-        set_max(d.path(), Some(16)).expect("set");
-        assert_eq!(fs::read_to_string(d.path().join(MAX)).expect("r"), "16");
+        set_max(d.path(), Some(8)).expect("set");
+        assert_eq!(fs::read_to_string(d.path().join(MAX)).expect("r"), "8");
         set_max(d.path(), None).expect("set");
         assert_eq!(fs::read_to_string(d.path().join(MAX)).expect("r"), "max");
-        fs::write(d.path().join(CURRENT), "3\n").expect("w");
-        assert_eq!(current(d.path()).expect("cur"), 3);
+        fs::write(d.path().join(CURRENT), "1\n").expect("w");
+        assert_eq!(current(d.path()).expect("cur"), 1);
     }
 }
