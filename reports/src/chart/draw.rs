@@ -354,11 +354,16 @@ pub fn hbars(chart: &'static str, b: &Bars) -> Result<String, ChartError> {
                     Some(Some((_, hi))) => bar_end.max(axis.map(*hi)),
                     _ => bar_end,
                 };
-                Some(Text::new(
-                    format!(" {}", format_value(total, &b.unit)),
-                    (x, SegmentValue::CenterOf(row(i))),
-                    TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
-                ))
+                // 6 px clear of the bar's end or the whisker's cap, whichever is further.
+                Some(
+                    EmptyElement::at((x, SegmentValue::CenterOf(row(i))))
+                        + Text::new(
+                            format_value(total, &b.unit),
+                            (6, 0),
+                            TextStyle::from((FONT, 12).into_font())
+                                .pos(Pos::new(HPos::Left, VPos::Center)),
+                        ),
+                )
             }))?;
         }
         for (i, w) in b.whiskers.iter().enumerate().take(n) {
