@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use isobench_reports::model::{Measurement, Run, Status};
+use isobench_reports::stats::median;
 
 const TYPES: [&str; 8] = ["pid", "mnt", "uts", "ipc", "net", "user", "cgroup", "time"];
 
@@ -51,16 +52,6 @@ fn run_p50<'a>(run: &'a Run, case: &str, metric: &str) -> Option<&'a Measurement
             && m.status == Status::Ok
             && m.summary.is_some()
     })
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
 }
 
 fn main() -> ExitCode {
@@ -145,7 +136,7 @@ fn main() -> ExitCode {
             .zip(&run)
             .map(|(b, r)| format!("{:>6.2}", b / r))
             .collect();
-        let (bench_p50, run_p50) = (median(bench), median(run));
+        let (bench_p50, run_p50) = (median(&bench), median(&run));
         let ratio = bench_p50 / run_p50;
         let within = (ratio - 1.0).abs() <= tol;
         if !within {

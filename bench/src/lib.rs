@@ -20,14 +20,10 @@ fn libc_newnet() -> u64 {
 /// bimodal (child on the creator's CPU or woken on the other one) and neither side would
 /// agree with the other. `None` (with a printed reason) when pinning fails.
 pub fn pin_like_the_scenario(group: &str) -> Option<isobench::sys::affinity::Pinned> {
-    let pinned = isobench::sys::affinity::default_cpu().and_then(|cpu| {
-        cpu.map(isobench::sys::affinity::pin_current_thread)
-            .transpose()
-    });
-    match pinned {
-        Ok(p) => p,
+    match isobench::sys::affinity::default_cpu() {
+        Ok(cpu) => isobench::scenario::clone::pin_or_warn(cpu?, group),
         Err(e) => {
-            eprintln!("{group}: cannot pin to one CPU ({e}); measuring unpinned");
+            eprintln!("{group}: cannot read the CPU affinity ({e}); measuring unpinned");
             None
         }
     }

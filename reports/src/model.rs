@@ -263,6 +263,22 @@ pub enum RunFileError {
 }
 
 impl Run {
+    /// A minimal valid run holding `measurements` (unit tests of the charts, the headline
+    /// and comparisons).
+    #[cfg(test)]
+    pub(crate) fn of_measurements(measurements: Vec<Measurement>) -> Run {
+        Run {
+            schema: RUN_SCHEMA.into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: None,
+            tool: Tool::default(),
+            host: Host::default(),
+            config: serde_json::Value::Null,
+            interrupted: false,
+            measurements,
+        }
+    }
+
     /// Read and validate a run file, with errors that name the file and the problem.
     pub fn load(path: &Path) -> Result<Run, RunFileError> {
         let p = path.display().to_string();

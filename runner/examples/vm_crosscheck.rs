@@ -17,16 +17,7 @@ use isobench::env::Env;
 use isobench::subject::qemu::VmInstance;
 use isobench::subject::Instance;
 use isobench::vm::boot::Accel;
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
+use isobench_reports::stats::median;
 
 fn main() -> anyhow::Result<()> {
     let pairs: usize = std::env::args()
@@ -77,11 +68,7 @@ fn main() -> anyhow::Result<()> {
             }
             external.push(v[1] - v[0]);
         }
-        let (r, p, e) = (
-            median(&mut ready),
-            median(&mut poweroff),
-            median(&mut external),
-        );
+        let (r, p, e) = (median(&ready), median(&poweroff), median(&external));
         println!(
             "{machine}: n={pairs} isobench ready p50 {r:.3} s, poweroff p50 {:.1} ms; bash-timed boot-to-exit p50 {e:.3} s; minus poweroff {:.3} s; difference {:+.1}%",
             p * 1e3,

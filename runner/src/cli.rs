@@ -272,35 +272,30 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     })
 }
 
-/// A plain sentence when VM figures come from software emulation.
-/// `--pin`: `off` → None; `auto` → the last CPU this process may run on; `N` → N, which
-/// must be one of those CPUs.
+/// `--pin`: `off` → None; `auto` → the last CPU this process may run on
+/// (`sys::affinity::default_cpu`); `N` → N, which must be one of those CPUs.
 fn resolve_pin(arg: &str) -> anyhow::Result<Option<usize>> {
-    if arg == "off" {
-        return Ok(None);
-    }
-    let allowed = crate::sys::affinity::allowed_cpus()
-        .context("--pin: cannot read this process's CPU affinity (sched_getaffinity)")?;
-    let list = allowed
-        .iter()
-        .map(usize::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    if arg == "auto" {
-        return crate::sys::affinity::default_cpu()
-            .context("--pin: cannot read this process's CPU affinity (sched_getaffinity)");
+    const CONTEXT: &str = "--pin: cannot read this process's CPU affinity (sched_getaffinity)";
+    match arg {
+        "off" => return Ok(None),
+        "auto" => return crate::sys::affinity::default_cpu().context(CONTEXT),
+        _ => {}
     }
     let cpu: usize = arg
         .parse()
         .map_err(|_| anyhow::anyhow!("--pin {arg:?}: expected auto, off or a CPU number"))?;
+    let allowed = crate::sys::affinity::allowed_cpus().context(CONTEXT)?;
     if !allowed.contains(&cpu) {
+        let list: Vec<String> = allowed.iter().map(usize::to_string).collect();
         anyhow::bail!(
-            "--pin {cpu}: this process may run only on CPUs {list} (affinity mask / cpuset); pick one of them, or --pin off"
+            "--pin {cpu}: this process may run only on CPUs {} (affinity mask / cpuset); pick one of them, or --pin off",
+            list.join(",")
         );
     }
     Ok(Some(cpu))
 }
 
+/// A plain sentence when VM figures come from software emulation.
 fn emulation_note(run: &isobench_reports::Run) -> Option<String> {
     let tcg = run.measurements.iter().any(|m| {
         m.labels.get("accel").is_some_and(|a| a == "tcg")

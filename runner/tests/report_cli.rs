@@ -125,27 +125,23 @@ fn run_writes_its_html_report_beside_the_json() {
 #[test]
 fn report_prints_the_full_table_or_the_summary_of_a_run_file() {
     let f = fixture("handcrafted-run.json");
-    let out = isobench()
-        .arg("report")
-        .arg(&f)
-        .arg("--table")
-        .output()
-        .expect("run");
-    assert!(out.status.success(), "{out:?}");
-    let table = String::from_utf8_lossy(&out.stdout);
+    let report = |view: &str| {
+        let out = isobench()
+            .arg("report")
+            .arg(&f)
+            .arg(view)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{view}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let table = report("--table");
     assert!(table.starts_with("scenario  subject"), "{table}");
     assert!(
         table.contains("95% CI of p50") && table.contains("SKIPPED startup docker/default ready"),
         "{table}"
     );
-    let out = isobench()
-        .arg("report")
-        .arg(&f)
-        .arg("--summary")
-        .output()
-        .expect("run");
-    assert!(out.status.success(), "{out:?}");
-    let summary = String::from_utf8_lossy(&out.stdout);
+    let summary = report("--summary");
     assert!(summary.starts_with("startup: "), "{summary}");
     assert!(
         summary.lines().count() * 2 < table.lines().count(),

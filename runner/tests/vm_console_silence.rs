@@ -3,29 +3,21 @@
 //! (as a KVM guest without VMX/SVM does after SeaBIOS). Needs no QEMU, no guest kernel;
 //! the KVM verdict test needs a /dev/kvm that opens (else it says why and skips).
 //!
-//! The tests take one lock for their whole run: a script written by one test thread can
-//! be inherited open-for-writing by a child another thread is forking, and exec'ing it
-//! then fails with ETXTBSY.
+//! The scripts are written with `sys::fs::write_executable` (from a forked child), so no
+//! other test thread's fork can inherit them open for writing and make their exec fail
+//! with ETXTBSY; the tests can run in parallel.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use isobench::cleanup::{Cleanup, Resource};
 use isobench::vm::boot::{Accel, Boot, BootConfig, BootError, Marker};
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// An executable `/bin/sh` script `name` in `dir` with `body`.
 fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     let p = dir.join(name);
-    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).expect("write script");
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    isobench::sys::fs::write_executable(&p, format!("#!/bin/sh\n{body}\n").as_bytes(), 0o755)
+        .expect("write script");
     p
 }
 
@@ -64,7 +56,6 @@ const HANGS_AFTER_FIRMWARE: &str =
 
 #[test]
 fn silent_console_ends_the_wait_long_before_the_deadline() {
-    let _serial = serial();
     let tmp = tempfile::tempdir().expect("tempdir");
     let cfg = fake_config(tmp.path(), script(tmp.path(), "qemu", HANGS_AFTER_FIRMWARE));
     let cleanup = Cleanup::in_memory();
@@ -97,7 +88,6 @@ fn silent_console_ends_the_wait_long_before_the_deadline() {
 
 #[test]
 fn a_console_that_never_prints_is_silent_since_the_start() {
-    let _serial = serial();
     let tmp = tempfile::tempdir().expect("tempdir");
     let cfg = fake_config(tmp.path(), script(tmp.path(), "qemu", "exec sleep 60"));
     let cleanup = Cleanup::in_memory();
@@ -120,7 +110,6 @@ fn a_console_that_never_prints_is_silent_since_the_start() {
 
 #[test]
 fn steady_output_longer_than_the_bound_is_not_silence() {
-    let _serial = serial();
     let tmp = tempfile::tempdir().expect("tempdir");
     // 8 lines 0.3 s apart: 2.4 s of output in all, never 1.5 s of silence.
     let cfg = fake_config(
@@ -151,7 +140,6 @@ fn steady_output_longer_than_the_bound_is_not_silence() {
 
 #[test]
 fn kvm_verdict_is_cached_for_the_key_and_reprobed_when_it_changes() {
-    let _serial = serial();
     if std::env::var_os("ISOBENCH_ACCEL").is_some() {
         eprintln!("skipping: ISOBENCH_ACCEL is set, the verdict would be forced");
         return;

@@ -75,20 +75,11 @@ pub fn all(run: &Run) -> (Vec<Chart>, Vec<ChartError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Host, Measurement, MeasurementKey, Tool, RUN_SCHEMA};
+    use crate::model::{Measurement, MeasurementKey};
     use std::collections::BTreeMap;
 
     fn run(ms: Vec<Measurement>) -> Run {
-        Run {
-            schema: RUN_SCHEMA.into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            finished_at: None,
-            tool: Tool::default(),
-            host: Host::default(),
-            config: serde_json::Value::Null,
-            interrupted: false,
-            measurements: ms,
-        }
+        Run::of_measurements(ms)
     }
 
     #[test]

@@ -112,7 +112,7 @@ fn stacked(id: &'static str, ms: &[&Measurement]) -> Result<Option<String>, Char
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Host, MeasurementKey, Tool, RUN_SCHEMA};
+    use crate::model::MeasurementKey;
 
     fn m(subject: &str, case: &str, metric: &str, p50: f64) -> Measurement {
         Measurement::from_samples(
@@ -125,25 +125,16 @@ mod tests {
 
     #[test]
     fn offsets_are_not_stacked_and_vms_get_their_own_chart() {
-        let run = Run {
-            schema: RUN_SCHEMA.into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            finished_at: None,
-            tool: Tool::default(),
-            host: Host::default(),
-            config: serde_json::Value::Null,
-            interrupted: false,
-            measurements: vec![
-                m("runc", "default", "create", 30e6),
-                m("runc", "default", "teardown", 12e6),
-                m("runc", "default", "delete", 11e6),
-                m("runc", "default", "start", 4e6),
-                m("qemu", "microvm", "vmm_start", 100e6),
-                m("qemu", "microvm", "kernel_boot", 1400e6),
-                m("qemu", "microvm", "kernel_at", 300e6),
-                m("qemu", "microvm", "ready", 1500e6),
-            ],
-        };
+        let run = Run::of_measurements(vec![
+            m("runc", "default", "create", 30e6),
+            m("runc", "default", "teardown", 12e6),
+            m("runc", "default", "delete", 11e6),
+            m("runc", "default", "start", 4e6),
+            m("qemu", "microvm", "vmm_start", 100e6),
+            m("qemu", "microvm", "kernel_boot", 1400e6),
+            m("qemu", "microvm", "kernel_at", 300e6),
+            m("qemu", "microvm", "ready", 1500e6),
+        ]);
         let charts = chart(&run).expect("charts");
         let ids: Vec<&str> = charts.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["phases", "phases-vm"]);

@@ -740,24 +740,18 @@ fn decide(d: &mut Delta, direction: Direction, p_adjusted: f64, opts: &CompareOp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Host, MeasurementKey, Tool};
+    use crate::model::{Host, MeasurementKey};
     use crate::Measurement;
 
     fn run(kernel: &str, ms: Vec<Measurement>) -> Run {
         Run {
-            schema: crate::RUN_SCHEMA.into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            finished_at: None,
-            tool: Tool::default(),
             host: Host {
                 kernel: kernel.into(),
                 cpu_model: "cpu".into(),
                 cpus: 2,
                 ..Host::default()
             },
-            config: serde_json::Value::Null,
-            interrupted: false,
-            measurements: ms,
+            ..Run::of_measurements(ms)
         }
     }
 

@@ -374,20 +374,11 @@ fn capitalize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Host, MeasurementKey, Tool, RUN_SCHEMA};
+    use crate::model::MeasurementKey;
     use std::collections::BTreeMap;
 
     fn run_with(ms: Vec<Measurement>) -> Run {
-        Run {
-            schema: RUN_SCHEMA.into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            finished_at: None,
-            tool: Tool::default(),
-            host: Host::default(),
-            config: serde_json::Value::Null,
-            interrupted: false,
-            measurements: ms,
-        }
+        Run::of_measurements(ms)
     }
 
     fn m(subject: &str, case: &str, scale: f64, accel: Option<&str>) -> Measurement {

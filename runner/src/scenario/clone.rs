@@ -217,18 +217,8 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     ctx.progress.start("clone", total_steps as u64);
     let started = Instant::now();
     let pin_cpu = ctx.options.pin_cpu;
-    let pin = || -> Option<sys::affinity::Pinned> {
-        let cpu = pin_cpu?;
-        match sys::affinity::pin_current_thread(cpu) {
-            Ok(p) => Some(p),
-            // The CPU went offline or a cpuset shrank since --pin was resolved: measure
-            // unpinned rather than not at all, and say so (the remark below is not set).
-            Err(e) => {
-                eprintln!("clone: cannot pin to CPU {cpu} ({e}); this section runs unpinned");
-                None
-            }
-        }
-    };
+    // When pinning fails, the remark below is not set.
+    let pin = || pin_cpu.and_then(|cpu| pin_or_warn(cpu, "clone"));
     let mut pinned_all = pin_cpu.is_some();
 
     let interrupted = (|| -> Option<&'static str> {
@@ -354,10 +344,11 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             }
         }
 
-        // 3. Mount-table sweep (its worker threads inherit the pin).
-        let pinned = pin();
-        pinned_all &= pinned.is_some() || mount_levels.is_empty();
+        // 3. Mount-table sweep (its worker threads inherit the pin; it ends when the guard
+        // drops at the end of this block).
         if !mount_levels.is_empty() {
+            let pinned = pin();
+            pinned_all &= pinned.is_some();
             match mount_sweep(ctx, &mount_levels, mount_iters, &mut col) {
                 Ok(None) => {}
                 Ok(Some(sig)) => return Some(sig),
@@ -370,8 +361,6 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                 ),
             }
         }
-
-        drop(pinned);
         None
     })();
     ctx.progress.finish();
@@ -387,6 +376,16 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
         measurements,
         interrupted,
     }
+}
+
+/// Pin the calling thread (and what it creates from now on) to `cpu` until the guard
+/// drops. When that fails (the CPU went offline, a cpuset shrank since `--pin` was
+/// resolved) say so on stderr and go on unpinned: measure rather than not at all.
+/// Also used by the `clone` and `unshare_setns` benches.
+pub fn pin_or_warn(cpu: usize, who: &str) -> Option<sys::affinity::Pinned> {
+    sys::affinity::pin_current_thread(cpu)
+        .map_err(|e| eprintln!("{who}: cannot pin to CPU {cpu} ({e}); measuring unpinned"))
+        .ok()
 }
 
 /// The remark an `ok` measurement of a pinned section carries (`Measurement::reason`);

@@ -91,7 +91,7 @@ pub const TMPFS_MAGIC: i64 = 0x0102_1994;
 pub fn write_executable(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let c = cpath(path)?;
     // SAFETY: fork has no memory preconditions; the child below calls only open/write/
-    // fsync/close/_exit on memory prepared before the fork, then exits.
+    // fchmod/close/_exit on memory prepared before the fork, then exits.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(io::Error::last_os_error());

@@ -96,10 +96,7 @@ pub fn verdict(
     let p = probe_boot(template, cleanup, limit.min(PROBE_LIMIT));
     if let (Some(path), Some(key), true) = (cache, key, p.conclusive) {
         // A cache that cannot be written only means the next run probes again.
-        let _ = kvm_cache::store(
-            path,
-            &Entry::new(key, p.status.usable, p.status.note.clone()),
-        );
+        let _ = kvm_cache::store(path, &p.entry(key));
     }
     p.status
 }
@@ -117,18 +114,15 @@ pub fn reprobe(template: &BootConfig, cleanup: &Cleanup, limit: Duration) -> (Kv
             kvm_cache::PATH_VAR
         ),
         (Some(_), false) => "not cached: the probe was not conclusive".into(),
-        (Some(path), true) => match cache_key(template).and_then(|key| {
-            kvm_cache::store(
-                &path,
-                &Entry::new(key, p.status.usable, p.status.note.clone()),
-            )
-        }) {
-            Ok(()) => format!(
-                "cached in {} for this boot, QEMU, guest kernel and machine",
-                path.display()
-            ),
-            Err(e) => format!("not cached: {e}"),
-        },
+        (Some(path), true) => {
+            match cache_key(template).and_then(|key| kvm_cache::store(&path, &p.entry(key))) {
+                Ok(()) => format!(
+                    "cached in {} for this boot, QEMU, guest kernel and machine",
+                    path.display()
+                ),
+                Err(e) => format!("not cached: {e}"),
+            }
+        }
     };
     (p.status, cached)
 }
@@ -185,6 +179,13 @@ fn from_cache(e: &Entry) -> KvmStatus {
 struct Probed {
     status: KvmStatus,
     conclusive: bool,
+}
+
+impl Probed {
+    /// What the cache keeps of this verdict, under `key`.
+    fn entry(&self, key: Key) -> Entry {
+        Entry::new(key, self.status.usable, self.status.note.clone())
+    }
 }
 
 /// The probe boot itself: KVM, the probe in `ready` mode, bounded by `limit` and

@@ -185,39 +185,34 @@ pub fn host_probe(host: &mut isobench_reports::model::Host, env: &Env) {
             k.source.describe()
         ),
     );
-    let Some(info) = qemu_info() else {
-        host.notes.insert(
-            "kvm_probe".into(),
-            format!("not probed: {QEMU} is not installed"),
-        );
-        return;
-    };
-    let Some(machine) = info.machines.first() else {
-        host.notes.insert(
-            "kvm_probe".into(),
-            "not probed: QEMU lists none of the machine types pc, microvm".into(),
-        );
-        return;
-    };
     let status = match kvm::cached() {
         Some(s) => s,
-        None => {
-            let (initrd, guard) = match write_initramfs(env, "kvm-probe.initramfs") {
-                Ok(x) => x,
-                Err(e) => {
-                    host.notes
-                        .insert("kvm_probe".into(), format!("not probed: {e}"));
-                    return;
-                }
-            };
-            let cfg = boot_config(info, &k.path, &initrd, machine, boot::Accel::Kvm);
-            let s = kvm::status(&cfg, &env.cleanup, env.timeouts.vm_boot);
-            drop(guard);
-            s
-        }
+        None => match kvm_probe_boot(env, &k.path) {
+            // The initramfs goes when `_initrd` drops, after the probe.
+            Ok((cfg, _initrd)) => kvm::status(&cfg, &env.cleanup, env.timeouts.vm_boot),
+            Err(why) => {
+                host.notes
+                    .insert("kvm_probe".into(), format!("not probed: {why}"));
+                return;
+            }
+        },
     };
     host.kvm_usable = status.usable;
     host.notes.insert("kvm_probe".into(), status.note.clone());
+}
+
+/// The boot a KVM probe makes: this QEMU's first machine type, `kernel`, and the probe's
+/// initramfs written to the work directory (removed when the guard drops). `Err`: why no
+/// probe boot is possible.
+fn kvm_probe_boot(env: &Env, kernel: &Path) -> Result<(boot::BootConfig, Guard), String> {
+    let info = qemu_info().ok_or_else(|| format!("{QEMU} is not installed"))?;
+    let machine = info
+        .machines
+        .first()
+        .ok_or("QEMU lists none of the machine types pc, microvm")?;
+    let (initrd, guard) = write_initramfs(env, "kvm-probe.initramfs").map_err(|e| e.to_string())?;
+    let cfg = boot_config(info, kernel, &initrd, machine, boot::Accel::Kvm);
+    Ok((cfg, guard))
 }
 
 /// `doctor`: QEMU, its machine types, the guest kernel and where it came from, KVM (a
@@ -319,21 +314,13 @@ fn doctor_probe(env: &Env) -> crate::doctor::Check {
             "see the qemu and kernel checks above",
         )
     };
-    let Some(info) = qemu_info() else {
-        return not_probed(format!("{QEMU} is not installed"));
-    };
-    let Some(machine) = info.machines.first() else {
-        return not_probed("QEMU lists none of the machine types pc, microvm".into());
-    };
-    let k = match kernel::find() {
-        Ok(k) => k,
-        Err(e) => return not_probed(e.to_string()),
-    };
-    let (initrd, _guard) = match write_initramfs(env, "kvm-probe.initramfs") {
+    let probe = kernel::find()
+        .map_err(|e| e.to_string())
+        .and_then(|k| kvm_probe_boot(env, &k.path));
+    let (cfg, _initrd) = match probe {
         Ok(x) => x,
-        Err(e) => return not_probed(e.to_string()),
+        Err(why) => return not_probed(why),
     };
-    let cfg = boot_config(info, &k.path, &initrd, machine, boot::Accel::Kvm);
     let (status, cache) = kvm::reprobe(&cfg, &env.cleanup, env.timeouts.vm_boot);
     let detail = format!("{}; {cache}", status.note);
     if status.usable {
