@@ -83,6 +83,8 @@ pub fn execute(cfg: &RunConfig) -> Result<RunResult, RunError> {
 fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunError> {
     let mut env = Env::new(cleanup.clone(), cfg.workdir.as_deref())?;
     env.verbose = cfg.verbose;
+    let progress = Progress::new(cfg.progress);
+    progress.message("probing the host (with the qemu subject: a bounded KVM probe boot)");
     let mut host = crate::host::fingerprint();
     crate::hooks::host_probe(&mut host, &env, cfg);
     let mut run = Run {
@@ -100,7 +102,6 @@ fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunErro
         measurements: Vec::new(),
     };
     runfile::write_run(&cfg.json, &run)?;
-    let progress = Progress::new(cfg.progress);
     let mut interrupted = None;
     for &sk in &cfg.scenarios {
         if let Some(sig) = crate::sys::signals::interrupted() {

@@ -20,6 +20,11 @@ impl Progress {
             ProgressDrawTarget::hidden()
         };
         let bar = ProgressBar::with_draw_target(None, target);
+        // Until a scenario `start`s: only the message ("probing the host", "preparing X"),
+        // not an empty 0/0 bar.
+        if let Ok(style) = ProgressStyle::with_template("{msg}") {
+            bar.set_style(style);
+        }
         Progress { bar, enabled }
     }
 
