@@ -17,7 +17,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use isobench::cgroup::common::unique_name;
 use isobench::cgroup::manager::{AnyManager, CgroupManager};
 use isobench::cleanup::Cleanup;
-use isobench::env::Env;
+use isobench::workdir::Env;
 use isobench::probe::ProbeMode;
 use isobench::subject::namespaces::NsProbe;
 use isobench::subject::Instance;

@@ -21,7 +21,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use isobench::ns::{self, NsType};
+use isobench::sys::ns::{self, NsType};
 use isobench::scenario::clone::{hold_namespace, time_in_child};
 
 /// One of the sixteen operations.

@@ -11,7 +11,7 @@ pub fn can_create_namespaces() -> bool {
 }
 
 fn libc_newnet() -> u64 {
-    isobench::ns::by_name("net").map(|n| n.flag).unwrap_or(0)
+    isobench::sys::ns::by_name("net").map(|n| n.flag).unwrap_or(0)
 }
 
 /// Pin the calling thread (and so every child it creates) to the CPU `isobench run --pin
@@ -92,7 +92,7 @@ pub fn bench_launches(
     use isobench::probe::ProbeMode;
     use isobench::scenario::startup::measure_once;
     let cleanup = isobench::cleanup::Cleanup::in_memory();
-    let env = match isobench::env::Env::new(cleanup.clone(), None) {
+    let env = match isobench::workdir::Env::new(cleanup.clone(), None) {
         Ok(e) => e,
         Err(e) => {
             skip(group, &e.to_string());

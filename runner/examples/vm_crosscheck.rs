@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use isobench::cleanup::Cleanup;
-use isobench::env::Env;
+use isobench::workdir::Env;
 use isobench::subject::qemu::VmInstance;
 use isobench::subject::Instance;
 use isobench::vm::boot::Accel;

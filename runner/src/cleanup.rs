@@ -367,7 +367,7 @@ pub fn remove_resource(res: &Resource) -> Result<(), CleanupError> {
 
 /// Run a cleanup command with a timeout; stderr containing one of `gone` counts as done.
 fn run_quiet(cmd: &mut Command, gone: &[&str]) -> Result<(), String> {
-    match crate::exec::run_cleanup(cmd, COMMAND_TIMEOUT) {
+    match crate::subprocess::run_cleanup(cmd, COMMAND_TIMEOUT) {
         Ok(out) if out.status.success() => Ok(()),
         Ok(out) => {
             let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
@@ -377,7 +377,7 @@ fn run_quiet(cmd: &mut Command, gone: &[&str]) -> Result<(), String> {
                 Err(format!("{}: {}", out.status, err.trim()))
             }
         }
-        Err(crate::exec::ExecError::Spawn { source, .. })
+        Err(crate::subprocess::ExecError::Spawn { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
             Ok(())

@@ -2,7 +2,7 @@
 
 use isobench_reports::model::Host;
 
-use crate::env::Env;
+use crate::workdir::Env;
 use crate::run::RunConfig;
 
 /// Add what only a probe can tell to the host fingerprint (KVM usability is probed at
@@ -30,8 +30,8 @@ pub fn after_run(
     json: &std::path::Path,
     history: Option<&std::path::Path>,
 ) {
-    crate::cmd_report::after_run(run, json);
-    crate::cmd_compare::record_history_after_run(run, history);
+    crate::cli::report::after_run(run, json);
+    crate::cli::compare::record_history_after_run(run, history);
 }
 
 /// Extra leftovers `isobench clean` removes without a journal (labelled engine
@@ -41,6 +41,6 @@ pub fn clean_extra() -> Vec<String> {
 }
 
 /// Checks `doctor` adds from subjects with host-level needs (KVM, guest kernel, engines).
-pub fn doctor_extra(env: &Env) -> Vec<crate::doctor::Check> {
+pub fn doctor_extra(env: &Env) -> Vec<crate::run::doctor::Check> {
     crate::vm::doctor_checks(env)
 }

@@ -76,7 +76,7 @@ fn podman_hanging_payload_leaves_nothing() {
 /// pid is removed by `isobench clean`'s hook.
 #[test]
 fn clean_removes_labelled_leftovers() {
-    if isobench::exec::which("docker").is_none() {
+    if isobench::subprocess::which("docker").is_none() {
         eprintln!("skipping: docker is not installed");
         return;
     }

@@ -9,7 +9,7 @@ mod common;
 
 #[test]
 fn sigint_during_container_launches_leaves_nothing() {
-    if isobench::exec::which("runc").is_none() {
+    if isobench::subprocess::which("runc").is_none() {
         eprintln!("skipping: runc is not installed");
         return;
     }

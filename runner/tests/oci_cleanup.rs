@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use isobench::env::Env;
+use isobench::workdir::Env;
 use isobench::probe::ProbeMode;
 use isobench::subject::SubjectKind;
 

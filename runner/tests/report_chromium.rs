@@ -26,7 +26,7 @@ fn chromium() -> Option<PathBuf> {
         "google-chrome-stable",
     ]
     .iter()
-    .find_map(|p| isobench::exec::which(p))
+    .find_map(|p| isobench::subprocess::which(p))
 }
 
 fn headless(browser: &Path, profile: &Path, extra: &[String], url: &str) -> std::process::Output {
@@ -42,7 +42,7 @@ fn headless(browser: &Path, profile: &Path, extra: &[String], url: &str) -> std:
     .arg(format!("--user-data-dir={}", profile.display()))
     .args(extra)
     .arg(url);
-    isobench::exec::run(&mut cmd, BROWSER_TIMEOUT).expect("chromium ran within its timeout")
+    isobench::subprocess::run(&mut cmd, BROWSER_TIMEOUT).expect("chromium ran within its timeout")
 }
 
 /// Console messages and CSP refusals in Chromium's log.

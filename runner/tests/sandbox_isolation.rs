@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use isobench::cleanup::{Cleanup, Resource};
-use isobench::env::Env;
+use isobench::workdir::Env;
 use isobench::probe::{parse_output, ProbeMode};
 use isobench::subject::sandbox::{Sandbox, HOSTNAME};
 use isobench::subject::{Subject, SubjectError};

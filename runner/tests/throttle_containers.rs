@@ -150,7 +150,7 @@ fn sigint_during_a_limited_container_leaves_nothing() {
         eprintln!("skipping: cannot create a cgroup here: {why}");
         return;
     }
-    if isobench::exec::which("runc").is_none() {
+    if isobench::subprocess::which("runc").is_none() {
         eprintln!("skipping: runc is not installed");
         return;
     }

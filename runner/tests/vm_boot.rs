@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use isobench::cleanup::Cleanup;
-use isobench::env::Env;
+use isobench::workdir::Env;
 use isobench::probe::{parse_output, ProbeMode};
 use isobench::subject::qemu::VmInstance;
 use isobench::subject::Instance;

@@ -6,6 +6,7 @@
 //! the marker's byte (or line) was read, the exit point just after wait4/waitpid returned.
 
 pub mod collect;
+pub mod footprint;
 pub mod marker;
 pub mod plan;
 

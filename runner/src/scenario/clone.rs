@@ -37,7 +37,7 @@ use isobench_reports::model::Status;
 
 use super::{Ctx, Outcome};
 use crate::measure::Collector;
-use crate::ns::{self, NsType};
+use crate::sys::ns::{self, NsType};
 use crate::sys;
 use crate::sys::clone::ChildStack;
 

@@ -15,7 +15,7 @@ use std::time::Instant;
 use isobench_reports::model::Measurement;
 use serde::Serialize;
 
-use crate::env::Env;
+use crate::workdir::Env;
 use crate::measure::Plan;
 use crate::output::progress::Progress;
 

@@ -36,7 +36,7 @@ struct Entry {
 /// Measure one launch of `subject` in `case`.
 pub fn measure_once(
     subject: &mut dyn Subject,
-    env: &crate::env::Env,
+    env: &crate::workdir::Env,
     case: &str,
     mode: &ProbeMode,
 ) -> Result<(Sample, String), SubjectError> {

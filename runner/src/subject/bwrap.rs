@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::process::READY_FD;
 use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
-use crate::env::Env;
+use crate::workdir::Env;
 use crate::measure::{LineWaiter, MarkerError};
 use crate::probe::ProbeMode;
 use crate::sys;
@@ -58,7 +58,7 @@ impl Subject for Bwrap {
     }
 
     fn available(&self, _env: &Env) -> Result<(), Unavailable> {
-        if crate::exec::which("bwrap").is_none() {
+        if crate::subprocess::which("bwrap").is_none() {
             return Err(Unavailable::new(
                 "bwrap (bubblewrap) is not on PATH",
                 "apt-get install bubblewrap",
@@ -69,7 +69,7 @@ impl Subject for Bwrap {
 
     fn describe(&self) -> Description {
         let version = self.version.clone().or_else(|| {
-            crate::exec::version_line("bwrap", &["--version"]).and_then(|l| parse_version(&l))
+            crate::subprocess::version_line("bwrap", &["--version"]).and_then(|l| parse_version(&l))
         });
         Description {
             name: "bwrap".into(),
@@ -79,13 +79,13 @@ impl Subject for Bwrap {
     }
 
     fn prepare(&mut self, env: &Env) -> Result<(), SubjectError> {
-        let binary = crate::exec::which("bwrap").ok_or_else(|| {
+        let binary = crate::subprocess::which("bwrap").ok_or_else(|| {
             SubjectError::Other("bwrap is not on PATH; fix: apt-get install bubblewrap".into())
         })?;
-        self.version = crate::exec::version_line(&binary.to_string_lossy(), &["--version"])
+        self.version = crate::subprocess::version_line(&binary.to_string_lossy(), &["--version"])
             .and_then(|l| parse_version(&l));
         self.rootfs =
-            Some(crate::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?);
+            Some(crate::subject::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?);
         self.binary = Some(binary);
         Ok(())
     }
@@ -122,7 +122,7 @@ pub fn command_line(binary: &str, rootfs: &str, mode: &ProbeMode) -> Vec<String>
         "/proc",
         "--dev",
         "/dev",
-        crate::rootfs::PROBE_IN_ROOTFS,
+        crate::subject::rootfs::PROBE_IN_ROOTFS,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -295,7 +295,7 @@ impl Instance for BwrapInstance {
         // bwrap itself and its payload (its descendants).
         let mut pids = vec![self.pid];
         pids.extend(descendants(self.pid));
-        crate::footprint::of_pids(&pids).metrics("payload")
+        crate::measure::footprint::of_pids(&pids).metrics("payload")
     }
 }
 

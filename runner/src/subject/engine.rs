@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use super::slots::Slots;
 use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::cleanup::{Guard, Resource};
-use crate::env::Env;
+use crate::workdir::Env;
 use crate::measure::LineWaiter;
 use crate::probe::ProbeMode;
 use crate::sys;
@@ -91,9 +91,9 @@ struct Prepared {
 
 impl Engine {
     pub fn new(q: EngineQuirks) -> Engine {
-        let path = crate::exec::which(q.binary);
+        let path = crate::subprocess::which(q.binary);
         let version = path.as_ref().and_then(|_| {
-            crate::exec::version_line(q.binary, &["--version"]).map(|l| {
+            crate::subprocess::version_line(q.binary, &["--version"]).map(|l| {
                 // "Docker version 28.2.2, build e6534b4" / "podman version 4.3.1"
                 l.split_whitespace()
                     .skip_while(|w| *w != "version")
@@ -147,7 +147,7 @@ impl Subject for Engine {
         }
         let mut c = self.command();
         c.args(["info", "--format", "{{json .}}"]);
-        match crate::exec::run_ok(&mut c, QUERY_TIMEOUT) {
+        match crate::subprocess::run_ok(&mut c, QUERY_TIMEOUT) {
             Ok(_) => Ok(()),
             Err(e) => Err(Unavailable::new(
                 format!("`{b} info` fails: {e}"),
@@ -180,9 +180,9 @@ impl Subject for Engine {
             return Ok(());
         }
         let b = self.q.binary;
-        let rootfs = crate::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
+        let rootfs = crate::subject::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
         let tar = env.workdir.join(format!("{b}-rootfs.tar"));
-        crate::exec::run_ok(
+        crate::subprocess::run_ok(
             Command::new("tar")
                 .arg("-C")
                 .arg(&rootfs)
@@ -205,11 +205,11 @@ impl Subject for Engine {
         c.args(["import", "--change", &format!("LABEL {LABEL}")])
             .arg(&tar)
             .arg(&image);
-        crate::exec::run_ok(&mut c, env.timeouts.command)?;
+        crate::subprocess::run_ok(&mut c, env.timeouts.command)?;
         let _ = fs::remove_file(&tar);
         let mut c = self.command();
         c.args(["info", "--format", self.q.runtime_query]);
-        self.oci_runtime = crate::exec::run_ok(&mut c, QUERY_TIMEOUT)
+        self.oci_runtime = crate::subprocess::run_ok(&mut c, QUERY_TIMEOUT)
             .ok()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .filter(|s| !s.is_empty());
@@ -258,13 +258,13 @@ impl Subject for Engine {
             .args(["--label", LABEL])
             .args((self.q.run_args)())
             .arg(&prep.image)
-            .arg(crate::rootfs::PROBE_IN_ROOTFS)
+            .arg(crate::subject::rootfs::PROBE_IN_ROOTFS)
             .args(mode.args())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr);
         let mut child = cmd.spawn().map_err(|e| {
-            SubjectError::io(format!("starting {}", crate::exec::describe(&cmd)), e)
+            SubjectError::io(format!("starting {}", crate::subprocess::describe(&cmd)), e)
         })?;
         let stdout = child.stdout.take();
         let pid = child.id() as i32;
@@ -336,14 +336,14 @@ impl Subject for Engine {
             .args(super::engine_limited::limit_args(limits))
             .args(run_args)
             .arg(&prep.image)
-            .arg(crate::rootfs::PROBE_IN_ROOTFS)
+            .arg(crate::subject::rootfs::PROBE_IN_ROOTFS)
             .args(mode.args())
             .arg("--linger-stdin")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(stderr);
         let mut child = cmd.spawn().map_err(|e| {
-            SubjectError::io(format!("starting {}", crate::exec::describe(&cmd)), e)
+            SubjectError::io(format!("starting {}", crate::subprocess::describe(&cmd)), e)
         })?;
         let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
         let pid = child.id() as i32;
@@ -410,7 +410,7 @@ impl EngineInstance {
 
     /// Whether the engine still knows the container.
     fn exists(&self) -> bool {
-        crate::exec::run_cleanup(
+        crate::subprocess::run_cleanup(
             Command::new(self.binary).args(&self.global).args([
                 "container",
                 "inspect",
@@ -424,7 +424,7 @@ impl EngineInstance {
     }
 
     fn container_pid(&self) -> Option<i32> {
-        let out = crate::exec::run_ok(
+        let out = crate::subprocess::run_ok(
             Command::new(self.binary).args(&self.global).args([
                 "inspect",
                 "--format",
@@ -492,7 +492,7 @@ impl Instance for EngineInstance {
             } else {
                 // SIGKILL first: the probe is PID 1 and ignores SIGTERM, on which `rm -f`
                 // of podman would wait its 10 s stop timeout.
-                let _ = crate::exec::run_cleanup(
+                let _ = crate::subprocess::run_cleanup(
                     Command::new(self.binary)
                         .args(&self.global)
                         .args(["kill", &self.name]),
@@ -529,14 +529,14 @@ impl Instance for EngineInstance {
             return out;
         };
         out.extend(
-            crate::footprint::of_pids(&crate::footprint::descendants(pid)).metrics("payload"),
+            crate::measure::footprint::of_pids(&crate::measure::footprint::descendants(pid)).metrics("payload"),
         );
         if let Some(parent) = super::oci::parent_of(pid).filter(|p| *p > 1) {
             if parent != std::process::id() as i32 {
-                out.extend(crate::footprint::of_pids(&[parent]).metrics("runtime"));
+                out.extend(crate::measure::footprint::of_pids(&[parent]).metrics("runtime"));
             }
         }
-        out.extend(crate::footprint::of_pids(&[self.client]).metrics("client"));
+        out.extend(crate::measure::footprint::of_pids(&[self.client]).metrics("client"));
         if let Some(m) = super::oci::cgroup_memory_of(pid) {
             out.push(("cgroup_memory".into(), m));
         }
@@ -596,11 +596,11 @@ fn debian_package(binary: &str) -> &'static str {
 pub fn clean_labelled() -> Vec<String> {
     let mut removed = Vec::new();
     for engine in ["docker", "podman"] {
-        if crate::exec::which(engine).is_none() {
+        if crate::subprocess::which(engine).is_none() {
             continue;
         }
         let list = |args: &[&str]| -> Vec<String> {
-            crate::exec::run_ok(Command::new(engine).args(args), QUERY_TIMEOUT)
+            crate::subprocess::run_ok(Command::new(engine).args(args), QUERY_TIMEOUT)
                 .map(|o| {
                     String::from_utf8_lossy(&o.stdout)
                         .lines()

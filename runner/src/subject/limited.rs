@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use super::{Exit, Instance, SubjectError};
 use crate::cgroup::{common::unique_name, AnyManager, CgroupManager, Stats};
-use crate::env::Env;
+use crate::workdir::Env;
 use crate::probe::ProbeMode;
 use crate::sys;
 

@@ -19,6 +19,7 @@ pub mod namespaces;
 pub mod oci;
 pub mod podman;
 pub mod process;
+pub mod rootfs;
 pub mod qemu;
 pub mod runc;
 pub mod sandbox;
@@ -30,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::env::Env;
+use crate::workdir::Env;
 use crate::probe::ProbeMode;
 
 /// Every subject isobench knows, in the order they are listed and run.
@@ -145,11 +146,11 @@ pub enum SubjectError {
     #[error("ready marker: {0}")]
     Marker(#[from] crate::measure::MarkerError),
     #[error(transparent)]
-    Exec(#[from] crate::exec::ExecError),
+    Exec(#[from] crate::subprocess::ExecError),
     #[error(transparent)]
     Cleanup(#[from] crate::cleanup::CleanupError),
     #[error(transparent)]
-    Env(#[from] crate::env::EnvError),
+    Env(#[from] crate::workdir::EnvError),
     #[error("the payload exited with {0}")]
     PayloadFailed(String),
     #[error("did not exit within {0:?}; killed")]
@@ -176,7 +177,7 @@ impl SubjectError {
         matches!(
             self,
             SubjectError::Marker(crate::measure::MarkerError::Interrupted(_))
-                | SubjectError::Exec(crate::exec::ExecError::Interrupted { .. })
+                | SubjectError::Exec(crate::subprocess::ExecError::Interrupted { .. })
         ) || crate::sys::signals::interrupted().is_some()
     }
 }

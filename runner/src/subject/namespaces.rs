@@ -15,8 +15,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::Instant;
 
 use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
-use crate::env::Env;
-use crate::ns;
+use crate::workdir::Env;
+use crate::sys::ns;
 use crate::probe::ProbeMode;
 use crate::sys;
 use crate::sys::clone::ChildStack;
@@ -211,7 +211,7 @@ impl Instance for NsProbe {
     }
 
     fn footprint(&mut self) -> Vec<(String, u64)> {
-        crate::footprint::of_pids(&[self.pid]).metrics("payload")
+        crate::measure::footprint::of_pids(&[self.pid]).metrics("payload")
     }
 }
 

@@ -16,7 +16,7 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use super::{Description, Instance, Subject, SubjectError, SubjectKind, Unavailable};
-use crate::env::Env;
+use crate::workdir::Env;
 use crate::probe::ProbeMode;
 use crate::sys;
 

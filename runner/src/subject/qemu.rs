@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 
 use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::cleanup::Guard;
-use crate::env::Env;
+use crate::workdir::Env;
 use crate::probe::ProbeMode;
 use crate::vm::boot::{Accel, Boot, BootConfig, BootError, Marker};
 use crate::vm::{self, kernel};
@@ -367,7 +367,7 @@ impl Instance for VmInstance {
     }
 
     fn footprint(&mut self) -> Vec<(String, u64)> {
-        let mut v = crate::footprint::of_pids(&[self.boot.pid()]).metrics("qemu");
+        let mut v = crate::measure::footprint::of_pids(&[self.boot.pid()]).metrics("qemu");
         if !v.is_empty() {
             v.push(("guest_memory".into(), self.memory_bytes));
         }

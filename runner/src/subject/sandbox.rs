@@ -46,7 +46,7 @@ use std::time::{Duration, Instant};
 use super::sandbox_cgroup::{self, Limits, Parents};
 use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::cleanup::{Guard, Resource};
-use crate::env::Env;
+use crate::workdir::Env;
 use crate::measure::{LineWaiter, MarkerError};
 use crate::probe::ProbeMode;
 use crate::sys;
@@ -121,7 +121,7 @@ impl Subject for Sandbox {
         if self.state.is_some() {
             return Ok(());
         }
-        let rootfs = crate::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
+        let rootfs = crate::subject::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
         // Never mounted in the host's namespace (see the module doc); registered so a
         // propagation bug could not leave one behind. Innermost first.
         let mount_guards = vec![
@@ -288,7 +288,7 @@ impl SandboxInstance {
 
         let (ready_rd, ready_wr) = sys::pipe().map_err(|e| SubjectError::io("pipe", e))?;
         let (out_rd, out_wr) = sys::pipe().map_err(|e| SubjectError::io("pipe", e))?;
-        let probe = cstring(crate::rootfs::PROBE_IN_ROOTFS)?;
+        let probe = cstring(crate::subject::rootfs::PROBE_IN_ROOTFS)?;
         let mut argv = vec![probe.clone()];
         for a in mode.args() {
             argv.push(cstring(a)?);
@@ -359,12 +359,12 @@ impl SandboxInstance {
         .map_err(|e| SubjectError::io("preparing the sandbox program", e))?;
 
         let t_clone = Instant::now();
-        let (child, report_rd) = sys::container::spawn(program, crate::ns::container_flags())
+        let (child, report_rd) = sys::container::spawn(program, crate::sys::ns::container_flags())
             .map_err(|e| {
                 SubjectError::io(
                     format!(
                         "clone3({})",
-                        crate::ns::case_name(crate::ns::container_flags())
+                        crate::sys::ns::case_name(crate::sys::ns::container_flags())
                     ),
                     e,
                 )
@@ -438,7 +438,7 @@ impl SandboxInstance {
                 ..
             } => SubjectError::Other(format!(
                 "execve {} in the sandbox failed: {}",
-                crate::rootfs::PROBE_IN_ROOTFS,
+                crate::subject::rootfs::PROBE_IN_ROOTFS,
                 errno(*e)
             )),
             ChildReport::Done { .. } => {
@@ -585,7 +585,7 @@ impl Instance for SandboxInstance {
     }
 
     fn footprint(&mut self) -> Vec<(String, u64)> {
-        crate::footprint::of_pids(&[self.child.pid()]).metrics("payload")
+        crate::measure::footprint::of_pids(&[self.child.pid()]).metrics("payload")
     }
 }
 

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use crate::cgroup::Layout;
 use crate::cleanup::{Guard, Resource};
-use crate::env::Env;
+use crate::workdir::Env;
 use crate::sys::container::Step;
 
 /// Limits of every sandbox launch: generous, so the probe is never throttled; what is

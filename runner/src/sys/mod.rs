@@ -9,6 +9,7 @@ pub mod child;
 pub mod clone;
 pub mod container;
 pub mod fs;
+pub mod ns;
 pub mod process;
 pub mod signals;
 pub mod spawn;

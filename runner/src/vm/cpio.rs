@@ -304,7 +304,7 @@ mod tests {
     /// Cross-check with GNU cpio when the host has it.
     #[test]
     fn gnu_cpio_lists_it() {
-        if crate::exec::which("cpio").is_none() {
+        if crate::subprocess::which("cpio").is_none() {
             eprintln!("skipping: cpio(1) is not installed (apt-get install cpio); the round-trip test covers the format");
             return;
         }

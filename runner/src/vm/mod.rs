@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::cleanup::{Guard, Resource};
-use crate::env::Env;
+use crate::workdir::Env;
 
 /// The QEMU system emulator isobench uses (`$ISOBENCH_QEMU` overrides).
 pub const QEMU: &str = "qemu-system-x86_64";
@@ -92,9 +92,9 @@ pub fn qemu_info() -> Option<&'static QemuInfo> {
 
 fn probe_qemu() -> Option<QemuInfo> {
     let prog = std::env::var("ISOBENCH_QEMU").unwrap_or_else(|_| QEMU.to_string());
-    let path = crate::exec::which(&prog)?;
+    let path = crate::subprocess::which(&prog)?;
     let ask = |args: &[&str]| -> String {
-        crate::exec::run(
+        crate::subprocess::run(
             std::process::Command::new(&path).args(args),
             Duration::from_secs(10),
         )
@@ -104,7 +104,7 @@ fn probe_qemu() -> Option<QemuInfo> {
     let version = ask(&["--version"])
         .lines()
         .next()
-        .map(crate::host::extract_version)
+        .map(crate::run::host::extract_version)
         .unwrap_or_else(|| "unknown".into());
     let machines_text = ask(&["-machine", "help"]);
     let machines = MACHINES
@@ -217,8 +217,8 @@ fn kvm_probe_boot(env: &Env, kernel: &Path) -> Result<(boot::BootConfig, Guard),
 
 /// `doctor`: QEMU, its machine types, the guest kernel and where it came from, KVM (a
 /// fresh probe boot, whose verdict replaces the cached one).
-pub fn doctor_checks(env: &Env) -> Vec<crate::doctor::Check> {
-    use crate::doctor::Check;
+pub fn doctor_checks(env: &Env) -> Vec<crate::run::doctor::Check> {
+    use crate::run::doctor::Check;
     let mut out = Vec::new();
     match qemu_info() {
         Some(i) => {
@@ -303,8 +303,8 @@ pub fn doctor_checks(env: &Env) -> Vec<crate::doctor::Check> {
 
 /// `doctor`'s KVM probe: always a fresh boot (a cached verdict may be the very thing
 /// being doubted), written to the cache for the runs that follow.
-fn doctor_probe(env: &Env) -> crate::doctor::Check {
-    use crate::doctor::Check;
+fn doctor_probe(env: &Env) -> crate::run::doctor::Check {
+    use crate::run::doctor::Check;
     const NAME: &str = "kvm probe";
     let not_probed = |why: String| {
         Check::no(

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use isobench::cgroup::{AnyManager, CgroupManager};
 use isobench::cleanup::Cleanup;
-use isobench::env::Env;
+use isobench::workdir::Env;
 use isobench::subject::{Subject, SubjectKind};
 
 /// An env whose work directory lives in a fresh temp dir (removed when the guard drops).

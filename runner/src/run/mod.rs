@@ -1,5 +1,8 @@
 //! `isobench run`: plan → scenarios → run file (rewritten after each scenario) → summary.
 
+pub mod doctor;
+pub mod host;
+
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -7,7 +10,7 @@ use isobench_reports::model::{Run, Tool, RUN_SCHEMA};
 use serde::Serialize;
 
 use crate::cleanup::Cleanup;
-use crate::env::Env;
+use crate::workdir::Env;
 use crate::measure::{Order, Plan};
 use crate::output::progress::Progress;
 use crate::output::runfile;
@@ -36,7 +39,7 @@ pub struct RunConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
-    Env(#[from] crate::env::EnvError),
+    Env(#[from] crate::workdir::EnvError),
     #[error(transparent)]
     Cleanup(#[from] crate::cleanup::CleanupError),
     #[error(transparent)]
@@ -85,7 +88,7 @@ fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunErro
     env.verbose = cfg.verbose;
     let progress = Progress::new(cfg.progress);
     progress.message("probing the host (with the qemu subject: a bounded KVM probe boot)");
-    let mut host = crate::host::fingerprint();
+    let mut host = crate::run::host::fingerprint();
     crate::hooks::host_probe(&mut host, &env, cfg);
     let mut run = Run {
         schema: RUN_SCHEMA.to_string(),

@@ -13,7 +13,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::env::Env;
+use crate::workdir::Env;
 
 /// Path of the probe inside the rootfs.
 pub const PROBE_IN_ROOTFS: &str = "/isobench-probe";
@@ -50,7 +50,7 @@ pub fn build(root: &Path, probe: &Path) -> std::io::Result<()> {
     for d in ["proc", "sys", "dev", "tmp", "etc", "bin", "run"] {
         fs::create_dir_all(root.join(d))?;
     }
-    crate::env::set_mode(&root.join("tmp"), 0o1777)?;
+    crate::workdir::set_mode(&root.join("tmp"), 0o1777)?;
     fs::write(root.join("etc/hostname"), "isobench\n")?;
     fs::write(
         root.join("etc/passwd"),

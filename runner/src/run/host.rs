@@ -68,7 +68,7 @@ pub fn fingerprint() -> Host {
 
 /// What the host itself runs on.
 fn virtualization(cpuinfo: &str) -> String {
-    if let Some(v) = crate::exec::version_line("systemd-detect-virt", &[]) {
+    if let Some(v) = crate::subprocess::version_line("systemd-detect-virt", &[]) {
         return v;
     }
     let dmi = |f: &str| {
@@ -121,10 +121,10 @@ pub fn components() -> BTreeMap<String, String> {
         ("busybox", "busybox", &["--help"]),
     ];
     for (name, prog, args) in probes {
-        if crate::exec::which(prog).is_none() {
+        if crate::subprocess::which(prog).is_none() {
             continue;
         }
-        if let Some(v) = crate::exec::version_line(prog, args) {
+        if let Some(v) = crate::subprocess::version_line(prog, args) {
             c.insert(name.to_string(), extract_version(&v));
         }
     }

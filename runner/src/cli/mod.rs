@@ -2,6 +2,9 @@
 //! clean | completions`. Exit codes: 0 success; 1 error (or, for `compare`, a significant
 //! regression); 2 usage error; 130 interrupted by SIGINT, 143 by SIGTERM.
 
+pub mod compare;
+pub mod report;
+
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -34,16 +37,16 @@ pub enum Command {
     /// Remove what a crashed or killed run left behind (from its journal).
     Clean(CleanArgs),
     /// Compare run files (kernel A vs B, last night vs tonight); exit 1 on a significant regression.
-    Compare(crate::cmd_compare::CompareArgs),
+    Compare(crate::cli::compare::CompareArgs),
     /// Recorded runs: list, trend of a metric, check a run against a rolling baseline.
-    History(crate::cmd_compare::HistoryArgs),
+    History(crate::cli::compare::HistoryArgs),
     /// Write the embedded static probe binary to PATH (for cross-checks with other tools).
     #[command(hide = true)]
     WriteProbe { path: PathBuf },
     /// Write the self-contained HTML report of one or more run files.
-    Report(crate::cmd_report::ReportArgs),
+    Report(crate::cli::report::ReportArgs),
     /// Export a run file as Bencher BMF, github-action-benchmark, CSV or Markdown.
-    Export(crate::cmd_report::ExportArgs),
+    Export(crate::cli::report::ExportArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -152,17 +155,17 @@ pub fn main() -> anyhow::Result<i32> {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(a) => cmd_run(*a),
-        Command::Doctor(a) => crate::doctor::cmd(a.json),
+        Command::Doctor(a) => crate::run::doctor::cmd(a.json),
         Command::Clean(a) => cmd_clean(a),
-        Command::Compare(a) => crate::cmd_compare::cmd_compare(a),
-        Command::History(a) => crate::cmd_compare::cmd_history(a),
+        Command::Compare(a) => crate::cli::compare::cmd_compare(a),
+        Command::History(a) => crate::cli::compare::cmd_history(a),
         Command::WriteProbe { path } => {
             crate::probe::write_to(&path)
                 .with_context(|| format!("writing the probe to {}", path.display()))?;
             Ok(0)
         }
-        Command::Report(a) => crate::cmd_report::report_cmd(a),
-        Command::Export(a) => crate::cmd_report::export_cmd(a),
+        Command::Report(a) => crate::cli::report::report_cmd(a),
+        Command::Export(a) => crate::cli::report::export_cmd(a),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -231,7 +234,7 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         progress: !a.no_progress && std::io::stderr().is_terminal(),
         workdir: a.workdir.clone(),
     };
-    crate::cmd_compare::check_run_history(a.history.as_deref())?;
+    crate::cli::compare::check_run_history(a.history.as_deref())?;
     if crate::sys::geteuid() != 0 {
         eprintln!(
             "isobench: not running as root: cases that need CAP_SYS_ADMIN (namespaces other than user, cgroups, containers) \

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use crate::cleanup::Cleanup;
-use crate::env::Env;
-use crate::ns;
+use crate::workdir::Env;
+use crate::sys::ns;
 use crate::subject::SubjectKind;
 
 #[derive(Debug, Clone, Serialize)]

@@ -342,7 +342,7 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
             let rep = history::check(&h, &r, &opts)?;
             let text = match format {
                 Format::Json => serde_json::to_string_pretty(&rep)? + "\n",
-                Format::Markdown => crate::cmd_compare::check_markdown(&rep, &run),
+                Format::Markdown => crate::cli::compare::check_markdown(&rep, &run),
                 Format::Table | Format::Html => check_table(&rep, &run),
             };
             emit(&text, output.as_deref())?;
