@@ -17,10 +17,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use isobench::cgroup::common::unique_name;
 use isobench::cgroup::manager::{AnyManager, CgroupManager};
 use isobench::cleanup::Cleanup;
-use isobench::workdir::Env;
 use isobench::probe::ProbeMode;
 use isobench::subject::namespaces::NsProbe;
 use isobench::subject::Instance;
+use isobench::workdir::Env;
 
 fn bench(c: &mut Criterion) {
     let cleanup = Cleanup::in_memory();

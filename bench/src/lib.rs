@@ -11,7 +11,9 @@ pub fn can_create_namespaces() -> bool {
 }
 
 fn libc_newnet() -> u64 {
-    isobench::sys::ns::by_name("net").map(|n| n.flag).unwrap_or(0)
+    isobench::sys::ns::by_name("net")
+        .map(|n| n.flag)
+        .unwrap_or(0)
 }
 
 /// Pin the calling thread (and so every child it creates) to the CPU `isobench run --pin

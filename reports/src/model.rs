@@ -33,8 +33,28 @@ pub struct Run {
     /// measured, what is missing was not.
     #[serde(default)]
     pub interrupted: bool,
+    /// How each subject of the run describes itself (class, phrase, method, version),
+    /// keyed by subject name. Older run files have none; readers then fall back to
+    /// `report::select`'s table of known subjects.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub subjects: BTreeMap<String, SubjectInfo>,
     #[serde(default)]
     pub measurements: Vec<Measurement>,
+}
+
+/// A subject's description of itself, written by the runner (`Subject::describe`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SubjectInfo {
+    /// "process" | "namespaces" | "container" | "sandboxed container" | "vm" (see
+    /// `report::select::Class`).
+    pub class: String,
+    /// A noun phrase for sentences: "a runc container".
+    pub phrase: String,
+    /// How the subject launches the payload, in a sentence.
+    #[serde(default)]
+    pub method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -275,6 +295,7 @@ impl Run {
             host: Host::default(),
             config: serde_json::Value::Null,
             interrupted: false,
+            subjects: BTreeMap::new(),
             measurements,
         }
     }

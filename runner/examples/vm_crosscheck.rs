@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use isobench::cleanup::Cleanup;
-use isobench::workdir::Env;
 use isobench::subject::qemu::VmInstance;
 use isobench::subject::Instance;
 use isobench::vm::boot::Accel;
+use isobench::workdir::Env;
 use isobench_reports::stats::median;
 
 fn main() -> anyhow::Result<()> {

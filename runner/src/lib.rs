@@ -9,7 +9,6 @@
 pub mod cgroup;
 pub mod cleanup;
 pub mod cli;
-pub mod hooks;
 pub mod measure;
 pub mod output;
 pub mod probe;

@@ -192,3 +192,11 @@ pub fn which(program: &str) -> Option<std::path::PathBuf> {
         .map(|d| d.join(program))
         .find(|p| p.is_file())
 }
+/// The first token that looks like a version number in a `--version` line.
+pub fn extract_version(line: &str) -> String {
+    line.split(|ch: char| ch.is_whitespace() || ch == ',')
+        .map(|t| t.trim_start_matches('v'))
+        .find(|t| t.chars().next().is_some_and(|ch| ch.is_ascii_digit()) && t.contains('.'))
+        .map(str::to_string)
+        .unwrap_or_else(|| line.to_string())
+}

@@ -109,10 +109,12 @@ fn clean_removes_labelled_leftovers() {
         );
         return;
     }
-    let removed = isobench::hooks::clean_extra();
+    let removed = isobench::subject::SubjectKind::Docker
+        .create()
+        .clean_unjournalled();
     assert!(
         removed.iter().any(|r| r.contains(image)),
-        "clean_extra removed {removed:?}"
+        "clean_unjournalled removed {removed:?}"
     );
     let left = Command::new("docker")
         .args(["images", "-q", image])

@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use isobench::workdir::Env;
 use isobench::probe::ProbeMode;
 use isobench::subject::SubjectKind;
+use isobench::workdir::Env;
 
 mod common;
 

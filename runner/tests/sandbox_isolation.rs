@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use isobench::cleanup::{Cleanup, Resource};
-use isobench::workdir::Env;
 use isobench::probe::{parse_output, ProbeMode};
 use isobench::subject::sandbox::{Sandbox, HOSTNAME};
 use isobench::subject::{Subject, SubjectError};
+use isobench::workdir::Env;
 
 fn mountinfo() -> BTreeSet<String> {
     std::fs::read_to_string("/proc/self/mountinfo")

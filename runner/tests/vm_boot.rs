@@ -5,11 +5,11 @@
 use std::time::{Duration, Instant};
 
 use isobench::cleanup::Cleanup;
-use isobench::workdir::Env;
 use isobench::probe::{parse_output, ProbeMode};
 use isobench::subject::qemu::VmInstance;
 use isobench::subject::Instance;
 use isobench::vm::boot::{Accel, BootConfig, Marker};
+use isobench::workdir::Env;
 
 /// A TCG boot config for the first machine type, or the reason there is none.
 fn setup(env: &Env) -> Result<(BootConfig, isobench::cleanup::Guard), String> {

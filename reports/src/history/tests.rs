@@ -26,6 +26,7 @@ fn run(day: u32, scale: f64) -> Run {
         },
         config: serde_json::Value::Null,
         interrupted: false,
+        subjects: Default::default(),
         measurements: vec![
             Measurement::from_samples(
                 MeasurementKey::new("startup", "process", "default", "ready"),

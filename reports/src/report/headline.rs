@@ -60,13 +60,15 @@ pub fn headline(run: &Run) -> Headline {
     let mut rows = Vec::new();
     let mut notes = Vec::new();
 
+    let cat = select::Catalog::of(run);
+    let comparable = |m: &Measurement| comparable(cat, m);
     let startup: Vec<&Measurement> = select::ok_metric(run, "startup", "ready")
         .filter(|m| select::unswept(m) && comparable(m))
         .collect();
-    rows.extend(pairs(&startup, Aspect::Startup));
+    rows.extend(pairs(cat, &startup, Aspect::Startup));
 
     let memory = footprints(run);
-    rows.extend(pairs(&memory, Aspect::Memory));
+    rows.extend(pairs(cat, &memory, Aspect::Memory));
 
     let throughput: Vec<&Measurement> = run
         .measurements
@@ -80,12 +82,9 @@ pub fn headline(run: &Run) -> Headline {
                 && comparable(m)
         })
         .collect();
-    rows.extend(pairs(&throughput, Aspect::Throughput));
+    rows.extend(pairs(cat, &throughput, Aspect::Throughput));
 
-    let classes: Vec<Class> = startup
-        .iter()
-        .map(|m| select::class_of(&m.subject))
-        .collect();
+    let classes: Vec<Class> = startup.iter().map(|m| cat.class(&m.subject)).collect();
     for (class, what) in [
         (Class::Container, "container"),
         (Class::Vm, "virtual machine"),
@@ -129,9 +128,9 @@ fn status_word(s: Status) -> &'static str {
 }
 
 /// Subjects the headline compares: processes, namespaces, containers, VMs.
-fn comparable(m: &Measurement) -> bool {
+fn comparable(cat: select::Catalog<'_>, m: &Measurement) -> bool {
     matches!(
-        select::class_of(&m.subject),
+        cat.class(&m.subject),
         Class::Process | Class::Namespaces | Class::Container | Class::Vm
     )
 }
@@ -145,7 +144,7 @@ fn footprints(run: &Run) -> Vec<&Measurement> {
             && !m.metric.starts_with("client_")
             && m.status == Status::Ok
             && select::has_data(m)
-            && comparable(m))
+            && comparable(select::Catalog::of(run), m))
         {
             continue;
         }
@@ -182,11 +181,11 @@ enum Aspect {
 
 /// Rows for the pairs (container, VM), (process, container), (process, namespaces),
 /// (process, VM) found in `ms`, in that order.
-fn pairs(ms: &[&Measurement], aspect: Aspect) -> Vec<HeadlineRow> {
+fn pairs(cat: select::Catalog<'_>, ms: &[&Measurement], aspect: Aspect) -> Vec<HeadlineRow> {
     let of = |c: Class| -> Vec<&Measurement> {
         ms.iter()
             .copied()
-            .filter(|m| select::class_of(&m.subject) == c)
+            .filter(|m| cat.class(&m.subject) == c)
             .collect()
     };
     let (procs, nss, ctrs, vms) = (
@@ -204,7 +203,7 @@ fn pairs(ms: &[&Measurement], aspect: Aspect) -> Vec<HeadlineRow> {
     ] {
         for l in lighter.iter() {
             for h in heavier.iter() {
-                if let Some(r) = row(l, h, aspect) {
+                if let Some(r) = row(cat, l, h, aspect) {
                     rows.push(r);
                 }
             }
@@ -232,7 +231,12 @@ fn lightest_per_subject(ms: Vec<&Measurement>) -> Vec<&Measurement> {
     best
 }
 
-fn row(l: &Measurement, h: &Measurement, aspect: Aspect) -> Option<HeadlineRow> {
+fn row(
+    cat: select::Catalog<'_>,
+    l: &Measurement,
+    h: &Measurement,
+    aspect: Aspect,
+) -> Option<HeadlineRow> {
     let (ls, hs) = (l.summary?, h.summary?);
     let lsamp: Vec<f64> = l
         .samples
@@ -262,7 +266,7 @@ fn row(l: &Measurement, h: &Measurement, aspect: Aspect) -> Option<HeadlineRow> 
     if !ratio.is_finite() || ratio <= 0.0 {
         return None;
     }
-    let (lp, hp) = (select::subject_phrase(l), select::subject_phrase(h));
+    let (lp, hp) = (cat.phrase(l), cat.phrase(h));
     let ci_text = if ci[0].is_finite() && ci[1].is_finite() {
         format!("{}–{}", trim_x(&format_factor(ci[0])), format_factor(ci[1]))
     } else {

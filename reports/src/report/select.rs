@@ -2,7 +2,9 @@
 //! processes, containers or VMs, how a series is labelled, whether a number came from an
 //! emulated VM. Shared by the headline, the charts, the HTML and the Markdown.
 
-use crate::model::{Measurement, Run, Status};
+use std::collections::BTreeMap;
+
+use crate::model::{Measurement, Run, Status, SubjectInfo};
 
 /// What kind of isolation a subject is; the headline compares these classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -20,7 +22,53 @@ pub enum Class {
     Other,
 }
 
-/// The class of a subject name as written in the run file.
+impl Class {
+    /// The class a subject wrote into the run file's `subjects` map (`SubjectInfo::class`).
+    pub fn from_label(label: &str) -> Class {
+        match label {
+            "process" => Class::Process,
+            "namespaces" => Class::Namespaces,
+            "container" | "sandboxed container" => Class::Container,
+            "vm" => Class::Vm,
+            "harness" => Class::Harness,
+            _ => Class::Other,
+        }
+    }
+}
+
+/// Classes and phrases of the subjects of one run: what the subjects wrote about
+/// themselves (`Run::subjects`), falling back to [`class_of`] and [`subject_phrase`]'s
+/// table of known subjects for older run files and for names the map lacks.
+#[derive(Debug, Clone, Copy)]
+pub struct Catalog<'a> {
+    subjects: &'a BTreeMap<String, SubjectInfo>,
+}
+
+impl<'a> Catalog<'a> {
+    pub fn of(run: &'a Run) -> Catalog<'a> {
+        Catalog {
+            subjects: &run.subjects,
+        }
+    }
+
+    pub fn class(&self, subject: &str) -> Class {
+        match self.subjects.get(subject) {
+            Some(info) => Class::from_label(&info.class),
+            None => class_of(subject),
+        }
+    }
+
+    /// [`subject_phrase`], with the subject's own phrase as the base when it wrote one.
+    pub fn phrase(&self, m: &Measurement) -> String {
+        match self.subjects.get(&m.subject) {
+            Some(info) if !info.phrase.is_empty() => qualify_phrase(info.phrase.clone(), m),
+            _ => subject_phrase(m),
+        }
+    }
+}
+
+/// The class of a subject name as written in the run file, from the table of subjects
+/// isobench knew before runs described their subjects (see [`Catalog`]).
 pub fn class_of(subject: &str) -> Class {
     match subject {
         "process" => Class::Process,
@@ -87,6 +135,11 @@ pub fn subject_phrase(m: &Measurement) -> String {
         }
         s => format!("a {s} subject"),
     };
+    qualify_phrase(base, m)
+}
+
+/// A subject phrase with the case and accelerator of `m` added.
+fn qualify_phrase(base: String, m: &Measurement) -> String {
     let mut out = base;
     if !is_default_case(&m.case) {
         out.push_str(&format!(" ({})", m.case));

@@ -1,50 +1,9 @@
-//! `isobench doctor`: what this host can measure, and for every "no" the exact fix.
+//! The checks behind `isobench doctor`: what this host can measure, and for every "no"
+//! the exact fix. Printing is `cli::doctor`.
 
-use serde::Serialize;
-
-use crate::cleanup::Cleanup;
-use crate::workdir::Env;
+use crate::subject::{Check, SubjectKind};
 use crate::sys::ns;
-use crate::subject::SubjectKind;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub area: &'static str,
-    pub name: String,
-    pub ok: bool,
-    /// What was found (version, layout, error).
-    pub detail: String,
-    /// For a "no": what to do about it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
-}
-
-impl Check {
-    pub fn yes(area: &'static str, name: impl Into<String>, detail: impl Into<String>) -> Check {
-        Check {
-            area,
-            name: name.into(),
-            ok: true,
-            detail: detail.into(),
-            fix: None,
-        }
-    }
-
-    pub fn no(
-        area: &'static str,
-        name: impl Into<String>,
-        detail: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Check {
-        Check {
-            area,
-            name: name.into(),
-            ok: false,
-            detail: detail.into(),
-            fix: Some(fix.into()),
-        }
-    }
-}
+use crate::workdir::Env;
 
 /// All checks, each bounded in time.
 pub fn checks(env: &Env) -> Vec<Check> {
@@ -82,19 +41,21 @@ pub fn checks(env: &Env) -> Vec<Check> {
         )),
     }
     out.extend(cgroup_checks());
-    for k in SubjectKind::all() {
-        let s = k.create();
+    let subjects: Vec<_> = SubjectKind::all().iter().map(|k| k.create()).collect();
+    for s in &subjects {
         let d = s.describe();
         out.push(match s.available(env) {
             Ok(()) => Check::yes(
                 "subjects",
-                k.name(),
+                s.kind().name(),
                 d.version.unwrap_or_else(|| "available".into()),
             ),
-            Err(u) => Check::no("subjects", k.name(), u.reason, u.fix),
+            Err(u) => Check::no("subjects", s.kind().name(), u.reason, u.fix),
         });
     }
-    out.extend(crate::hooks::doctor_extra(env));
+    for s in &subjects {
+        out.extend(s.doctor_checks(env));
+    }
     out
 }
 
@@ -119,36 +80,4 @@ fn cgroup_checks() -> Vec<Check> {
             "mount cgroupfs at /sys/fs/cgroup",
         )],
     }
-}
-
-/// `isobench doctor [--json]`. Exit code 0 whatever is missing: missing is information.
-pub fn cmd(json: bool) -> anyhow::Result<i32> {
-    let cleanup = Cleanup::in_memory();
-    let env = Env::new(cleanup.clone(), None)?;
-    let list = checks(&env);
-    drop(env);
-    for e in cleanup.release_all() {
-        eprintln!("isobench: cleanup: {e}");
-    }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(0);
-    }
-    let mut area = "";
-    for c in &list {
-        if c.area != area {
-            area = c.area;
-            println!("{area}:");
-        }
-        println!(
-            "  [{}] {:<12} {}",
-            if c.ok { " ok " } else { " no " },
-            c.name,
-            c.detail
-        );
-        if let Some(f) = &c.fix {
-            println!("         fix: {f}");
-        }
-    }
-    Ok(0)
 }

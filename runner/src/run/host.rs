@@ -7,8 +7,11 @@ use std::fs;
 
 use isobench_reports::model::Host;
 
-/// Gather the fingerprint. `components` are the external programs worth recording.
-pub fn fingerprint() -> Host {
+use crate::subject::Description;
+
+/// Gather the fingerprint. `subjects` describe themselves: the versions of the programs
+/// they drive become `components`.
+pub fn fingerprint(subjects: &[Description]) -> Host {
     let (hostname, kernel, _machine) = crate::sys::uname();
     let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu_model = cpuinfo
@@ -61,7 +64,7 @@ pub fn fingerprint() -> Host {
         cgroup,
         virtualization: virtualization(&cpuinfo),
         kvm_usable: false,
-        components: components(),
+        components: components(subjects),
         notes,
     }
 }
@@ -104,56 +107,43 @@ fn virtualization(cpuinfo: &str) -> String {
     "none".into()
 }
 
-/// Versions of the external programs isobench can use, for those present.
-pub fn components() -> BTreeMap<String, String> {
-    let mut c = BTreeMap::new();
-    let probes: [(&str, &str, &[&str]); 7] = [
-        ("runc", "runc", &["--version"]),
-        ("crun", "crun", &["--version"]),
-        ("bwrap", "bwrap", &["--version"]),
-        (
-            "docker",
-            "docker",
-            &["version", "--format", "{{.Server.Version}}"],
-        ),
-        ("podman", "podman", &["--version"]),
-        ("qemu", "qemu-system-x86_64", &["--version"]),
-        ("busybox", "busybox", &["--help"]),
-    ];
-    for (name, prog, args) in probes {
-        if crate::subprocess::which(prog).is_none() {
-            continue;
-        }
-        if let Some(v) = crate::subprocess::version_line(prog, args) {
-            c.insert(name.to_string(), extract_version(&v));
-        }
+/// Versions of the external programs isobench can use, for those present: what each
+/// subject drives, plus the busybox that goes into the container rootfs.
+pub fn components(subjects: &[Description]) -> BTreeMap<String, String> {
+    let mut c: BTreeMap<String, String> = subjects
+        .iter()
+        .filter_map(|d| Some((d.name.clone(), d.version.clone()?)))
+        .collect();
+    if let Some(v) = crate::subprocess::version_line("busybox", &["--help"]) {
+        c.insert("busybox".into(), crate::subprocess::extract_version(&v));
     }
     c
-}
-
-/// The first token that looks like a version number in a `--version` line.
-pub fn extract_version(line: &str) -> String {
-    line.split(|ch: char| ch.is_whitespace() || ch == ',')
-        .map(|t| t.trim_start_matches('v'))
-        .find(|t| t.chars().next().is_some_and(|ch| ch.is_ascii_digit()) && t.contains('.'))
-        .map(str::to_string)
-        .unwrap_or_else(|| line.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn versions() {
-        assert_eq!(super::extract_version("runc version 1.1.5"), "1.1.5");
         assert_eq!(
-            super::extract_version("QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)"),
+            crate::subprocess::extract_version("runc version 1.1.5"),
+            "1.1.5"
+        );
+        assert_eq!(
+            crate::subprocess::extract_version(
+                "QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)"
+            ),
             "7.2.19"
         );
-        assert_eq!(super::extract_version("bubblewrap 0.8.0"), "0.8.0");
         assert_eq!(
-            super::extract_version("BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) multi-call binary."),
+            crate::subprocess::extract_version("bubblewrap 0.8.0"),
+            "0.8.0"
+        );
+        assert_eq!(
+            crate::subprocess::extract_version(
+                "BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) multi-call binary."
+            ),
             "1.35.0"
         );
-        assert_eq!(super::extract_version("24.0.7"), "24.0.7");
+        assert_eq!(crate::subprocess::extract_version("24.0.7"), "24.0.7");
     }
 }

@@ -10,12 +10,12 @@ use isobench_reports::model::{Run, Tool, RUN_SCHEMA};
 use serde::Serialize;
 
 use crate::cleanup::Cleanup;
-use crate::workdir::Env;
 use crate::measure::{Order, Plan};
 use crate::output::progress::Progress;
 use crate::output::runfile;
 use crate::scenario::{self, Ctx, ScenarioKind, ScenarioOptions};
-use crate::subject::SubjectKind;
+use crate::subject::{Description, Subject, SubjectKind};
+use crate::workdir::Env;
 
 /// Everything `isobench run` was asked to do.
 #[derive(Debug, Clone, Serialize)]
@@ -88,8 +88,13 @@ fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunErro
     env.verbose = cfg.verbose;
     let progress = Progress::new(cfg.progress);
     progress.message("probing the host (with the qemu subject: a bounded KVM probe boot)");
-    let mut host = crate::run::host::fingerprint();
-    crate::hooks::host_probe(&mut host, &env, cfg);
+    let every: Vec<Box<dyn Subject>> = SubjectKind::all().iter().map(|k| k.create()).collect();
+    let described: Vec<Description> = every.iter().map(|s| s.describe()).collect();
+    let mut host = host::fingerprint(&described);
+    let launched = cfg.scenarios.iter().any(|s| s.launches_subjects());
+    for s in every.iter().filter(|s| cfg.subjects.contains(&s.kind())) {
+        s.probe_host(&mut host, &env, launched);
+    }
     let mut run = Run {
         schema: RUN_SCHEMA.to_string(),
         started_at: now_rfc3339(),
@@ -102,6 +107,10 @@ fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunErro
         host,
         config: serde_json::to_value(cfg).unwrap_or_default(),
         interrupted: false,
+        subjects: described
+            .iter()
+            .map(|d| (d.name.clone(), d.info()))
+            .collect(),
         measurements: Vec::new(),
     };
     runfile::write_run(&cfg.json, &run)?;

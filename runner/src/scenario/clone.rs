@@ -37,9 +37,9 @@ use isobench_reports::model::Status;
 
 use super::{Ctx, Outcome};
 use crate::measure::Collector;
-use crate::sys::ns::{self, NsType};
 use crate::sys;
 use crate::sys::clone::ChildStack;
+use crate::sys::ns::{self, NsType};
 
 const SUBJECT: &str = "namespaces";
 /// Deadline for one child's ready byte.

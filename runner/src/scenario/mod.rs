@@ -15,9 +15,9 @@ use std::time::Instant;
 use isobench_reports::model::Measurement;
 use serde::Serialize;
 
-use crate::workdir::Env;
 use crate::measure::Plan;
 use crate::output::progress::Progress;
+use crate::workdir::Env;
 
 /// Every scenario isobench knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
@@ -34,6 +34,15 @@ impl ScenarioKind {
             ScenarioKind::Startup => "startup",
             ScenarioKind::Clone => "clone",
             ScenarioKind::Throttle => "throttle",
+        }
+    }
+
+    /// Whether the scenario launches the selected subjects (startup, throttle), as opposed
+    /// to measuring kernel primitives itself (clone); subjects probe the host only then.
+    pub fn launches_subjects(self) -> bool {
+        match self {
+            ScenarioKind::Startup | ScenarioKind::Throttle => true,
+            ScenarioKind::Clone => false,
         }
     }
 

@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use super::process::READY_FD;
 use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
-use crate::workdir::Env;
 use crate::measure::{LineWaiter, MarkerError};
 use crate::probe::ProbeMode;
 use crate::sys;
+use crate::workdir::Env;
 
 #[derive(Debug, Default)]
 pub struct Bwrap {
@@ -73,6 +73,8 @@ impl Subject for Bwrap {
         });
         Description {
             name: "bwrap".into(),
+            class: "container",
+            phrase: "a bubblewrap sandbox".into(),
             version,
             method: "posix_spawn of bwrap --unshare-pid/net/ipc/uts --die-with-parent --bind ROOTFS / --proc /proc --dev /dev; ready = byte on fd 3 passed through; total = wait4 of bwrap".into(),
         }

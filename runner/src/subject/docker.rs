@@ -9,6 +9,7 @@ pub fn subject() -> Engine {
     Engine::new(EngineQuirks {
         kind: SubjectKind::Docker,
         binary: "docker",
+        phrase: "a Docker container",
         global_args: Vec::new,
         run_args: Vec::new,
         runtime_query: "{{.DefaultRuntime}}",

@@ -36,10 +36,10 @@ use std::time::{Duration, Instant};
 use super::slots::Slots;
 use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::cleanup::{Guard, Resource};
-use crate::workdir::Env;
 use crate::measure::LineWaiter;
 use crate::probe::ProbeMode;
 use crate::sys;
+use crate::workdir::Env;
 
 /// The label on every image and container isobench creates.
 pub const LABEL: &str = "isobench=1";
@@ -58,6 +58,8 @@ pub(super) const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct EngineQuirks {
     pub kind: SubjectKind,
     pub binary: &'static str,
+    /// A noun phrase for the report's sentences ("a Docker container").
+    pub phrase: &'static str,
     /// Global options (before the command) that make the engine work on this host.
     pub global_args: fn() -> Vec<String>,
     /// Extra `run` options that make the engine work on this host.
@@ -159,12 +161,18 @@ impl Subject for Engine {
     fn describe(&self) -> Description {
         Description {
             name: self.q.binary.into(),
+            class: "container",
+            phrase: self.q.phrase.into(),
             version: self.version.clone(),
             method: format!(
                 "`{} run --rm --network none` of an image imported from the isobench rootfs; ready = ISOBENCH-READY line on the client's stdout; total = client exit. {}",
                 self.q.binary, self.q.notes
             ),
         }
+    }
+
+    fn clean_unjournalled(&self) -> Vec<String> {
+        clean_labelled(self.q.binary)
     }
 
     fn labels(&self, _case: &str) -> BTreeMap<String, String> {
@@ -180,7 +188,8 @@ impl Subject for Engine {
             return Ok(());
         }
         let b = self.q.binary;
-        let rootfs = crate::subject::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
+        let rootfs =
+            crate::subject::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
         let tar = env.workdir.join(format!("{b}-rootfs.tar"));
         crate::subprocess::run_ok(
             Command::new("tar")
@@ -529,7 +538,8 @@ impl Instance for EngineInstance {
             return out;
         };
         out.extend(
-            crate::measure::footprint::of_pids(&crate::measure::footprint::descendants(pid)).metrics("payload"),
+            crate::measure::footprint::of_pids(&crate::measure::footprint::descendants(pid))
+                .metrics("payload"),
         );
         if let Some(parent) = super::oci::parent_of(pid).filter(|p| *p > 1) {
             if parent != std::process::id() as i32 {
@@ -590,14 +600,14 @@ fn debian_package(binary: &str) -> &'static str {
     }
 }
 
-/// Remove containers and images labelled `isobench=1` of every installed engine, except
+/// Remove containers and images labelled `isobench=1` of `engine` (when installed), except
 /// those named after a run that is still alive (`isobench-<pid>-...`). For `isobench
 /// clean`, which has no journal entry for a run killed before it journalled them.
-pub fn clean_labelled() -> Vec<String> {
+pub fn clean_labelled(engine: &str) -> Vec<String> {
     let mut removed = Vec::new();
-    for engine in ["docker", "podman"] {
+    {
         if crate::subprocess::which(engine).is_none() {
-            continue;
+            return removed;
         }
         let list = |args: &[&str]| -> Vec<String> {
             crate::subprocess::run_ok(Command::new(engine).args(args), QUERY_TIMEOUT)

@@ -239,8 +239,10 @@ impl Instance for LimitedEngine {
         let mut result = Ok(());
         if !self.client_reaped {
             // SIGKILL: the probe is PID 1 and ignores SIGTERM.
-            let _ =
-                crate::subprocess::run_cleanup(self.engine().args(["kill", &self.name]), QUERY_TIMEOUT);
+            let _ = crate::subprocess::run_cleanup(
+                self.engine().args(["kill", &self.name]),
+                QUERY_TIMEOUT,
+            );
             self.stdin = None;
             let _ = self.reap_client(Instant::now() + CLIENT_WAIT);
         }
@@ -264,7 +266,8 @@ impl Instance for LimitedEngine {
 /// `oom-kill:constraint=...,task_memcg=/...<id>` line of every memcg OOM kill). `None`
 /// when the log cannot be read (dmesg_restrict without CAP_SYSLOG).
 fn kernel_oom_kills(id: &str) -> Option<u64> {
-    let out = crate::subprocess::run_ok(Command::new("dmesg").arg("--notime"), QUERY_TIMEOUT).ok()?;
+    let out =
+        crate::subprocess::run_ok(Command::new("dmesg").arg("--notime"), QUERY_TIMEOUT).ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     Some(count_oom_kills(&text, id))
 }

@@ -37,9 +37,9 @@ use std::time::{Duration, Instant};
 
 use super::{Exit, Instance, SubjectError};
 use crate::cgroup::{common::unique_name, AnyManager, CgroupManager, Stats};
-use crate::workdir::Env;
 use crate::probe::ProbeMode;
 use crate::sys;
+use crate::workdir::Env;
 
 pub use crate::cgroup::Limits;
 

@@ -19,8 +19,8 @@ pub mod namespaces;
 pub mod oci;
 pub mod podman;
 pub mod process;
-pub mod rootfs;
 pub mod qemu;
+pub mod rootfs;
 pub mod runc;
 pub mod sandbox;
 pub mod sandbox_cgroup;
@@ -29,10 +29,11 @@ pub mod slots;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use isobench_reports::model::Host;
 use serde::Serialize;
 
-use crate::workdir::Env;
 use crate::probe::ProbeMode;
+use crate::workdir::Env;
 
 /// Every subject isobench knows, in the order they are listed and run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
@@ -108,6 +109,18 @@ impl SubjectKind {
     }
 }
 
+impl Description {
+    /// The entry of the run file's `subjects` map.
+    pub fn info(&self) -> isobench_reports::model::SubjectInfo {
+        isobench_reports::model::SubjectInfo {
+            class: self.class.to_string(),
+            phrase: self.phrase.clone(),
+            method: self.method.clone(),
+            version: self.version.clone(),
+        }
+    }
+}
+
 impl std::fmt::Display for SubjectKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -133,6 +146,47 @@ impl Unavailable {
 impl std::fmt::Display for Unavailable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}; fix: {}", self.reason, self.fix)
+    }
+}
+
+/// One line of `isobench doctor`: what was checked, what was found, and for a "no" the fix.
+/// Subjects add their own host-level checks through [`Subject::doctor_checks`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub area: &'static str,
+    pub name: String,
+    pub ok: bool,
+    /// What was found (version, layout, error).
+    pub detail: String,
+    /// For a "no": what to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Check {
+    pub fn yes(area: &'static str, name: impl Into<String>, detail: impl Into<String>) -> Check {
+        Check {
+            area,
+            name: name.into(),
+            ok: true,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    pub fn no(
+        area: &'static str,
+        name: impl Into<String>,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
+        Check {
+            area,
+            name: name.into(),
+            ok: false,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
     }
 }
 
@@ -194,10 +248,17 @@ pub struct Exit {
     pub output: String,
 }
 
-/// Describes a subject for the run file and `doctor`.
+/// Describes a subject for the run file (its `subjects` map, `host.components`) and
+/// `doctor`, so that the reports need no table of subjects of their own.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Description {
     pub name: String,
+    /// The isolation class the headline compares: "process", "namespaces", "container",
+    /// "sandboxed container" or "vm" (`isobench_reports::report::select::Class`).
+    pub class: &'static str,
+    /// A noun phrase for sentences: "a runc container".
+    pub phrase: String,
+    /// The version of the program the subject drives (`None` for isobench's own).
     pub version: Option<String>,
     /// How the subject launches the payload, in a sentence (for the report's method notes).
     pub method: String,
@@ -261,6 +322,25 @@ pub trait Subject {
     /// Undo `prepare` (also done by the cleanup registry if this is never called).
     fn finish(&mut self, _env: &Env) -> Result<(), SubjectError> {
         Ok(())
+    }
+
+    /// Add to the run's host fingerprint what only this subject can find out (the VM
+    /// subject's bounded KVM probe boot). Called once per run for each selected subject,
+    /// before any scenario; `launched` says whether a scenario of this run will launch it
+    /// (`ScenarioKind::launches_subjects`), so a costly probe can be left out when not.
+    fn probe_host(&self, _host: &mut Host, _env: &Env, _launched: bool) {}
+
+    /// Host-level checks for `isobench doctor` beyond `available()` (QEMU machine types,
+    /// guest kernel, KVM).
+    fn doctor_checks(&self, _env: &Env) -> Vec<Check> {
+        Vec::new()
+    }
+
+    /// Remove what a killed run of this subject left that no journal names (engine
+    /// containers and images found by label), for `isobench clean`. Returns one line per
+    /// resource removed or failed.
+    fn clean_unjournalled(&self) -> Vec<String> {
+        Vec::new()
     }
 }
 

@@ -15,11 +15,11 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::Instant;
 
 use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
-use crate::workdir::Env;
-use crate::sys::ns;
 use crate::probe::ProbeMode;
 use crate::sys;
 use crate::sys::clone::ChildStack;
+use crate::sys::ns;
+use crate::workdir::Env;
 
 #[derive(Debug, Default)]
 pub struct Namespaces;
@@ -56,6 +56,8 @@ impl Subject for Namespaces {
     fn describe(&self) -> Description {
         Description {
             name: "namespaces".into(),
+            class: "namespaces",
+            phrase: "a process in fresh namespaces".into(),
             version: None,
             method: "clone3(CLONE_VM|CLONE_NEW*) child that execve()s the probe; ready = byte on inherited pipe; total = wait4".into(),
         }

@@ -57,9 +57,9 @@ use oci_spec::runtime::{
 use super::slots::Slots;
 use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::cleanup::{Guard, Resource};
-use crate::workdir::Env;
 use crate::probe::ProbeMode;
 use crate::sys;
+use crate::workdir::Env;
 
 /// The fd number the container finds its ready pipe on (`--preserve-fds 1` passes fd 3).
 pub const READY_FD: i32 = 3;
@@ -200,6 +200,8 @@ impl Subject for OciRuntime {
     fn describe(&self) -> Description {
         Description {
             name: self.q.binary.into(),
+            class: "container",
+            phrase: format!("a {} container", self.q.binary),
             version: self.version.clone(),
             method: format!(
                 "{} create + start (and run) of a bundle generated from the isobench rootfs, cgroupfs manager; ready = byte on a pipe passed with --preserve-fds; total = container init exit",
@@ -228,7 +230,8 @@ impl Subject for OciRuntime {
         if self.prep.is_some() {
             return Ok(());
         }
-        let rootfs = crate::subject::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
+        let rootfs =
+            crate::subject::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
         let state_root = env.subdir(&format!("{}-state", self.q.binary))?;
         let bundles = env.subdir(&format!("{}-bundles", self.q.binary))?;
         // Unique per run and subject (the work directory's name holds pid and time).
@@ -713,7 +716,8 @@ impl Instance for OciInstance {
             return out;
         };
         out.extend(
-            crate::measure::footprint::of_pids(&crate::measure::footprint::descendants(pid)).metrics("payload"),
+            crate::measure::footprint::of_pids(&crate::measure::footprint::descendants(pid))
+                .metrics("payload"),
         );
         match self.runtime_pid.filter(|_| !self.runtime_reaped) {
             Some(rp) => out.extend(crate::measure::footprint::of_pids(&[rp]).metrics("runtime")),

@@ -67,6 +67,7 @@ pub fn subject() -> Engine {
     Engine::new(EngineQuirks {
         kind: SubjectKind::Podman,
         binary: "podman",
+        phrase: "a Podman container",
         global_args,
         run_args,
         runtime_query: "{{.Host.OCIRuntime.Name}}",

@@ -16,9 +16,9 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use super::{Description, Instance, Subject, SubjectError, SubjectKind, Unavailable};
-use crate::workdir::Env;
 use crate::probe::ProbeMode;
 use crate::sys;
+use crate::workdir::Env;
 
 /// The fd number the probe finds its ready pipe on.
 pub const READY_FD: i32 = 3;
@@ -45,6 +45,8 @@ impl Subject for Process {
     fn describe(&self) -> Description {
         Description {
             name: "process".into(),
+            class: "process",
+            phrase: "a plain process".into(),
             version: None,
             method: "clone3(CLONE_VM|CLONE_VFORK) + execve of the static probe (vfork semantics, not posix_spawn); ready = byte on an inherited pipe; total = wait4".into(),
         }

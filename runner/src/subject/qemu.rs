@@ -42,12 +42,14 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
+use isobench_reports::model::Host;
+
+use super::{Check, Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::cleanup::Guard;
-use crate::workdir::Env;
 use crate::probe::ProbeMode;
 use crate::vm::boot::{Accel, Boot, BootConfig, BootError, Marker};
 use crate::vm::{self, kernel};
+use crate::workdir::Env;
 
 /// Measured boots per case: a TCG boot takes seconds.
 const QUICK_ITERATIONS: usize = 5;
@@ -120,9 +122,26 @@ impl Subject for Qemu {
         Ok(())
     }
 
+    fn probe_host(&self, host: &mut Host, env: &Env, launched: bool) {
+        if launched {
+            vm::host_probe(host, env);
+        } else {
+            host.notes.insert(
+                "kvm_probe".into(),
+                "not probed (no scenario of this run launches the qemu subject)".into(),
+            );
+        }
+    }
+
+    fn doctor_checks(&self, env: &Env) -> Vec<Check> {
+        doctor_checks(env)
+    }
+
     fn describe(&self) -> Description {
         Description {
             name: "qemu".into(),
+            class: "vm",
+            phrase: "a QEMU VM".into(),
             version: vm::qemu_info().map(|i| i.version.clone()),
             method: "qemu-system-x86_64 direct kernel boot of an initramfs whose /init is the probe; \
                      ready = ISOBENCH-READY on the serial console (stdio pipe); total = QEMU reaped \
@@ -484,5 +503,122 @@ impl Drop for LimitedVm {
         if let Err(e) = self.teardown() {
             eprintln!("isobench: tearing down a limited VM: {e}");
         }
+    }
+}
+/// `doctor`: QEMU, its machine types, the guest kernel and where it came from, KVM (a
+/// fresh probe boot, whose verdict replaces the cached one).
+fn doctor_checks(env: &Env) -> Vec<Check> {
+    let mut out = Vec::new();
+    match vm::qemu_info() {
+        Some(i) => {
+            out.push(Check::yes(
+                "vm",
+                "qemu",
+                format!("{} {}", i.path.display(), i.version),
+            ));
+            out.push(if i.machines.is_empty() {
+                Check::no(
+                    "vm",
+                    "machines",
+                    "none of pc, microvm",
+                    "install a QEMU built with the pc and microvm machine types (Debian: qemu-system-x86)",
+                )
+            } else {
+                Check::yes("vm", "machines", i.machines.join(", "))
+            });
+            out.push(if i.debug_exit {
+                Check::yes(
+                    "vm",
+                    "debug-exit",
+                    "isa-debug-exit: the guest's status ends QEMU at once",
+                )
+            } else {
+                Check::no(
+                    "vm",
+                    "debug-exit",
+                    "no isa-debug-exit device: power-off goes through ACPI (slower, no status)",
+                    "use a QEMU with the isa-debug-exit device (upstream default)",
+                )
+            });
+        }
+        None => out.push(Check::no(
+            "vm",
+            "qemu",
+            format!("{} not found on PATH", vm::QEMU),
+            "apt-get install qemu-system-x86",
+        )),
+    }
+    out.push(match kernel::find() {
+        Ok(k) => Check::yes(
+            "vm",
+            "kernel",
+            format!(
+                "{} ({}; from {})",
+                k.path.display(),
+                k.version,
+                k.source.describe()
+            ),
+        ),
+        Err(e) => Check::no("vm", "kernel", e.to_string(), kernel::FIX),
+    });
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let hw = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("flags"))
+        .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"));
+    let dev = std::path::Path::new("/dev/kvm").exists();
+    out.push(match (dev, hw) {
+        (true, true) => Check::yes(
+            "vm",
+            "kvm",
+            "/dev/kvm present, CPU has VMX/SVM; the probe boot below confirms it",
+        ),
+        (true, false) => Check::no(
+            "vm",
+            "kvm",
+            "/dev/kvm present but the CPU shows no VMX/SVM (nested virtualization off): KVM guests are expected to hang; the probe boot below says",
+            "enable nested virtualization on the host's hypervisor, or accept TCG (slower, labelled accel=tcg)",
+        ),
+        (false, _) => Check::no(
+            "vm",
+            "kvm",
+            "no /dev/kvm: VMs run under TCG",
+            "load kvm_intel/kvm_amd, or accept TCG (labelled accel=tcg)",
+        ),
+    });
+    out.push(doctor_probe(env));
+    out
+}
+
+/// `doctor`'s KVM probe: always a fresh boot (a cached verdict may be the very thing
+/// being doubted), written to the cache for the runs that follow.
+fn doctor_probe(env: &Env) -> Check {
+    const NAME: &str = "kvm probe";
+    let not_probed = |why: String| {
+        Check::no(
+            "vm",
+            NAME,
+            format!("not probed: {why}"),
+            "see the qemu and kernel checks above",
+        )
+    };
+    let probe = kernel::find()
+        .map_err(|e| e.to_string())
+        .and_then(|k| vm::kvm_probe_boot(env, &k.path));
+    let (cfg, _initrd) = match probe {
+        Ok(x) => x,
+        Err(why) => return not_probed(why),
+    };
+    let (status, cache) = vm::kvm::reprobe(&cfg, &env.cleanup, env.timeouts.vm_boot);
+    let detail = format!("{}; {cache}", status.note);
+    if status.usable {
+        Check::yes("vm", NAME, detail)
+    } else {
+        Check::no(
+            "vm",
+            NAME,
+            detail,
+            "VMs run under TCG (labelled accel=tcg); for KVM, enable nested virtualization (VMX/SVM) on the host's hypervisor",
+        )
     }
 }

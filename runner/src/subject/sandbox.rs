@@ -46,11 +46,11 @@ use std::time::{Duration, Instant};
 use super::sandbox_cgroup::{self, Limits, Parents};
 use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::cleanup::{Guard, Resource};
-use crate::workdir::Env;
 use crate::measure::{LineWaiter, MarkerError};
 use crate::probe::ProbeMode;
 use crate::sys;
 use crate::sys::container::{ChildProgram, ChildReport, ContainerChild, Step};
+use crate::workdir::Env;
 
 /// Hostname set inside every sandbox.
 pub const HOSTNAME: &str = "isobench-sandbox";
@@ -112,7 +112,9 @@ impl Subject for Sandbox {
     fn describe(&self) -> Description {
         Description {
             name: "sandbox".into(),
-            version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            class: "container",
+            phrase: "an isobench sandbox container".into(),
+            version: None,
             method: "isobench's own container: clone3(CLONE_VM|NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET), rprivate + bind rootfs + proc, pivot_root, sethostname, fresh cpu/memory/pids cgroup, execve; phases from CLOCK_MONOTONIC marks sent by the child".into(),
         }
     }
@@ -121,7 +123,8 @@ impl Subject for Sandbox {
         if self.state.is_some() {
             return Ok(());
         }
-        let rootfs = crate::subject::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
+        let rootfs =
+            crate::subject::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
         // Never mounted in the host's namespace (see the module doc); registered so a
         // propagation bug could not leave one behind. Innermost first.
         let mount_guards = vec![

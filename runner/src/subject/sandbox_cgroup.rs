@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 
 use crate::cgroup::Layout;
 use crate::cleanup::{Guard, Resource};
-use crate::workdir::Env;
 use crate::sys::container::Step;
+use crate::workdir::Env;
 
 /// Limits of every sandbox launch: generous, so the probe is never throttled; what is
 /// measured is the cost of having them.

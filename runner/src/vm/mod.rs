@@ -104,7 +104,7 @@ fn probe_qemu() -> Option<QemuInfo> {
     let version = ask(&["--version"])
         .lines()
         .next()
-        .map(crate::run::host::extract_version)
+        .map(crate::subprocess::extract_version)
         .unwrap_or_else(|| "unknown".into());
     let machines_text = ask(&["-machine", "help"]);
     let machines = MACHINES
@@ -204,7 +204,7 @@ pub fn host_probe(host: &mut isobench_reports::model::Host, env: &Env) {
 /// The boot a KVM probe makes: this QEMU's first machine type, `kernel`, and the probe's
 /// initramfs written to the work directory (removed when the guard drops). `Err`: why no
 /// probe boot is possible.
-fn kvm_probe_boot(env: &Env, kernel: &Path) -> Result<(boot::BootConfig, Guard), String> {
+pub fn kvm_probe_boot(env: &Env, kernel: &Path) -> Result<(boot::BootConfig, Guard), String> {
     let info = qemu_info().ok_or_else(|| format!("{QEMU} is not installed"))?;
     let machine = info
         .machines
@@ -213,126 +213,6 @@ fn kvm_probe_boot(env: &Env, kernel: &Path) -> Result<(boot::BootConfig, Guard),
     let (initrd, guard) = write_initramfs(env, "kvm-probe.initramfs").map_err(|e| e.to_string())?;
     let cfg = boot_config(info, kernel, &initrd, machine, boot::Accel::Kvm);
     Ok((cfg, guard))
-}
-
-/// `doctor`: QEMU, its machine types, the guest kernel and where it came from, KVM (a
-/// fresh probe boot, whose verdict replaces the cached one).
-pub fn doctor_checks(env: &Env) -> Vec<crate::run::doctor::Check> {
-    use crate::run::doctor::Check;
-    let mut out = Vec::new();
-    match qemu_info() {
-        Some(i) => {
-            out.push(Check::yes(
-                "vm",
-                "qemu",
-                format!("{} {}", i.path.display(), i.version),
-            ));
-            out.push(if i.machines.is_empty() {
-                Check::no(
-                    "vm",
-                    "machines",
-                    "none of pc, microvm",
-                    "install a QEMU built with the pc and microvm machine types (Debian: qemu-system-x86)",
-                )
-            } else {
-                Check::yes("vm", "machines", i.machines.join(", "))
-            });
-            out.push(if i.debug_exit {
-                Check::yes(
-                    "vm",
-                    "debug-exit",
-                    "isa-debug-exit: the guest's status ends QEMU at once",
-                )
-            } else {
-                Check::no(
-                    "vm",
-                    "debug-exit",
-                    "no isa-debug-exit device: power-off goes through ACPI (slower, no status)",
-                    "use a QEMU with the isa-debug-exit device (upstream default)",
-                )
-            });
-        }
-        None => out.push(Check::no(
-            "vm",
-            "qemu",
-            format!("{QEMU} not found on PATH"),
-            "apt-get install qemu-system-x86",
-        )),
-    }
-    out.push(match kernel::find() {
-        Ok(k) => Check::yes(
-            "vm",
-            "kernel",
-            format!(
-                "{} ({}; from {})",
-                k.path.display(),
-                k.version,
-                k.source.describe()
-            ),
-        ),
-        Err(e) => Check::no("vm", "kernel", e.to_string(), kernel::FIX),
-    });
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let hw = cpuinfo
-        .lines()
-        .filter(|l| l.starts_with("flags"))
-        .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"));
-    let dev = Path::new("/dev/kvm").exists();
-    out.push(match (dev, hw) {
-        (true, true) => Check::yes(
-            "vm",
-            "kvm",
-            "/dev/kvm present, CPU has VMX/SVM; the probe boot below confirms it",
-        ),
-        (true, false) => Check::no(
-            "vm",
-            "kvm",
-            "/dev/kvm present but the CPU shows no VMX/SVM (nested virtualization off): KVM guests are expected to hang; the probe boot below says",
-            "enable nested virtualization on the host's hypervisor, or accept TCG (slower, labelled accel=tcg)",
-        ),
-        (false, _) => Check::no(
-            "vm",
-            "kvm",
-            "no /dev/kvm: VMs run under TCG",
-            "load kvm_intel/kvm_amd, or accept TCG (labelled accel=tcg)",
-        ),
-    });
-    out.push(doctor_probe(env));
-    out
-}
-
-/// `doctor`'s KVM probe: always a fresh boot (a cached verdict may be the very thing
-/// being doubted), written to the cache for the runs that follow.
-fn doctor_probe(env: &Env) -> crate::run::doctor::Check {
-    use crate::run::doctor::Check;
-    const NAME: &str = "kvm probe";
-    let not_probed = |why: String| {
-        Check::no(
-            "vm",
-            NAME,
-            format!("not probed: {why}"),
-            "see the qemu and kernel checks above",
-        )
-    };
-    let probe = kernel::find()
-        .map_err(|e| e.to_string())
-        .and_then(|k| kvm_probe_boot(env, &k.path));
-    let (cfg, _initrd) = match probe {
-        Ok(x) => x,
-        Err(why) => return not_probed(why),
-    };
-    let (status, cache) = kvm::reprobe(&cfg, &env.cleanup, env.timeouts.vm_boot);
-    let detail = format!("{}; {cache}", status.note);
-    if status.usable {
-        Check::yes("vm", NAME, detail)
-    } else {
-        Check::no(
-            "vm",
-            NAME,
-            detail,
-            "VMs run under TCG (labelled accel=tcg); for KVM, enable nested virtualization (VMX/SVM) on the host's hypervisor",
-        )
-    }
 }
 
 #[cfg(test)]

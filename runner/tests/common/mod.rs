@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use isobench::cgroup::{AnyManager, CgroupManager};
 use isobench::cleanup::Cleanup;
-use isobench::workdir::Env;
 use isobench::subject::{Subject, SubjectKind};
+use isobench::workdir::Env;
 
 /// An env whose work directory lives in a fresh temp dir (removed when the guard drops).
 pub fn temp_env() -> (tempfile::TempDir, Env) {
