@@ -18,7 +18,7 @@ use isobench::cgroup::common::unique_name;
 use isobench::cgroup::manager::{AnyManager, CgroupManager};
 use isobench::cleanup::Cleanup;
 use isobench::probe::ProbeMode;
-use isobench::subject::namespaces::NsProbe;
+use isobench::subject::child::NsProbe;
 use isobench::subject::Instance;
 use isobench::workdir::Env;
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use isobench::cgroup::{AnyManager, CgroupManager, Limits};
 use isobench::cleanup::Cleanup;
 use isobench::probe::ProbeMode;
-use isobench::subject::limited::{spawn_probe_in_cgroup, LimitedInstance};
+use isobench::subject::limits::{spawn_probe_in_cgroup, LimitedInstance};
 use isobench::subject::Instance;
 
 mod common;

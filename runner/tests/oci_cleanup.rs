@@ -40,7 +40,7 @@ fn children_named(comm: &str) -> usize {
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
-                && isobench::subject::oci::parent_of(*pid) == Some(me)
+                && isobench::subject::child::parent_of(*pid) == Some(me)
         })
         .count()
 }

@@ -10,6 +10,7 @@
 pub mod common;
 pub mod detect;
 pub mod manager;
+pub mod mounts;
 pub mod pids;
 pub mod v1;
 pub mod v2;

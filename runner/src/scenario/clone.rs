@@ -591,7 +591,7 @@ pub fn time_in_child(op: impl FnOnce() -> Result<(), i32>) -> Result<Duration, S
             _ => break,
         }
     }
-    let r = super::super::subject::process::wait_pid_deadline(
+    let r = super::super::subject::child::wait_pid_deadline(
         pid,
         Instant::now() + Duration::from_secs(5),
     );

@@ -49,7 +49,7 @@ use super::{Ctx, Outcome};
 use crate::cgroup::Limits;
 use crate::measure::Collector;
 use crate::probe::ProbeMode;
-use crate::subject::limited::LimitedInstance;
+use crate::subject::limits::LimitedInstance;
 use crate::subject::{Subject, SubjectError, SubjectKind};
 
 /// Iterations of the probe's work unit: ~1 ms on the reference host (see the probe's

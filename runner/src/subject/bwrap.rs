@@ -16,10 +16,10 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::process::READY_FD;
 use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::measure::{LineWaiter, MarkerError};
 use crate::probe::ProbeMode;
+use crate::subject::child::READY_FD;
 use crate::sys;
 use crate::workdir::Env;
 
@@ -49,8 +49,8 @@ impl Subject for Bwrap {
         _env: &Env,
         _case: &str,
         _mode: &ProbeMode,
-        _limits: &super::limited::Limits,
-    ) -> Result<Box<dyn super::limited::LimitedInstance>, SubjectError> {
+        _limits: &crate::subject::limits::Limits,
+    ) -> Result<Box<dyn crate::subject::limits::LimitedInstance>, SubjectError> {
         Err(SubjectError::Unsupported(Unavailable::new(
             "bubblewrap does not use cgroups: nothing to throttle",
             "compare the `sandbox`, `runc` or `crun` subjects, which put the same kind of container in a cgroup",
@@ -235,7 +235,7 @@ impl Instance for BwrapInstance {
             }
             Err(MarkerError::Eof(_)) => {
                 // bwrap failed before the payload ran: its stderr says why.
-                let r = super::process::wait_pid_deadline(self.pid, deadline);
+                let r = crate::subject::child::wait_pid_deadline(self.pid, deadline);
                 self.reaped = true;
                 let status = match r {
                     Ok(r) => format!("exit code {:?}, signal {:?}", r.code, r.signal),
@@ -260,7 +260,7 @@ impl Instance for BwrapInstance {
                 other => other.into(),
             });
         }
-        let r = super::process::wait_pid_deadline(self.pid, deadline)?;
+        let r = crate::subject::child::wait_pid_deadline(self.pid, deadline)?;
         self.reaped = true;
         let at = Instant::now();
         self.exit_at = Some(at);

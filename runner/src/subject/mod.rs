@@ -10,21 +10,16 @@
 //! phases (runc's `create`/`start`/`delete`, a VM's boot stages) with `phases()`.
 
 pub mod bwrap;
-pub mod crun;
-pub mod docker;
+pub mod child;
 pub mod engine;
-pub mod engine_limited;
-pub mod limited;
+pub mod limits;
 pub mod namespaces;
 pub mod oci;
-pub mod podman;
 pub mod process;
 pub mod qemu;
+pub mod reserved_names;
 pub mod rootfs;
-pub mod runc;
 pub mod sandbox;
-pub mod sandbox_cgroup;
-pub mod slots;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -100,10 +95,10 @@ impl SubjectKind {
             SubjectKind::Namespaces => Box::new(namespaces::Namespaces),
             SubjectKind::Sandbox => Box::new(sandbox::Sandbox::default()),
             SubjectKind::Bwrap => Box::new(bwrap::Bwrap::default()),
-            SubjectKind::Runc => Box::new(runc::subject()),
-            SubjectKind::Crun => Box::new(crun::subject()),
-            SubjectKind::Docker => Box::new(docker::subject()),
-            SubjectKind::Podman => Box::new(podman::subject()),
+            SubjectKind::Runc => Box::new(oci::runc::subject()),
+            SubjectKind::Crun => Box::new(oci::crun::subject()),
+            SubjectKind::Docker => Box::new(engine::docker::subject()),
+            SubjectKind::Podman => Box::new(engine::podman::subject()),
             SubjectKind::Qemu => Box::new(qemu::Qemu::default()),
         }
     }
@@ -311,11 +306,11 @@ pub trait Subject {
         _env: &Env,
         _case: &str,
         _mode: &ProbeMode,
-        _limits: &limited::Limits,
-    ) -> Result<Box<dyn limited::LimitedInstance>, SubjectError> {
+        _limits: &limits::Limits,
+    ) -> Result<Box<dyn limits::LimitedInstance>, SubjectError> {
         Err(SubjectError::Unsupported(Unavailable::new(
             format!("throttle not supported by the {} subject yet", self.kind()),
-            "see runner/src/subject/limited.rs for the contract a subject implements",
+            "see runner/src/subject/limits.rs for the contract a subject implements",
         )))
     }
 

@@ -12,16 +12,9 @@
 //! the probe's byte is read from its ready pipe (after execve, the static start and the
 //! probe's first write); `total` when wait4 returns the exit status.
 
-use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
-
 use super::{Description, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::probe::ProbeMode;
-use crate::sys;
 use crate::workdir::Env;
-
-/// The fd number the probe finds its ready pipe on.
-pub const READY_FD: i32 = 3;
 
 #[derive(Debug, Default)]
 pub struct Process;
@@ -58,7 +51,7 @@ impl Subject for Process {
         _case: &str,
         mode: &ProbeMode,
     ) -> Result<Box<dyn Instance>, SubjectError> {
-        Ok(Box::new(super::namespaces::NsProbe::spawn(
+        Ok(Box::new(crate::subject::child::NsProbe::spawn(
             env,
             libc::CLONE_VFORK as u64,
             mode,
@@ -71,52 +64,10 @@ impl Subject for Process {
         env: &Env,
         _case: &str,
         mode: &ProbeMode,
-        limits: &super::limited::Limits,
-    ) -> Result<Box<dyn super::limited::LimitedInstance>, SubjectError> {
-        Ok(Box::new(super::limited::spawn_probe_in_cgroup(
+        limits: &crate::subject::limits::Limits,
+    ) -> Result<Box<dyn crate::subject::limits::LimitedInstance>, SubjectError> {
+        Ok(Box::new(crate::subject::limits::spawn_probe_in_cgroup(
             env, mode, limits,
         )?))
-    }
-}
-
-/// Wait for our child `pid` until `deadline`; on timeout kill it (SIGKILL), reap it, and
-/// return `ExitTimeout`. Ctrl-C is honoured the same way.
-///
-/// Uses a pidfd and poll(2), so the exit is seen the moment it happens (no sleep loop).
-pub fn wait_pid_deadline(
-    pid: i32,
-    deadline: Instant,
-) -> Result<sys::process::Reaped, SubjectError> {
-    let start = Instant::now();
-    let pidfd = sys::process::pidfd_open(pid)
-        .map_err(|e| SubjectError::io(format!("pidfd_open({pid})"), e))?;
-    loop {
-        let now = Instant::now();
-        let interrupted = sys::signals::interrupted();
-        if now >= deadline || interrupted.is_some() {
-            let _ = sys::process::kill(pid, libc::SIGKILL);
-            let _ = sys::process::wait4(pid, true);
-            if let Some(sig) = interrupted {
-                return Err(SubjectError::Marker(
-                    crate::measure::MarkerError::Interrupted(sys::signals::name(sig)),
-                ));
-            }
-            return Err(SubjectError::ExitTimeout(
-                deadline.saturating_duration_since(start),
-            ));
-        }
-        let slice = (deadline - now).min(Duration::from_millis(250));
-        match sys::poll_readable(pidfd.as_raw_fd(), slice) {
-            Ok(sys::PollOutcome::Readable) => loop {
-                match sys::process::wait4(pid, true) {
-                    Ok(Some(r)) => return Ok(r),
-                    Ok(None) => break,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(SubjectError::io(format!("wait4({pid})"), e)),
-                }
-            },
-            Ok(_) => {}
-            Err(e) => return Err(SubjectError::io(format!("poll pidfd of {pid}"), e)),
-        }
     }
 }

@@ -227,8 +227,8 @@ impl Subject for Qemu {
         env: &Env,
         _case: &str,
         mode: &ProbeMode,
-        limits: &super::limited::Limits,
-    ) -> Result<Box<dyn super::limited::LimitedInstance>, SubjectError> {
+        limits: &crate::subject::limits::Limits,
+    ) -> Result<Box<dyn crate::subject::limits::LimitedInstance>, SubjectError> {
         use crate::cgroup::CgroupManager;
         let p = self
             .prepared
@@ -475,7 +475,7 @@ impl Instance for LimitedVm {
     }
 }
 
-impl super::limited::LimitedInstance for LimitedVm {
+impl crate::subject::limits::LimitedInstance for LimitedVm {
     /// CPU counters of the work window (ready → done, see the module doc); memory
     /// counters of the whole VM.
     fn cgroup_stats(&self) -> Result<crate::cgroup::Stats, SubjectError> {

@@ -99,7 +99,7 @@ pub fn cgroup_dirs_containing(needle: &str) -> Vec<String> {
 
 /// Cgroups named `prefix*` right below each cgroup mount (OCI runs' `/<run dir>-<runtime>`).
 pub fn top_cgroups_starting_with(prefix: &str) -> Vec<String> {
-    isobench::subject::oci::cgroup_mounts()
+    isobench::cgroup::mounts::cgroup_mounts()
         .iter()
         .filter_map(|mp| std::fs::read_dir(mp).ok())
         .flat_map(|rd| rd.flatten())

@@ -14,8 +14,8 @@
 //! `create`/`run` on the CI host (measured with /bin/true), about 1% of crun's `run`.
 //! `start` and `delete` need no such view and run as they are.
 
-use super::oci::{OciRuntime, Quirks};
-use super::SubjectKind;
+use super::{OciRuntime, Quirks};
+use crate::subject::SubjectKind;
 
 pub fn subject() -> OciRuntime {
     OciRuntime::new(Quirks {

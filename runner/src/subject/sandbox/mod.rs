@@ -10,7 +10,7 @@
 //! 4. `sethostname`;
 //! 5. create a fresh cgroup with cpu, memory and pids limits and join it
 //!    (`sandbox_cgroup`; on v1 through `tasks`, which spares the kernel's global
-//!    threadgroup lock and its RCU grace period, see `sandbox_cgroup::join_file`);
+//!    threadgroup lock and its RCU grace period, see `cgroup::join_file`);
 //! 6. `execve("/isobench-probe")` with the ready pipe inherited.
 //!
 //! Timer points: `t_launch` (Instant and CLOCK_MONOTONIC ns, read together at the start
@@ -35,6 +35,8 @@
 //! the limits; the counters are read from that cgroup after the payload exited, and the
 //! cgroup is removed in teardown (it is registered in the cleanup journal first).
 
+pub mod cgroup;
+
 use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -43,7 +45,7 @@ use std::path::PathBuf;
 use crate::cgroup::{common::unique_name, AnyManager, CgroupManager};
 use std::time::{Duration, Instant};
 
-use super::sandbox_cgroup::{self, Limits, Parents};
+use self::cgroup::{Limits, Parents};
 use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::cleanup::{Guard, Resource};
 use crate::measure::{LineWaiter, MarkerError};
@@ -143,7 +145,7 @@ impl Subject for Sandbox {
             std::process::id(),
             SANDBOXES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        let cgroups = sandbox_cgroup::create_parent(env, &layout, &name)
+        let cgroups = cgroup::create_parent(env, &layout, &name)
             .map_err(|e| SubjectError::Other(e.to_string()))?;
         self.state = Some(Prepared {
             rootfs,
@@ -175,8 +177,8 @@ impl Subject for Sandbox {
         env: &Env,
         _case: &str,
         mode: &ProbeMode,
-        limits: &super::limited::Limits,
-    ) -> Result<Box<dyn super::limited::LimitedInstance>, SubjectError> {
+        limits: &crate::subject::limits::Limits,
+    ) -> Result<Box<dyn crate::subject::limits::LimitedInstance>, SubjectError> {
         if self.state.is_none() {
             self.prepare(env)?;
         }
@@ -190,10 +192,10 @@ impl Subject for Sandbox {
             .map_err(SubjectError::from)
             .and_then(|()| SandboxInstance::start(state, mode, Some(&cgroup)));
         match inst {
-            Ok(inst) => Ok(Box::new(super::limited::InCgroup::new(
+            Ok(inst) => Ok(Box::new(crate::subject::limits::InCgroup::new(
                 inst,
                 cgroup,
-                super::limited::CgroupOwner::Harness,
+                crate::subject::limits::CgroupOwner::Harness,
             ))),
             Err(e) => {
                 let _ = cgroup.remove();
@@ -326,12 +328,12 @@ impl SandboxInstance {
         let cgroup_paths = match limited {
             None => {
                 let (cg_create, cg_join) =
-                    sandbox_cgroup::launch_steps(&state.cgroups, &cg_name, &Limits::default())
+                    cgroup::launch_steps(&state.cgroups, &cg_name, &Limits::default())
                         .map_err(|e| SubjectError::Other(e.to_string()))?;
                 steps.extend(cg_create);
                 steps.push(Step::Mark);
                 steps.extend(cg_join);
-                sandbox_cgroup::launch_paths(&state.cgroups, &cg_name)
+                cgroup::launch_paths(&state.cgroups, &cg_name)
             }
             Some(cg) => {
                 steps.push(Step::Mark);
@@ -549,7 +551,7 @@ impl Instance for SandboxInstance {
             })?;
         }
         if !self.cgroups_removed {
-            sandbox_cgroup::remove(&self.cgroup_paths, CGROUP_RMDIR_PATIENCE)
+            cgroup::remove(&self.cgroup_paths, CGROUP_RMDIR_PATIENCE)
                 .map_err(|e| SubjectError::Other(e.to_string()))?;
             self.cgroups_removed = true;
         }
@@ -598,7 +600,7 @@ impl Drop for SandboxInstance {
     }
 }
 
-impl super::limited::PayloadCpu for SandboxInstance {
+impl crate::subject::limits::PayloadCpu for SandboxInstance {
     fn payload_cpu(&self) -> Option<Duration> {
         self.cpu
     }

@@ -34,13 +34,13 @@ use std::path::PathBuf;
 use std::process::{ChildStdin, ChildStdout, Command};
 use std::time::{Duration, Instant};
 
-use super::engine::{reap_orphans, QUERY_TIMEOUT};
-use super::limited::{LimitedInstance, Limits};
-use super::slots::Slots;
-use super::{Exit, Instance, SubjectError};
+use super::{reap_orphans, QUERY_TIMEOUT};
 use crate::cgroup::{AnyManager, CgroupManager, Stats};
 use crate::cleanup::Guard;
 use crate::measure::{LineWaiter, MarkerError};
+use crate::subject::limits::{LimitedInstance, Limits};
+use crate::subject::reserved_names::Slots;
+use crate::subject::{Exit, Instance, SubjectError};
 
 /// The probe's last result line (its protocol, see `fixtures/probe`).
 const DONE_LINE: &str = "ISOBENCH-DONE";
@@ -105,7 +105,7 @@ impl LimitedEngine {
     }
 
     fn stderr_tail(&self) -> String {
-        super::oci::log_tail(&self.stderr)
+        crate::subject::child::log_tail(&self.stderr)
     }
 
     fn container_id(&self) -> Result<String, SubjectError> {
@@ -125,7 +125,7 @@ impl LimitedEngine {
     fn cgroup(&self) -> Result<AnyManager, SubjectError> {
         let id = self.container_id()?;
         let parent = self.cgroup_parent.trim_start_matches('/');
-        for mp in super::oci::cgroup_mounts() {
+        for mp in crate::cgroup::mounts::cgroup_mounts() {
             let Ok(rd) = fs::read_dir(mp.join(parent)) else {
                 continue;
             };
@@ -163,7 +163,7 @@ impl LimitedEngine {
         &mut self,
         deadline: Instant,
     ) -> Result<crate::sys::process::Reaped, SubjectError> {
-        let r = super::process::wait_pid_deadline(self.client, deadline);
+        let r = crate::subject::child::wait_pid_deadline(self.client, deadline);
         self.client_reaped = true;
         r
     }
@@ -171,7 +171,7 @@ impl LimitedEngine {
 
 impl Instance for LimitedEngine {
     fn wait_ready(&mut self, deadline: Instant) -> Result<Instant, SubjectError> {
-        match self.out.wait_for(super::engine::READY_LINE, deadline) {
+        match self.out.wait_for(super::READY_LINE, deadline) {
             Ok(t) => Ok(t),
             Err(MarkerError::Eof(out)) => Err(SubjectError::Marker(MarkerError::Eof(format!(
                 "{out}; stderr: {}",
@@ -210,7 +210,7 @@ impl Instance for LimitedEngine {
                 SubjectError::Other(format!(
                     "`{} run` ended ({}) before the probe finished and `inspect` failed; stderr: {}",
                     self.binary,
-                    super::oci::status_text(r.code, r.signal),
+                    crate::subject::child::status_text(r.code, r.signal),
                     self.stderr_tail()
                 ))
             })?;

@@ -4,8 +4,8 @@
 //! `runc create` leaves the container's init process (`runc init`, blocked on the exec
 //! fifo until `start`) re-parented to the harness, which is a child subreaper.
 
-use super::oci::{OciRuntime, Quirks};
-use super::SubjectKind;
+use super::{OciRuntime, Quirks};
+use crate::subject::SubjectKind;
 
 pub fn subject() -> OciRuntime {
     OciRuntime::new(Quirks {

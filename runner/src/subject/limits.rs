@@ -182,14 +182,14 @@ pub fn spawn_probe_in_cgroup(
     let mut argv = vec![probe.clone()];
     argv.extend(mode.args());
     argv.push("--ready-fd".into());
-    argv.push(super::process::READY_FD.to_string());
+    argv.push(crate::subject::child::READY_FD.to_string());
     let envp = vec!["PATH=/usr/bin:/bin".to_string()];
     let spawned = sys::cgroup_spawn::spawn_in_cgroups(
         &probe,
         &argv,
         &envp,
         &[
-            (ready_wr.as_raw_fd(), super::process::READY_FD),
+            (ready_wr.as_raw_fd(), crate::subject::child::READY_FD),
             (out_wr.as_raw_fd(), 1),
         ],
         &cgroup.procs_files(),
@@ -247,7 +247,7 @@ impl Instance for CgroupProbe {
     }
 
     fn wait_exit(&mut self, deadline: Instant) -> Result<Exit, SubjectError> {
-        let r = super::process::wait_pid_deadline(self.pid, deadline);
+        let r = crate::subject::child::wait_pid_deadline(self.pid, deadline);
         let at = Instant::now();
         let r = match r {
             Ok(r) => r,

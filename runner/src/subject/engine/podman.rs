@@ -13,8 +13,8 @@
 //!   controller (see `crun.rs`); there `--runtime runc` is used (label `oci_runtime`).
 //! * `--cgroup-manager cgroupfs` and `--events-backend file`: no systemd/journald needed.
 
-use super::engine::{Engine, EngineQuirks};
-use super::SubjectKind;
+use super::{Engine, EngineQuirks};
+use crate::subject::SubjectKind;
 
 fn global_args() -> Vec<String> {
     let mut a = vec![

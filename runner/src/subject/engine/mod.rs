@@ -27,19 +27,28 @@
 //! `Resource::EngineContainer` (registered ahead, see `slots`); both carry the label
 //! `isobench=1`, which `isobench clean` (`clean_labelled`) also uses without a journal.
 
+pub mod clean;
+pub mod docker;
+pub mod instance;
+pub mod orphans;
+pub mod podman;
+pub mod throttled;
+
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::PathBuf;
-use std::process::{ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use super::slots::Slots;
-use super::{Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
+use super::{Description, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::cleanup::{Guard, Resource};
 use crate::measure::LineWaiter;
 use crate::probe::ProbeMode;
-use crate::sys;
+use crate::subject::reserved_names::Slots;
 use crate::workdir::Env;
+pub use clean::clean_labelled;
+use instance::EngineInstance;
+pub use orphans::reap_orphans;
 
 /// The label on every image and container isobench creates.
 pub const LABEL: &str = "isobench=1";
@@ -302,8 +311,8 @@ impl Subject for Engine {
         env: &Env,
         _case: &str,
         mode: &ProbeMode,
-        limits: &super::limited::Limits,
-    ) -> Result<Box<dyn super::limited::LimitedInstance>, SubjectError> {
+        limits: &crate::subject::limits::Limits,
+    ) -> Result<Box<dyn crate::subject::limits::LimitedInstance>, SubjectError> {
         let b = self.q.binary;
         let mut cmd = self.command();
         let global = (self.q.global_args)();
@@ -315,7 +324,7 @@ impl Subject for Engine {
         if prep.limited_parent.is_none() {
             let parent = format!("/{}-{b}", prep.run_name);
             let mut guards = Vec::new();
-            for mp in super::oci::cgroup_mounts() {
+            for mp in crate::cgroup::mounts::cgroup_mounts() {
                 guards.push(env.cleanup.register(Resource::Cgroup {
                     path: mp.join(parent.trim_start_matches('/')),
                 })?);
@@ -328,7 +337,7 @@ impl Subject for Engine {
             .map(|(p, _)| p.clone())
             .unwrap_or_default();
         if let Some(shares) = limits.cpu_shares {
-            super::limited::weigh_parent(&parent, shares)?;
+            crate::subject::limits::weigh_parent(&parent, shares)?;
         }
         let mut slot = prep.slots.take()?;
         let name = slot.id.clone();
@@ -342,7 +351,7 @@ impl Subject for Engine {
             .args(["--label", LABEL])
             .arg(format!("--cidfile={}", cidfile.display()))
             .arg(format!("--cgroup-parent={parent}"))
-            .args(super::engine_limited::limit_args(limits))
+            .args(throttled::limit_args(limits))
             .args(run_args)
             .arg(&prep.image)
             .arg(crate::subject::rootfs::PROBE_IN_ROOTFS)
@@ -361,7 +370,7 @@ impl Subject for Engine {
         let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
             return Err(SubjectError::Other(format!("{b}: no stdin/stdout pipe")));
         };
-        Ok(Box::new(super::engine_limited::LimitedEngine {
+        Ok(Box::new(throttled::LimitedEngine {
             binary: b,
             global,
             name,
@@ -387,304 +396,10 @@ impl Subject for Engine {
     }
 }
 
-/// One `ENGINE run` client and its container.
-#[derive(Debug)]
-pub struct EngineInstance {
-    binary: &'static str,
-    global: Vec<String>,
-    name: String,
-    client: i32,
-    client_reaped: bool,
-    exited_ok: bool,
-    out: LineWaiter<ChildStdout>,
-    stderr: PathBuf,
-    guard: Option<Guard>,
-    slots: Slots,
-    torn_down: bool,
-}
-
-impl EngineInstance {
-    fn stderr_tail(&self) -> String {
-        super::oci::log_tail(&self.stderr)
-    }
-
-    /// Wait for the client to exit (it does once its container is gone); kill it if it
-    /// does not within `CLIENT_WAIT`.
-    fn reap_client(&mut self) {
-        if !self.client_reaped {
-            let _ = super::process::wait_pid_deadline(self.client, Instant::now() + CLIENT_WAIT);
-            self.client_reaped = true;
-        }
-    }
-
-    /// Whether the engine still knows the container.
-    fn exists(&self) -> bool {
-        crate::subprocess::run_cleanup(
-            Command::new(self.binary).args(&self.global).args([
-                "container",
-                "inspect",
-                "--format",
-                "{{.Id}}",
-                &self.name,
-            ]),
-            QUERY_TIMEOUT,
-        )
-        .is_ok_and(|o| o.status.success())
-    }
-
-    fn container_pid(&self) -> Option<i32> {
-        let out = crate::subprocess::run_ok(
-            Command::new(self.binary).args(&self.global).args([
-                "inspect",
-                "--format",
-                "{{.State.Pid}}",
-                &self.name,
-            ]),
-            QUERY_TIMEOUT,
-        )
-        .ok()?;
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .ok()
-            .filter(|p| *p > 0)
-    }
-}
-
-impl Instance for EngineInstance {
-    fn wait_ready(&mut self, deadline: Instant) -> Result<Instant, SubjectError> {
-        match self.out.wait_for(READY_LINE, deadline) {
-            Ok(t) => Ok(t),
-            Err(crate::measure::MarkerError::Eof(out)) => Err(SubjectError::Marker(
-                crate::measure::MarkerError::Eof(format!("{out}; stderr: {}", self.stderr_tail())),
-            )),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn wait_exit(&mut self, deadline: Instant) -> Result<Exit, SubjectError> {
-        let r = super::process::wait_pid_deadline(self.client, deadline);
-        self.client_reaped = true;
-        let r = r?;
-        let at = Instant::now();
-        // What the probe printed after the marker is already in the pipe.
-        let _ = self
-            .out
-            .read_to_end(Instant::now() + Duration::from_secs(1));
-        if r.code != Some(0) {
-            return Err(SubjectError::PayloadFailed(format!(
-                "`{} run` {}; stderr: {}",
-                self.binary,
-                super::oci::status_text(r.code, r.signal),
-                self.stderr_tail()
-            )));
-        }
-        self.exited_ok = true;
-        Ok(Exit {
-            at: Some(at),
-            code: r.code,
-            signal: r.signal,
-            output: self.out.text.clone(),
-        })
-    }
-
-    fn teardown(&mut self) -> Result<(), SubjectError> {
-        if self.torn_down {
-            return Ok(());
-        }
-        self.torn_down = true;
-        let mut result = Ok(());
-        if let Some(g) = self.guard.take() {
-            if self.exited_ok {
-                // `run --rm` removed it before the client exited.
-                g.forget();
-            } else {
-                // SIGKILL first: the probe is PID 1 and ignores SIGTERM, on which `rm -f`
-                // of podman would wait its 10 s stop timeout.
-                let _ = crate::subprocess::run_cleanup(
-                    Command::new(self.binary)
-                        .args(&self.global)
-                        .args(["kill", &self.name]),
-                    QUERY_TIMEOUT,
-                );
-                // `--rm`: the engine removes the killed container itself and then the
-                // client exits; an `rm -f` meanwhile fails ("removal ... already in
-                // progress"), so wait for that first and remove only what is left.
-                self.reap_client();
-                let until = Instant::now() + CLIENT_WAIT;
-                while self.exists() && Instant::now() < until {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                if !self.exists() {
-                    g.forget();
-                } else if let Err(e) = g.release() {
-                    // `rm -f` failed: the journal still names it for `clean`.
-                    result = Err(e.into());
-                }
-            }
-        }
-        self.reap_client();
-        let _ = fs::remove_file(&self.stderr);
-        reap_orphans();
-        if let Err(e) = self.slots.refill() {
-            result = result.and(Err(e.into()));
-        }
-        result
-    }
-
-    fn footprint(&mut self) -> Vec<(String, u64)> {
-        let mut out = Vec::new();
-        let Some(pid) = self.container_pid() else {
-            return out;
-        };
-        out.extend(
-            crate::measure::footprint::of_pids(&crate::measure::footprint::descendants(pid))
-                .metrics("payload"),
-        );
-        if let Some(parent) = super::oci::parent_of(pid).filter(|p| *p > 1) {
-            if parent != std::process::id() as i32 {
-                out.extend(crate::measure::footprint::of_pids(&[parent]).metrics("runtime"));
-            }
-        }
-        out.extend(crate::measure::footprint::of_pids(&[self.client]).metrics("client"));
-        if let Some(m) = super::oci::cgroup_memory_of(pid) {
-            out.push(("cgroup_memory".into(), m));
-        }
-        out
-    }
-}
-
-impl Drop for EngineInstance {
-    fn drop(&mut self) {
-        if let Err(e) = self.teardown() {
-            eprintln!("isobench: {} container {}: {e}", self.binary, self.name);
-        }
-    }
-}
-
-/// Processes an engine leaves to us as the child subreaper once they exit (podman's
-/// conmon double-forks, so it is re-parented to the harness): reap those zombies. Only
-/// zombies named like engine helpers are reaped, never a child someone else waits for.
-pub fn reap_orphans() {
-    let me = std::process::id() as i32;
-    let Ok(rd) = fs::read_dir("/proc") else {
-        return;
-    };
-    for e in rd.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let comm = &stat[open + 1..close];
-        let mut rest = stat[close + 1..].split_whitespace();
-        let (state, ppid) = (rest.next(), rest.next().and_then(|p| p.parse::<i32>().ok()));
-        if state == Some("Z") && ppid == Some(me) && ORPHAN_NAMES.contains(&comm) {
-            let _ = sys::process::wait4(pid, false);
-        }
-    }
-}
-
-/// Helper processes of engines that end up as our children (see `reap_orphans`).
-const ORPHAN_NAMES: &[&str] = &["conmon", "fuse-overlayfs", "containerd-shim"];
-
 fn debian_package(binary: &str) -> &'static str {
     match binary {
         "docker" => "docker.io",
         "podman" => "podman",
         _ => "?",
-    }
-}
-
-/// Remove containers and images labelled `isobench=1` of `engine` (when installed), except
-/// those named after a run that is still alive (`isobench-<pid>-...`). For `isobench
-/// clean`, which has no journal entry for a run killed before it journalled them.
-pub fn clean_labelled(engine: &str) -> Vec<String> {
-    let mut removed = Vec::new();
-    {
-        if crate::subprocess::which(engine).is_none() {
-            return removed;
-        }
-        let list = |args: &[&str]| -> Vec<String> {
-            crate::subprocess::run_ok(Command::new(engine).args(args), QUERY_TIMEOUT)
-                .map(|o| {
-                    String::from_utf8_lossy(&o.stdout)
-                        .lines()
-                        .map(|l| l.trim().to_string())
-                        .filter(|l| !l.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let filter = format!("label={LABEL}");
-        for name in list(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]) {
-            if owned_by_live_run(&name) {
-                continue;
-            }
-            let res = Resource::EngineContainer {
-                engine: engine.into(),
-                id: name,
-            };
-            match crate::cleanup::remove_resource(&res) {
-                Ok(()) => removed.push(res.to_string()),
-                Err(e) => removed.push(format!("FAILED: {e}")),
-            }
-        }
-        for image in list(&[
-            "images",
-            "--filter",
-            &filter,
-            "--format",
-            "{{.Repository}}:{{.Tag}}",
-        ]) {
-            if owned_by_live_run(&image) {
-                continue;
-            }
-            let res = Resource::EngineImage {
-                engine: engine.into(),
-                image,
-            };
-            match crate::cleanup::remove_resource(&res) {
-                Ok(()) => removed.push(res.to_string()),
-                Err(e) => removed.push(format!("FAILED: {e}")),
-            }
-        }
-    }
-    removed
-}
-
-/// Whether `name` embeds `isobench-<pid>-` of a process that is alive (this one too: a
-/// test running beside `clean_labelled` in the same process).
-fn owned_by_live_run(name: &str) -> bool {
-    let Some(i) = name.rfind("isobench-") else {
-        return false;
-    };
-    let pid = name[i + "isobench-".len()..]
-        .split('-')
-        .next()
-        .and_then(|p| p.parse::<i32>().ok());
-    pid.is_some_and(sys::process::alive)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn names_of_live_runs_are_spared() {
-        let me = std::process::id();
-        assert!(super::owned_by_live_run(&format!(
-            "isobench-probe:isobench-{me}-abc"
-        )));
-        assert!(super::owned_by_live_run(&format!(
-            "isobench-{me}-abc-docker-3"
-        )));
-        assert!(super::owned_by_live_run("isobench-probe:isobench-1-abc"));
-        assert!(!super::owned_by_live_run(
-            "isobench-probe:isobench-999999999-abc"
-        ));
-        assert!(!super::owned_by_live_run("something-else"));
     }
 }

@@ -2,8 +2,8 @@
 //! measured through its CLI; all logic is in `engine.rs`. No quirks: the daemon's
 //! defaults (runc, cgroupfs on a v1/hybrid host, json-file logging) are what is measured.
 
-use super::engine::{Engine, EngineQuirks};
-use super::SubjectKind;
+use super::{Engine, EngineQuirks};
+use crate::subject::SubjectKind;
 
 pub fn subject() -> Engine {
     Engine::new(EngineQuirks {

@@ -1,0 +1,361 @@
+//! One container started by an OCI runtime (`OciInstance`): waiting for its ready marker
+//! and exit, its phases and footprint, and its removal (`delete`, with the container's
+//! init killed first when it is still alive). The timer points are in `oci/mod.rs`.
+
+use std::fs::{self, File, OpenOptions};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::cgroup::mounts::cgroup_memory_of;
+use crate::cleanup::Guard;
+use crate::subject::child::{log_tail, status_text, wait_any_pid};
+use crate::subject::reserved_names::Slots;
+use crate::subject::{Exit, Instance, SubjectError};
+use crate::sys;
+
+/// The fd number the container finds its ready pipe on (`--preserve-fds 1` passes fd 3).
+use super::{KILL_WAIT, PID_FILE_PATIENCE, READY_FD};
+
+/// One container of an OCI runtime.
+#[derive(Debug)]
+pub struct OciInstance {
+    pub(super) binary: String,
+    pub(super) global: Vec<String>,
+    pub(super) state_root: PathBuf,
+    pub(super) id: String,
+    /// The container's stdout and stderr, and the runtime's.
+    pub(super) log: PathBuf,
+    pub(super) pid_file: PathBuf,
+    pub(super) ready_rd: Option<OwnedFd>,
+    /// The marker, when it arrived while `start` was still running.
+    pub(super) ready_at: Option<Instant>,
+    /// The foreground `run` process (our child).
+    pub(super) runtime_pid: Option<i32>,
+    pub(super) runtime_reaped: bool,
+    /// The container's init process.
+    pub(super) container_pid: Option<i32>,
+    pub(super) exited: bool,
+    pub(super) phases: Vec<(String, Duration)>,
+    pub(super) command_timeout: Duration,
+    pub(super) container_guard: Option<Guard>,
+    pub(super) bundle_guard: Option<Guard>,
+    /// Where the next launch's name is reserved, at the end of teardown.
+    pub(super) slots: Slots,
+    pub(super) torn_down: bool,
+    /// The spec's `cgroupsPath`.
+    pub(super) cgroups_path: String,
+    /// Limited launches: an exit by a signal or a non-zero code is a result (an OOM
+    /// kill), not an error.
+    pub(super) any_exit_ok: bool,
+    /// user + system time of the container's init, when it was reaped by us.
+    pub(super) cpu: Option<Duration>,
+}
+
+impl OciInstance {
+    pub(super) fn base_args(&self) -> Vec<String> {
+        let mut argv = vec![self.binary.clone()];
+        argv.extend(self.global.iter().cloned());
+        argv.push("--root".into());
+        argv.push(self.state_root.to_string_lossy().into_owned());
+        argv
+    }
+
+    /// Start `RUNTIME <global> --root R <args>` with stdin /dev/null, stdout and stderr
+    /// appended to the log, and `ready` (if any) as fd 3.
+    pub(super) fn spawn_runtime(
+        &self,
+        args: &[&str],
+        ready: Option<&OwnedFd>,
+        hide: &[&Path],
+    ) -> Result<i32, SubjectError> {
+        let mut argv = self.base_args();
+        argv.extend(args.iter().map(|s| s.to_string()));
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .map_err(|e| SubjectError::io(format!("open {}", self.log.display()), e))?;
+        let null = File::open("/dev/null").map_err(|e| SubjectError::io("open /dev/null", e))?;
+        let mut map = vec![
+            (null.as_raw_fd(), 0),
+            (log.as_raw_fd(), 1),
+            (log.as_raw_fd(), 2),
+        ];
+        if let Some(r) = ready {
+            map.push((r.as_raw_fd(), READY_FD));
+        }
+        let envp: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+        let result = if hide.is_empty() {
+            sys::spawn::spawn_mapped(&self.binary, &argv, &envp, &map)
+        } else {
+            sys::spawn::spawn_private_mounts(&self.binary, &argv, &envp, &map, hide)
+        };
+        result.map_err(|e| SubjectError::io(format!("starting `{}`", argv.join(" ")), e))
+    }
+
+    /// Wait for a runtime command (`create`, `start`) to exit; fail with its output when
+    /// it did not succeed. The ready pipe is watched meanwhile (see module doc).
+    pub(super) fn wait_command(
+        &mut self,
+        pid: i32,
+        verb: &str,
+        deadline: Instant,
+    ) -> Result<(), SubjectError> {
+        let r = self.wait_pid_watching_ready(pid, deadline)?;
+        if r.code != Some(0) {
+            return Err(SubjectError::Other(format!(
+                "`{} {verb} {}` failed ({}): {}",
+                self.binary,
+                self.id,
+                status_text(r.code, r.signal),
+                log_tail(&self.log)
+            )));
+        }
+        Ok(())
+    }
+
+    /// `process::wait_pid_deadline` that also records the ready marker if it arrives.
+    pub(super) fn wait_pid_watching_ready(
+        &mut self,
+        pid: i32,
+        deadline: Instant,
+    ) -> Result<sys::process::Reaped, SubjectError> {
+        let Some(ready) = self.ready_rd.as_ref().filter(|_| self.ready_at.is_none()) else {
+            return crate::subject::child::wait_pid_deadline(pid, deadline);
+        };
+        let ready_fd = ready.as_raw_fd();
+        let pidfd = sys::process::pidfd_open(pid)
+            .map_err(|e| SubjectError::io(format!("pidfd_open({pid})"), e))?;
+        let mut watch_ready = true;
+        loop {
+            let now = Instant::now();
+            if now >= deadline || sys::signals::interrupted().is_some() {
+                // Let the generic wait kill, reap and name the reason.
+                return crate::subject::child::wait_pid_deadline(pid, now);
+            }
+            let slice = (deadline - now).min(Duration::from_millis(250));
+            let fds: Vec<i32> = if watch_ready {
+                vec![pidfd.as_raw_fd(), ready_fd]
+            } else {
+                vec![pidfd.as_raw_fd()]
+            };
+            let ready_now =
+                sys::spawn::poll_any(&fds, slice).map_err(|e| SubjectError::io("poll", e))?;
+            if watch_ready && ready_now[1] {
+                let mut b = [0u8; 1];
+                let n = sys::read(ready_fd, &mut b).map_err(|e| SubjectError::io("read", e))?;
+                if n == 1 {
+                    self.ready_at = Some(Instant::now());
+                }
+                watch_ready = false;
+            }
+            if ready_now[0] {
+                return crate::subject::child::wait_pid_deadline(pid, deadline);
+            }
+        }
+    }
+
+    pub(super) fn runtime_cmd(&self, args: &[&str]) -> Command {
+        let argv = self.base_args();
+        let mut c = Command::new(&argv[0]);
+        c.args(&argv[1..]).args(args);
+        c
+    }
+
+    /// Whether the runtime still has state for this container.
+    pub(super) fn state_exists(&self) -> bool {
+        self.state_root.join(&self.id).exists()
+    }
+
+    /// The container's init pid from the pid file. `run` writes that file only after
+    /// it started the payload, so the marker can arrive first: wait up to `patience`.
+    pub(super) fn container_pid(&mut self, patience: Duration) -> Option<i32> {
+        let deadline = Instant::now() + patience;
+        while self.container_pid.is_none() {
+            self.container_pid = read_pid_file(&self.pid_file).ok();
+            if self.container_pid.is_none() {
+                if Instant::now() >= deadline || sys::signals::interrupted().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        self.container_pid
+    }
+}
+
+impl Instance for OciInstance {
+    fn wait_ready(&mut self, deadline: Instant) -> Result<Instant, SubjectError> {
+        if let Some(t) = self.ready_at {
+            return Ok(t);
+        }
+        let Some(rd) = self.ready_rd.as_ref() else {
+            return Err(SubjectError::Other("no ready pipe".into()));
+        };
+        match crate::measure::wait_byte(rd.as_fd(), deadline) {
+            Ok(t) => {
+                self.ready_at = Some(t);
+                Ok(t)
+            }
+            Err(crate::measure::MarkerError::Eof(_)) => Err(SubjectError::Marker(
+                crate::measure::MarkerError::Eof(format!("; output: {}", log_tail(&self.log))),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn wait_exit(&mut self, deadline: Instant) -> Result<Exit, SubjectError> {
+        let r = if let Some(pid) = self.runtime_pid.filter(|_| !self.runtime_reaped) {
+            let r = crate::subject::child::wait_pid_deadline(pid, deadline);
+            self.runtime_reaped = true;
+            r?
+        } else {
+            let pid = self
+                .container_pid(Duration::ZERO)
+                .ok_or_else(|| SubjectError::Other("the container's pid is unknown".into()))?;
+            wait_any_pid(pid, deadline)?
+        };
+        let at = Instant::now();
+        self.exited = true;
+        if r.code.is_some() || r.signal.is_some() {
+            self.cpu = Some(r.user + r.system);
+        }
+        // (None, None): exited, status unknown (not our child: see `wait_any_pid`).
+        if (r.code.is_some_and(|c| c != 0) || r.signal.is_some()) && !self.any_exit_ok {
+            return Err(SubjectError::PayloadFailed(format!(
+                "{}; output: {}",
+                status_text(r.code, r.signal),
+                log_tail(&self.log)
+            )));
+        }
+        Ok(Exit {
+            at: Some(at),
+            code: r.code,
+            signal: r.signal,
+            output: fs::read_to_string(&self.log).unwrap_or_default(),
+        })
+    }
+
+    fn teardown(&mut self) -> Result<(), SubjectError> {
+        if self.torn_down {
+            return Ok(());
+        }
+        self.torn_down = true;
+        let mut result = Ok(());
+        if self.state_exists() {
+            let t = Instant::now();
+            let args: Vec<&str> = if self.exited {
+                vec!["delete", &self.id]
+            } else {
+                vec!["delete", "--force", &self.id]
+            };
+            let mut cmd = self.runtime_cmd(&args);
+            // Not cut short by Ctrl-C: this is the clean-up it asks for.
+            match crate::subprocess::run_cleanup(&mut cmd, self.command_timeout) {
+                Ok(out) if !out.status.success() => {
+                    result = Err(SubjectError::Other(format!(
+                        "`{}` failed ({}): {}",
+                        crate::subprocess::describe(&cmd),
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    )))
+                }
+                Ok(_) => {
+                    if self.exited {
+                        self.phases.push(("delete".into(), t.elapsed()));
+                    }
+                }
+                Err(e) => result = Err(SubjectError::Exec(e)),
+            }
+        }
+        let deadline = Instant::now() + KILL_WAIT;
+        if let Some(pid) = self.runtime_pid.filter(|_| !self.runtime_reaped) {
+            // `run` exits once its payload was killed by `delete --force`.
+            let _ = crate::subject::child::wait_pid_deadline(pid, deadline);
+            self.runtime_reaped = true;
+        }
+        if !self.exited {
+            if let Some(pid) = self.container_pid(Duration::ZERO) {
+                let _ = sys::process::kill(pid, libc::SIGKILL);
+                let _ = wait_any_pid(pid, deadline);
+            }
+        }
+        // `run` removes the container itself; `delete` removed it otherwise. What is
+        // left (a failed delete) goes through the guard, which retries `delete --force`.
+        if let Some(g) = self.container_guard.take() {
+            if self.state_exists() {
+                if let Err(e) = g.release() {
+                    result = result.and(Err(e.into()));
+                }
+            } else {
+                g.forget();
+            }
+        }
+        if let Some(g) = self.bundle_guard.take() {
+            if let Err(e) = g.release() {
+                result = result.and(Err(e.into()));
+            }
+        }
+        if let Err(e) = self.slots.refill() {
+            result = result.and(Err(e.into()));
+        }
+        result
+    }
+
+    fn phases(&self) -> Vec<(String, Duration)> {
+        self.phases.clone()
+    }
+
+    fn footprint(&mut self) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        let Some(pid) = self.container_pid(PID_FILE_PATIENCE) else {
+            return out;
+        };
+        out.extend(
+            crate::measure::footprint::of_pids(&crate::measure::footprint::descendants(pid))
+                .metrics("payload"),
+        );
+        match self.runtime_pid.filter(|_| !self.runtime_reaped) {
+            Some(rp) => out.extend(crate::measure::footprint::of_pids(&[rp]).metrics("runtime")),
+            None => {
+                // After `create` returned, the runtime keeps no process of its own.
+                out.push(("runtime_rss".into(), 0));
+                out.push(("runtime_pss".into(), 0));
+            }
+        }
+        if let Some(m) = cgroup_memory_of(pid) {
+            out.push(("cgroup_memory".into(), m));
+        }
+        out
+    }
+}
+
+impl Drop for OciInstance {
+    fn drop(&mut self) {
+        if let Err(e) = self.teardown() {
+            eprintln!("isobench: {} {}: {e}", self.binary, self.id);
+        }
+    }
+}
+
+/// Under limits, a container's cgroup is read after the init exited and before
+/// `delete` (in teardown) removes it.
+impl crate::subject::limits::PayloadCpu for OciInstance {
+    fn payload_cpu(&self) -> Option<Duration> {
+        self.cpu
+    }
+}
+
+pub(super) fn read_pid_file(path: &Path) -> Result<i32, SubjectError> {
+    let text = fs::read_to_string(path)
+        .map_err(|e| SubjectError::io(format!("reading pid file {}", path.display()), e))?;
+    text.trim().parse().map_err(|_| {
+        SubjectError::Other(format!(
+            "pid file {} holds {:?}, not a pid",
+            path.display(),
+            text.trim()
+        ))
+    })
+}
