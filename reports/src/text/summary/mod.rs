@@ -7,8 +7,8 @@
 //! read. It is a pure function of the measurements so it is tested without running anything.
 //! Values are formatted with `table::human`, the same as the full table.
 
-use isobench_reports::model::{Measurement, Status, Summary};
-use isobench_reports::report::select::{self, Class};
+use crate::model::{Measurement, Status, Summary};
+use crate::report::select::{self, Class};
 
 use super::table::human;
 
@@ -663,7 +663,7 @@ mod tests {
     use std::collections::BTreeMap;
     use std::path::Path;
 
-    use isobench_reports::model::{MeasurementKey, Run};
+    use crate::model::{MeasurementKey, Run};
 
     use super::*;
 
