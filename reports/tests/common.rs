@@ -22,17 +22,30 @@ pub fn input(name: &str) -> Input {
     }
 }
 
-/// Compare `actual` with `tests/snapshots/<name>`; `UPDATE_SNAPSHOTS=1` rewrites it.
+/// Compare `actual` with `tests/snapshots/<name>`.
+///
+/// `UPDATE_SNAPSHOTS=1` (`UPDATE_SNAPSHOTS=1 cargo test -p isobench-reports`) writes
+/// `actual` as the snapshot instead, creating it when missing; review the diff before
+/// committing it. Without it a missing snapshot is a failure, not a silent first write: a
+/// snapshot that was never committed (or a renamed fixture) must not turn the test into
+/// one that cannot fail.
 pub fn snapshot(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
         .join(name);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !path.exists() {
-        std::fs::write(&path, actual).expect("write snapshot");
+    if std::env::var("UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
+        std::fs::write(&path, actual)
+            .unwrap_or_else(|e| panic!("write snapshot {}: {e}", path.display()));
         eprintln!("snapshot {} written", path.display());
         return;
     }
-    let expected = std::fs::read_to_string(&path).expect("read snapshot");
+    let expected = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) => panic!(
+            "snapshot {} cannot be read ({e}); if it is new, write it with UPDATE_SNAPSHOTS=1 and review it",
+            path.display()
+        ),
+    };
     if expected != actual {
         let line = expected
             .lines()

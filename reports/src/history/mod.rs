@@ -5,9 +5,14 @@
 //! The database is a plain file (`isobench run --history FILE.sqlite`, CI keeps it in a
 //! cache or an artifact). Opening an older database migrates it through `PRAGMA
 //! user_version`; a newer one is refused with a message rather than misread.
+//!
+//! What `isobench history` prints is rendered here too: `table` (list, trend, check as
+//! text) and `markdown` (the check for a CI summary).
 
 mod check;
+pub mod markdown;
 mod schema;
+pub mod table;
 
 use std::collections::BTreeMap;
 use std::path::Path;

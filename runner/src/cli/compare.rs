@@ -225,30 +225,7 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
             if json {
                 emit(&(serde_json::to_string_pretty(&runs)? + "\n"), None)?;
             } else {
-                println!(
-                    "{:>5}  {:<30}  {:<24}  {:<12}  {:>5}  {:>4}  tool",
-                    "id", "started", "kernel", "host", "cpus", "meas"
-                );
-                for r in &runs {
-                    println!(
-                        "{:>5}  {:<30}  {:<24}  {:<12}  {:>5}  {:>4}  {}{}{}",
-                        r.id,
-                        r.started_at,
-                        r.kernel,
-                        r.hostname,
-                        r.cpus,
-                        r.measurements,
-                        r.tool_version,
-                        r.tool_git
-                            .as_deref()
-                            .map(|g| format!(" ({g})"))
-                            .unwrap_or_default(),
-                        if r.interrupted { " INTERRUPTED" } else { "" }
-                    );
-                }
-                if runs.is_empty() {
-                    println!("(no runs recorded in {})", a.db.display());
-                }
+                print!("{}", history::table::list(&runs, &a.db));
             }
             Ok(0)
         }
@@ -277,28 +254,7 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
             if json {
                 emit(&(serde_json::to_string_pretty(&s)? + "\n"), None)?;
             } else {
-                println!("{metric}");
-                let lo = s.iter().map(|p| p.p50).fold(f64::INFINITY, f64::min);
-                let hi = s.iter().map(|p| p.p50).fold(f64::NEG_INFINITY, f64::max);
-                for p in &s {
-                    // A text sparkline: where this median lies between the lowest and highest.
-                    let bar = if hi > lo {
-                        ((p.p50 - lo) / (hi - lo) * 30.0).round() as usize
-                    } else {
-                        0
-                    };
-                    println!(
-                        "{:>5}  {:<30}  {:<20}  {:>10}  [{} – {}]  n={:<5} {}",
-                        p.run_id,
-                        p.started_at,
-                        p.kernel,
-                        compare::human(p.p50, &p.unit),
-                        compare::human(p.p50_ci[0], &p.unit),
-                        compare::human(p.p50_ci[1], &p.unit),
-                        p.n,
-                        "#".repeat(bar + 1)
-                    );
-                }
+                print!("{}", history::table::trend(&metric, &s));
             }
             Ok(0)
         }
@@ -342,8 +298,8 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
             let rep = history::check(&h, &r, &opts)?;
             let text = match format {
                 Format::Json => serde_json::to_string_pretty(&rep)? + "\n",
-                Format::Markdown => crate::cli::compare::check_markdown(&rep, &run),
-                Format::Table | Format::Html => check_table(&rep, &run),
+                Format::Markdown => history::markdown::check(&rep, &run),
+                Format::Table | Format::Html => history::table::check(&rep, &run),
             };
             emit(&text, output.as_deref())?;
             let n = rep.count(CheckVerdict::Regressed);
@@ -356,93 +312,6 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
             Ok(if n > 0 { 1 } else { 0 })
         }
     }
-}
-
-fn band_text(rep_row: &history::CheckRow) -> String {
-    match rep_row.band {
-        Some([lo, hi]) => format!(
-            "{} – {}",
-            compare::human(lo, &rep_row.unit),
-            compare::human(hi, &rep_row.unit)
-        ),
-        None => "-".into(),
-    }
-}
-
-fn check_table(rep: &history::CheckReport, run: &Path) -> String {
-    let mut out = format!(
-        "{} against the last {} runs (median of their medians; band = Tukey fences of their IQR; threshold ±{:.1} %)\n",
-        run.display(),
-        rep.options.last,
-        rep.options.threshold * 100.0
-    );
-    let w = rep
-        .rows
-        .iter()
-        .map(|r| r.identity.len())
-        .max()
-        .unwrap_or(10)
-        .max(11);
-    out.push_str(&format!(
-        "{:<w$}  {:>10}  {:>10}  {:>23}  {:>8}  verdict\n",
-        "measurement", "tonight", "baseline", "band", "change"
-    ));
-    for r in &rep.rows {
-        out.push_str(&format!(
-            "{:<w$}  {:>10}  {:>10}  {:>23}  {:>8}  {}{}\n",
-            r.identity,
-            r.p50.map_or("-".into(), |v| compare::human(v, &r.unit)),
-            r.baseline_median
-                .map_or("-".into(), |v| compare::human(v, &r.unit)),
-            band_text(r),
-            r.change_pct.map_or("-".into(), |c| format!("{c:+.1} %")),
-            r.verdict.as_str(),
-            r.note
-                .as_deref()
-                .map(|n| format!(" ({n})"))
-                .unwrap_or_default()
-        ));
-    }
-    out
-}
-
-/// Markdown of a history check, for `$GITHUB_STEP_SUMMARY`.
-pub fn check_markdown(rep: &history::CheckReport, run: &Path) -> String {
-    let esc = |s: &str| {
-        s.replace('|', "\\|")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let mut out = format!(
-        "## isobench nightly check\n\n`{}` against the last {} runs: **{} regressed**, {} improved, {} within band, {} with insufficient history.\n\n",
-        esc(&run.display().to_string()),
-        rep.options.last,
-        rep.count(CheckVerdict::Regressed),
-        rep.count(CheckVerdict::Improved),
-        rep.count(CheckVerdict::WithinBand),
-        rep.count(CheckVerdict::InsufficientHistory)
-    );
-    out.push_str("| measurement | tonight | baseline | band | change | verdict |\n|---|---:|---:|---:|---:|---|\n");
-    for r in &rep.rows {
-        if r.verdict == CheckVerdict::NotChecked {
-            continue;
-        }
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            esc(&r.identity),
-            r.p50.map_or("-".into(), |v| compare::human(v, &r.unit)),
-            r.baseline_median
-                .map_or("-".into(), |v| compare::human(v, &r.unit)),
-            band_text(r),
-            r.change_pct.map_or("-".into(), |c| format!("{c:+.1} %")),
-            if r.verdict == CheckVerdict::Regressed {
-                "**regressed**".to_string()
-            } else {
-                r.verdict.as_str().to_string()
-            }
-        ));
-    }
-    out
 }
 
 /// Check `--history FILE` before measuring, by opening (creating) the database, so a bad

@@ -1,8 +1,8 @@
 //! `isobench report` and `isobench export`: thin commands over the pure reports crate.
 //! They read run files, ask `isobench_reports` for the HTML or the export bytes, and write
 //! them atomically (temp file + rename) or to stdout; `report --table` / `--summary` print
-//! the terminal views of `output/` for a run file instead. Also the after-run hook that writes
-//! `<json stem>.html` beside a fresh run file.
+//! the terminal views of `isobench_reports::text` for a run file instead. Also the after-run
+//! hook that writes `<json stem>.html` beside a fresh run file.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use isobench_reports::export::ExportFormat;
 use isobench_reports::report::{self, Input};
+use isobench_reports::text::{summary, table};
 use isobench_reports::Run;
 
 /// Why a report or export could not be written.
@@ -126,9 +127,9 @@ pub fn report_cmd(a: ReportArgs) -> anyhow::Result<i32> {
             }
             let ms = &input.run.measurements;
             text.push_str(&if a.table {
-                crate::output::table::render(ms, crate::output::table::FULL_TABLE_METRICS)
+                table::render(ms, table::FULL_TABLE_METRICS)
             } else {
-                crate::output::summary::render(ms)
+                summary::render(ms)
             });
         }
         let mut so = std::io::stdout().lock();

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use isobench_reports::text::{summary, table};
 
 use crate::measure::Order;
 use crate::run::RunConfig;
@@ -159,12 +160,9 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("run (results in {})", json.display()))?;
     let ms = &result.run.measurements;
     if a.full_table {
-        print!(
-            "{}",
-            crate::output::table::render(ms, crate::output::table::FULL_TABLE_METRICS)
-        );
+        print!("{}", table::render(ms, table::FULL_TABLE_METRICS));
     } else {
-        print!("{}", crate::output::summary::render(ms));
+        print!("{}", summary::render(ms));
         println!(
             "\nfull table: isobench report {} --table (or run with --full-table)",
             json.display()

@@ -2,7 +2,7 @@
 //! or failure. Printed by `isobench run --full-table` and `isobench report RUN.json
 //! --table`; the end of a plain run prints the shorter `summary` instead.
 
-use isobench_reports::model::{Measurement, Status};
+use crate::model::{Measurement, Status};
 
 /// The metrics the full table shows: the figures a reader compares, without the
 /// bookkeeping ones (`teardown`, `bundle`, `nr_periods`, `*_rss`, ...) that the run file
