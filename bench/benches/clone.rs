@@ -20,7 +20,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use isobench::scenario::clone::{flag_cases, Creator};
+use isobench::measure::clone_timer::Creator;
+use isobench::scenario::clone::flag_cases;
 
 fn bench(c: &mut Criterion) {
     if !isobench_bench::can_create_namespaces() {

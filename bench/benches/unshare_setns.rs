@@ -21,8 +21,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use isobench::scenario::clone::{hold_namespace, time_in_child};
 use isobench::sys::ns::{self, NsType};
+use isobench::sys::timed_child::{hold_namespace, time_in_child};
 
 /// One of the sixteen operations.
 #[derive(Clone, Copy)]

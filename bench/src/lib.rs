@@ -7,7 +7,7 @@ use std::time::Duration;
 /// Whether this process may create namespaces other than user ones (a capability probe:
 /// one real clone with CLONE_NEWNET).
 pub fn can_create_namespaces() -> bool {
-    isobench::scenario::clone::Creator::new().is_ok_and(|mut c| c.once(libc_newnet()).is_ok())
+    isobench::measure::clone_timer::Creator::new().is_ok_and(|mut c| c.once(libc_newnet()).is_ok())
 }
 
 fn libc_newnet() -> u64 {

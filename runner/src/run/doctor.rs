@@ -15,7 +15,7 @@ pub fn checks(env: &Env) -> Vec<Check> {
         Check::no("host", "root", format!("running as uid {}", crate::sys::geteuid()), "run as root (sudo isobench ...): namespaces, cgroups and containers need CAP_SYS_ADMIN")
     });
     // Each namespace type, really created once.
-    match crate::scenario::clone::Creator::new() {
+    match crate::measure::clone_timer::Creator::new() {
         Ok(mut c) => {
             for t in ns::ALL.iter() {
                 out.push(match c.once(t.flag) {

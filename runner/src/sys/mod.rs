@@ -13,6 +13,7 @@ pub mod ns;
 pub mod process;
 pub mod signals;
 pub mod spawn;
+pub mod timed_child;
 
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};

@@ -218,9 +218,13 @@ pub fn pidfd_open(pid: i32) -> io::Result<std::os::fd::OwnedFd> {
 
 /// Raw fork(2) for use *inside* an async-signal-safe child (no closure, no allocation):
 /// returns 0 in the new child, its pid in the caller, -1 on failure.
-pub fn fork_raw() -> i32 {
-    // SAFETY: fork has no memory preconditions; callers only run async-signal-safe code
-    // in the new child.
+///
+/// # Safety
+/// When the caller is (a fork of) a multi-threaded process, the new child may only run
+/// async-signal-safe code (no allocation, no locks) until it execs or exits.
+pub unsafe fn fork_raw() -> i32 {
+    // SAFETY: fork has no memory preconditions; the caller guarantees the new child only
+    // runs async-signal-safe code.
     unsafe { libc::fork() }
 }
 
