@@ -43,7 +43,8 @@ impl Source {
 pub struct Kernel {
     pub path: PathBuf,
     pub source: Source,
-    /// The package/version line of fixtures/kernels/VERSION, or the file name.
+    /// fixtures/kernels/VERSION's lines joined by "; " (package and version, then
+    /// `source: ...`, where setup-kernel.sh got it), or the file name.
     pub version: String,
 }
 
@@ -58,7 +59,7 @@ pub enum KernelError {
 }
 
 /// The fix to print with `KernelError::NotFound`.
-pub const FIX: &str = "run fixtures/setup-kernel.sh (downloads Debian's cloud kernel into fixtures/kernels/), or pass --kernel PATH / set ISOBENCH_KERNEL";
+pub const FIX: &str = "run fixtures/setup-kernel.sh (downloads the distribution's small kernel flavour into fixtures/kernels/), or pass --kernel PATH / set ISOBENCH_KERNEL";
 
 static CLI_OVERRIDE: OnceLock<PathBuf> = OnceLock::new();
 
@@ -113,7 +114,13 @@ pub fn find_in(
         if p.is_file() {
             let version = std::fs::read_to_string(dir.join("VERSION"))
                 .ok()
-                .map(|s| s.trim().to_string())
+                .map(|s| {
+                    s.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
                 .filter(|s| !s.is_empty());
             let mut k = kernel(clean(&p), Source::Fixtures);
             if let Some(v) = version {
@@ -198,10 +205,14 @@ mod tests {
         assert_eq!(k.path, boot.join("vmlinuz-2.0"));
 
         std::fs::write(fx.join("vmlinuz"), b"k").expect("write");
-        std::fs::write(fx.join("VERSION"), "linux-image-x 1.2\n").expect("write");
+        std::fs::write(
+            fx.join("VERSION"),
+            "linux-image-x 1.2\nsource: debian-12 flavour m\n",
+        )
+        .expect("write");
         let k = find_in(None, None, std::slice::from_ref(&fx), &boot).expect("fixtures");
         assert_eq!(k.source, Source::Fixtures);
-        assert_eq!(k.version, "linux-image-x 1.2");
+        assert_eq!(k.version, "linux-image-x 1.2; source: debian-12 flavour m");
 
         let k = find_in(None, Some(&flag), std::slice::from_ref(&fx), &boot).expect("env");
         assert_eq!(k.source, Source::EnvVar);
