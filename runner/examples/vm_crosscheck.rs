@@ -15,7 +15,7 @@ use anyhow::{bail, Context};
 use isobench::cleanup::Cleanup;
 use isobench::subject::qemu::VmInstance;
 use isobench::subject::Instance;
-use isobench::vm::boot::Accel;
+use isobench::vm::cmdline::Accel;
 use isobench::workdir::Env;
 use isobench_reports::stats::median;
 

@@ -8,7 +8,8 @@ use isobench::cleanup::Cleanup;
 use isobench::probe::{parse_output, ProbeMode};
 use isobench::subject::qemu::VmInstance;
 use isobench::subject::Instance;
-use isobench::vm::boot::{Accel, BootConfig, Marker};
+use isobench::vm::cmdline::{Accel, BootConfig};
+use isobench::vm::console::Marker;
 use isobench::workdir::Env;
 
 /// A TCG boot config for the first machine type, or the reason there is none.

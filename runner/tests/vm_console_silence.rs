@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use isobench::cleanup::{Cleanup, Resource};
-use isobench::vm::boot::{Accel, Boot, BootConfig, BootError, Marker};
+use isobench::vm::boot::{Boot, BootError};
+use isobench::vm::cmdline::{Accel, BootConfig};
+use isobench::vm::console::Marker;
 
 /// An executable `/bin/sh` script `name` in `dir` with `body`.
 fn script(dir: &Path, name: &str, body: &str) -> PathBuf {

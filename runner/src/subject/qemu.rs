@@ -47,7 +47,9 @@ use isobench_reports::model::Host;
 use super::{Check, Description, Exit, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::cleanup::Guard;
 use crate::probe::ProbeMode;
-use crate::vm::boot::{Accel, Boot, BootConfig, BootError, Marker};
+use crate::vm::boot::{Boot, BootError};
+use crate::vm::cmdline::{Accel, BootConfig};
+use crate::vm::console::Marker;
 use crate::vm::{self, kernel};
 use crate::workdir::Env;
 

@@ -1,9 +1,6 @@
-//! One QEMU boot: the command line, the process, and the console read with timestamps.
-//!
-//! QEMU runs with direct kernel boot (`-kernel`, `-initrd`, `-append`), no default devices
-//! (`-nodefaults -no-user-config -display none`), the guest's first serial port on QEMU's
-//! stdout (`-serial stdio`), which is a pipe the harness reads, and
-//! `-device isa-debug-exit` so the probe's power-off ends QEMU at once with its status.
+//! One QEMU boot: the process (its command line is `vm::cmdline`) and the console read
+//! with timestamps (`vm::console`). The guest's serial port is QEMU's stdout, a pipe the
+//! harness reads.
 //! QEMU's stderr goes to a separate pipe drained by a thread (its warnings must not be
 //! mistaken for console output, nor block QEMU on a full pipe).
 //!
@@ -26,128 +23,14 @@
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::cmdline::{Accel, BootConfig};
+use super::console::{stamp, Marker, DONE_MARKER, READY_MARKER};
 use crate::cleanup::{Cleanup, Guard, Resource};
 use crate::sys::{self, PollOutcome};
-
-/// Guest memory every VM gets (MiB).
-pub const GUEST_MEMORY_MIB: u64 = 256;
-
-/// The kernel's first line on the console.
-pub const KERNEL_MARKER: &str = "Linux version ";
-/// The probe's ready line (fixtures/probe/src/marker.rs).
-pub const READY_MARKER: &str = "ISOBENCH-READY";
-/// The probe's last line (fixtures/probe/src/main.rs).
-pub const DONE_MARKER: &str = "ISOBENCH-DONE status=";
-
-/// Accelerator QEMU runs the guest with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Accel {
-    /// KVM: the guest runs on the CPU, needs /dev/kvm with working VMX/SVM.
-    Kvm,
-    /// TCG: QEMU's dynamic binary translator, works everywhere, far slower.
-    Tcg,
-}
-
-impl Accel {
-    pub fn name(self) -> &'static str {
-        match self {
-            Accel::Kvm => "kvm",
-            Accel::Tcg => "tcg",
-        }
-    }
-}
-
-/// Everything one boot needs.
-#[derive(Debug, Clone)]
-pub struct BootConfig {
-    pub qemu: PathBuf,
-    pub kernel: PathBuf,
-    pub initramfs: PathBuf,
-    /// `pc`, `q35`, `microvm`.
-    pub machine: String,
-    pub accel: Accel,
-    pub memory_mib: u64,
-    /// Whether this QEMU has the `isa-debug-exit` device.
-    pub debug_exit: bool,
-    /// The probe's arguments (mode and options); `--vm` is appended.
-    pub probe_args: Vec<String>,
-    /// The TSC frequency to tell the kernel (`tsc_early_khz=`) on `microvm` under TCG.
-    /// microvm has neither HPET nor an ACPI PM timer, so when the PIT calibration fails
-    /// (it does on a loaded host: the TCG vCPU is descheduled mid-loop) the kernel has no
-    /// reference left and hangs. TCG's guest TSC runs at the host's TSC rate.
-    pub tsc_khz: Option<u64>,
-}
-
-impl BootConfig {
-    /// The kernel command line. `earlyprintk` makes `Linux version` appear when the kernel
-    /// starts rather than when the real console registers; `loglevel=6` prints messages
-    /// up to KERN_NOTICE only, so the console does not slow the boot down with hundreds of
-    /// lines; `panic=-1` with QEMU's `-no-reboot` turns a guest panic into a QEMU exit.
-    /// Words after `--` are /init's arguments.
-    pub fn cmdline(&self) -> String {
-        let mut s = String::from(
-            "console=ttyS0 earlyprintk=serial,ttyS0,115200 loglevel=6 panic=-1 rdinit=/init",
-        );
-        if let (Some(khz), "microvm", Accel::Tcg) =
-            (self.tsc_khz, self.machine.as_str(), self.accel)
-        {
-            s.push_str(&format!(" tsc_early_khz={khz}"));
-        }
-        s.push_str(" --");
-        for a in &self.probe_args {
-            s.push(' ');
-            s.push_str(a);
-        }
-        s.push_str(" --vm");
-        s
-    }
-
-    pub fn command(&self) -> Command {
-        let mut c = Command::new(&self.qemu);
-        c.arg("-machine")
-            .arg(format!("{},accel={}", self.machine, self.accel.name()))
-            .args(["-nodefaults", "-no-user-config", "-display", "none"])
-            .args(["-m", &self.memory_mib.to_string(), "-smp", "1"])
-            .arg("-no-reboot")
-            .arg("-kernel")
-            .arg(&self.kernel)
-            .arg("-initrd")
-            .arg(&self.initramfs)
-            .arg("-append")
-            .arg(self.cmdline())
-            .args(["-serial", "stdio"]);
-        if self.accel == Accel::Kvm {
-            c.args(["-cpu", "host"]);
-        }
-        if self.debug_exit {
-            c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
-        }
-        c
-    }
-
-    /// The command line as one string (for messages and for timing it by hand).
-    pub fn describe(&self) -> String {
-        let c = self.command();
-        let mut s = c.get_program().to_string_lossy().into_owned();
-        for a in c.get_args() {
-            let a = a.to_string_lossy();
-            s.push(' ');
-            if a.contains(' ') {
-                s.push('\'');
-                s.push_str(&a);
-                s.push('\'');
-            } else {
-                s.push_str(&a);
-            }
-        }
-        s
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootError {
@@ -196,46 +79,6 @@ pub enum BootError {
     Interrupted(&'static str),
     #[error("waiting for QEMU (pid {pid}) failed: {source}")]
     Wait { pid: i32, source: std::io::Error },
-}
-
-/// The console markers, in boot order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Marker {
-    FirstOutput,
-    Kernel,
-    Ready,
-    Done,
-}
-
-impl Marker {
-    pub const ALL: [Marker; 4] = [
-        Marker::FirstOutput,
-        Marker::Kernel,
-        Marker::Ready,
-        Marker::Done,
-    ];
-
-    fn needle(self) -> &'static str {
-        match self {
-            Marker::FirstOutput => "",
-            Marker::Kernel => KERNEL_MARKER,
-            Marker::Ready => READY_MARKER,
-            Marker::Done => DONE_MARKER,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Marker::FirstOutput => "console output",
-            Marker::Kernel => "kernel start (\"Linux version\")",
-            Marker::Ready => "the probe's ISOBENCH-READY",
-            Marker::Done => "the probe's ISOBENCH-DONE",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
 }
 
 /// How QEMU ended.
@@ -649,86 +492,8 @@ impl Boot {
     }
 }
 
-/// Append a console chunk read at `at` and stamp the markers it completes. Only the new
-/// text plus a margin is searched, so a marker split across two reads is found once, with
-/// the second read's instant.
-fn stamp(text: &mut String, chunk: &[u8], seen: &mut [Option<Instant>; 4], at: Instant) {
-    let longest = Marker::ALL
-        .iter()
-        .map(|m| m.needle().len())
-        .max()
-        .unwrap_or(0);
-    let mut from = text.len().saturating_sub(longest);
-    text.push_str(&String::from_utf8_lossy(chunk));
-    while !text.is_char_boundary(from) {
-        from -= 1;
-    }
-    for m in Marker::ALL {
-        if seen[m.index()].is_none() && text[from..].contains(m.needle()) {
-            seen[m.index()] = Some(at);
-        }
-    }
-}
-
 impl Drop for Boot {
     fn drop(&mut self) {
         self.kill();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markers_stamped_with_the_chunk_that_completes_them() {
-        let t = Instant::now();
-        let at = |ms: u64| t + Duration::from_millis(ms);
-        let mut text = String::new();
-        let mut seen = [None; 4];
-        stamp(&mut text, b"SeaBIOS\r\n", &mut seen, at(1));
-        assert_eq!(seen, [Some(at(1)), None, None, None]);
-        stamp(&mut text, "[0.0] Linux ver".as_bytes(), &mut seen, at(2));
-        assert_eq!(seen[1], None);
-        stamp(
-            &mut text,
-            b"sion 6.1\nISOBENCH-READY\nISOBENCH-DO",
-            &mut seen,
-            at(3),
-        );
-        assert_eq!(seen[1], Some(at(3)));
-        assert_eq!(seen[2], Some(at(3)));
-        assert_eq!(seen[3], None);
-        stamp(&mut text, b"NE status=0\n", &mut seen, at(4));
-        assert_eq!(seen[3], Some(at(4)));
-        // A later repeat does not move a stamp.
-        stamp(&mut text, b"ISOBENCH-READY\n", &mut seen, at(5));
-        assert_eq!(seen[2], Some(at(3)));
-        assert_eq!(seen[0], Some(at(1)));
-    }
-
-    #[test]
-    fn cmdline_carries_mode_and_microvm_tsc() {
-        let mut c = BootConfig {
-            qemu: "qemu-system-x86_64".into(),
-            kernel: "/k".into(),
-            initramfs: "/i".into(),
-            machine: "pc".into(),
-            accel: Accel::Tcg,
-            memory_mib: 256,
-            debug_exit: true,
-            probe_args: vec!["work".into(), "--window-ms".into(), "5".into()],
-            tsc_khz: Some(2_000_000),
-        };
-        let line = c.cmdline();
-        assert!(line.ends_with(" -- work --window-ms 5 --vm"), "{line}");
-        assert!(line.contains("console=ttyS0") && !line.contains("tsc_early_khz"));
-        c.machine = "microvm".into();
-        assert!(c.cmdline().contains("tsc_early_khz=2000000 --"));
-        let d = c.describe();
-        assert!(
-            d.contains("microvm,accel=tcg") && d.contains("isa-debug-exit"),
-            "{d}"
-        );
     }
 }

@@ -23,7 +23,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::boot::{Accel, Boot, BootConfig, BootError, Marker, GUEST_MEMORY_MIB};
+use super::boot::{Boot, BootError};
+use super::cmdline::{Accel, BootConfig, GUEST_MEMORY_MIB};
+use super::console::Marker;
 use super::kvm_cache::{self, Entry, Key};
 use crate::cleanup::Cleanup;
 

@@ -12,6 +12,8 @@
 //! `isa-debug-exit` (fixtures/probe/src/vm.rs).
 
 pub mod boot;
+pub mod cmdline;
+pub mod console;
 pub mod cpio;
 pub mod kernel;
 pub mod kvm;
@@ -131,15 +133,15 @@ pub fn boot_config(
     kernel: &Path,
     initramfs: &Path,
     machine: &str,
-    accel: boot::Accel,
-) -> boot::BootConfig {
-    boot::BootConfig {
+    accel: cmdline::Accel,
+) -> cmdline::BootConfig {
+    cmdline::BootConfig {
         qemu: info.path.clone(),
         kernel: kernel.to_path_buf(),
         initramfs: initramfs.to_path_buf(),
         machine: machine.to_string(),
         accel,
-        memory_mib: boot::GUEST_MEMORY_MIB,
+        memory_mib: cmdline::GUEST_MEMORY_MIB,
         debug_exit: info.debug_exit,
         probe_args: vec!["ready".into()],
         tsc_khz: host_tsc_khz(),
@@ -204,14 +206,14 @@ pub fn host_probe(host: &mut isobench_reports::model::Host, env: &Env) {
 /// The boot a KVM probe makes: this QEMU's first machine type, `kernel`, and the probe's
 /// initramfs written to the work directory (removed when the guard drops). `Err`: why no
 /// probe boot is possible.
-pub fn kvm_probe_boot(env: &Env, kernel: &Path) -> Result<(boot::BootConfig, Guard), String> {
+pub fn kvm_probe_boot(env: &Env, kernel: &Path) -> Result<(cmdline::BootConfig, Guard), String> {
     let info = qemu_info().ok_or_else(|| format!("{QEMU} is not installed"))?;
     let machine = info
         .machines
         .first()
         .ok_or("QEMU lists none of the machine types pc, microvm")?;
     let (initrd, guard) = write_initramfs(env, "kvm-probe.initramfs").map_err(|e| e.to_string())?;
-    let cfg = boot_config(info, kernel, &initrd, machine, boot::Accel::Kvm);
+    let cfg = boot_config(info, kernel, &initrd, machine, cmdline::Accel::Kvm);
     Ok((cfg, guard))
 }
 

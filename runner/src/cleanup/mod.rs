@@ -10,13 +10,17 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::io::Write;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+mod leftovers;
+mod remove;
+
+pub use leftovers::{clean_leftovers, CleanReport};
+pub use remove::remove_resource;
 
 /// A thing that must not outlive the run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -294,202 +298,6 @@ fn write_line(f: &mut File, line: &JournalLine) -> std::io::Result<()> {
     // processes, mounts and cgroups it lists along with it. (An fdatasync per line cost
     // 3 ms on an ext4 /run, which is more than many launches it would guard.)
     f.write_all(s.as_bytes())
-}
-
-/// Timeout for the external commands cleanup runs (`docker rm -f`, `runc delete`).
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Remove one resource. Idempotent: a resource already gone is success.
-pub fn remove_resource(res: &Resource) -> Result<(), CleanupError> {
-    let fail = |reason: String| CleanupError::Remove {
-        resource: res.to_string(),
-        reason,
-    };
-    match res {
-        Resource::Dir { path } => match fs::remove_dir_all(path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(fail(format!(
-                "{e} (is something still mounted below it? see `findmnt -R {}`)",
-                path.display()
-            ))),
-        },
-        Resource::File { path } => match fs::remove_file(path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(fail(e.to_string())),
-        },
-        Resource::Mount { path } => match crate::sys::fs::umount(path, libc::MNT_DETACH) {
-            Ok(()) => Ok(()),
-            // EINVAL: not a mount point (already unmounted); ENOENT: gone.
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOENT)) => Ok(()),
-            Err(e) => Err(fail(e.to_string())),
-        },
-        Resource::Cgroup { path } => remove_cgroup(path).map_err(fail),
-        Resource::Process { pid, start_time } => {
-            if crate::sys::process::start_time(*pid) == Some(*start_time) {
-                crate::sys::process::kill(*pid, libc::SIGKILL).map_err(|e| fail(e.to_string()))?;
-                // Reap it if it is our child; otherwise init does.
-                for _ in 0..100 {
-                    match crate::sys::process::wait4(*pid, false) {
-                        Ok(Some(_)) | Err(_) => break,
-                        Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                    }
-                }
-            }
-            Ok(())
-        }
-        Resource::EngineContainer { engine, id } => run_quiet(
-            Command::new(engine).args(["rm", "-f", id]),
-            &[" no such container", "no container with"],
-        )
-        .map_err(fail),
-        Resource::EngineImage { engine, image } => run_quiet(
-            Command::new(engine).args(["rmi", "-f", image]),
-            &["no such image", "image not known"],
-        )
-        .map_err(fail),
-        Resource::OciContainer { runtime, root, id } => {
-            let root = root.to_string_lossy().into_owned();
-            run_quiet(
-                Command::new(runtime).args(["--root", &root, "delete", "--force", id]),
-                &[
-                    "does not exist",
-                    "not found",
-                    "no such file",
-                    "container does not exist",
-                ],
-            )
-            .map_err(fail)
-        }
-    }
-}
-
-/// Run a cleanup command with a timeout; stderr containing one of `gone` counts as done.
-fn run_quiet(cmd: &mut Command, gone: &[&str]) -> Result<(), String> {
-    match crate::subprocess::run_cleanup(cmd, COMMAND_TIMEOUT) {
-        Ok(out) if out.status.success() => Ok(()),
-        Ok(out) => {
-            let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
-            if gone.iter().any(|g| err.contains(g)) {
-                Ok(())
-            } else {
-                Err(format!("{}: {}", out.status, err.trim()))
-            }
-        }
-        Err(crate::subprocess::ExecError::Spawn { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// Kill every process in a cgroup (and its children), then rmdir bottom-up.
-fn remove_cgroup(path: &Path) -> Result<(), String> {
-    if !path.exists() {
-        return Ok(());
-    }
-    // Children first.
-    if let Ok(rd) = fs::read_dir(path) {
-        for e in rd.flatten() {
-            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                remove_cgroup(&e.path())?;
-            }
-        }
-    }
-    let kill_file = path.join("cgroup.kill");
-    if kill_file.exists() {
-        let _ = fs::write(&kill_file, "1");
-    }
-    let mut last = String::new();
-    for _ in 0..200 {
-        for f in ["cgroup.procs", "tasks"] {
-            if let Ok(s) = fs::read_to_string(path.join(f)) {
-                for pid in s.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-                    let _ = crate::sys::process::kill(pid, libc::SIGKILL);
-                    let _ = crate::sys::process::wait4(pid, false);
-                }
-            }
-        }
-        match fs::remove_dir(path) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => last = e.to_string(),
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Err(format!("still busy after 2 s: {last}"))
-}
-
-/// What `isobench clean` found and did.
-#[derive(Debug, Default)]
-pub struct CleanReport {
-    pub journals: Vec<PathBuf>,
-    pub removed: Vec<String>,
-    pub failed: Vec<String>,
-    /// Journals skipped because their run is still alive.
-    pub active: Vec<(PathBuf, u32)>,
-}
-
-/// Replay journals of runs that are no longer alive and remove what they left.
-pub fn clean_leftovers(dir: &Path) -> std::io::Result<CleanReport> {
-    let mut report = CleanReport::default();
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(report),
-        Err(e) => return Err(e),
-    };
-    let mut paths: Vec<PathBuf> = rd
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    paths.sort();
-    for path in paths {
-        let file = File::open(&path)?;
-        let mut owner = None;
-        let mut live: BTreeMap<u64, Resource> = BTreeMap::new();
-        for line in BufReader::new(file).lines() {
-            let Ok(line) = line else { break };
-            // A torn last line (crash mid-write) is ignored.
-            match serde_json::from_str::<JournalLine>(&line) {
-                Ok(JournalLine::Owner { pid, start_time }) => owner = Some((pid, start_time)),
-                Ok(JournalLine::Add { id, res }) => {
-                    live.insert(id, res);
-                }
-                Ok(JournalLine::Del { id }) => {
-                    live.remove(&id);
-                }
-                Err(_) => {}
-            }
-        }
-        if let Some((pid, st)) = owner {
-            if pid != std::process::id()
-                && crate::sys::process::start_time(pid as i32) == Some(st)
-                && st != 0
-            {
-                report.active.push((path.clone(), pid));
-                continue;
-            }
-        }
-        let mut all_ok = true;
-        for (_, res) in live.iter().rev() {
-            match remove_resource(res) {
-                Ok(()) => report.removed.push(res.to_string()),
-                Err(e) => {
-                    all_ok = false;
-                    report.failed.push(e.to_string());
-                }
-            }
-        }
-        if all_ok {
-            let _ = fs::remove_file(&path);
-        }
-        report.journals.push(path);
-    }
-    Ok(report)
 }
 
 #[cfg(test)]

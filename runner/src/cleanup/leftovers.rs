@@ -1,0 +1,78 @@
+//! `isobench clean`: replay the journals of runs that are no longer alive and remove
+//! what they left.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+/// What `isobench clean` found and did.
+#[derive(Debug, Default)]
+pub struct CleanReport {
+    pub journals: Vec<PathBuf>,
+    pub removed: Vec<String>,
+    pub failed: Vec<String>,
+    /// Journals skipped because their run is still alive.
+    pub active: Vec<(PathBuf, u32)>,
+}
+
+/// Replay journals of runs that are no longer alive and remove what they left.
+pub fn clean_leftovers(dir: &Path) -> std::io::Result<CleanReport> {
+    let mut report = CleanReport::default();
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(report),
+        Err(e) => return Err(e),
+    };
+    let mut paths: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let file = File::open(&path)?;
+        let mut owner = None;
+        let mut live: BTreeMap<u64, Resource> = BTreeMap::new();
+        for line in BufReader::new(file).lines() {
+            let Ok(line) = line else { break };
+            // A torn last line (crash mid-write) is ignored.
+            match serde_json::from_str::<JournalLine>(&line) {
+                Ok(JournalLine::Owner { pid, start_time }) => owner = Some((pid, start_time)),
+                Ok(JournalLine::Add { id, res }) => {
+                    live.insert(id, res);
+                }
+                Ok(JournalLine::Del { id }) => {
+                    live.remove(&id);
+                }
+                Err(_) => {}
+            }
+        }
+        if let Some((pid, st)) = owner {
+            if pid != std::process::id()
+                && crate::sys::process::start_time(pid as i32) == Some(st)
+                && st != 0
+            {
+                report.active.push((path.clone(), pid));
+                continue;
+            }
+        }
+        let mut all_ok = true;
+        for (_, res) in live.iter().rev() {
+            match remove_resource(res) {
+                Ok(()) => report.removed.push(res.to_string()),
+                Err(e) => {
+                    all_ok = false;
+                    report.failed.push(e.to_string());
+                }
+            }
+        }
+        if all_ok {
+            let _ = fs::remove_file(&path);
+        }
+        report.journals.push(path);
+    }
+    Ok(report)
+}
