@@ -43,7 +43,12 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use isobench_reports::model::{Measurement, Status};
+use isobench_reports::model::Status;
+
+mod cpu;
+mod oom;
+mod points;
+mod relative;
 
 use super::{Ctx, Outcome};
 use crate::cgroup::Limits;
@@ -51,6 +56,11 @@ use crate::measure::Collector;
 use crate::probe::ProbeMode;
 use crate::subject::limits::LimitedInstance;
 use crate::subject::{Subject, SubjectError, SubjectKind};
+use cpu::{record_cpu, run_cpu};
+use oom::{annotate_oom, record_oom, run_oom};
+pub use points::case_name;
+use points::{points, quotas_for, Point};
+use relative::add_relative_throughput;
 
 /// Iterations of the probe's work unit: ~1 ms on the reference host (see the probe's
 /// `DEFAULT_UNIT_ITERS`, calibrated the same way).
@@ -71,75 +81,13 @@ pub const FULL_QUICK_SWEEP: &[SubjectKind] = &[SubjectKind::Process, SubjectKind
 /// should not throttle a single-threaded probe.
 pub const QUICK_QUOTAS: &[f64] = &[25.0, 100.0];
 /// Work window per run, quick and full.
-const WINDOW_QUICK_MS: u64 = 2000;
-const WINDOW_FULL_MS: u64 = 5000;
-const SCENARIO: &str = "throttle";
-const UNLIMITED: &str = "unlimited";
-const OOM: &str = "oom";
+pub(super) const WINDOW_QUICK_MS: u64 = 2000;
+pub(super) const WINDOW_FULL_MS: u64 = 5000;
+pub(super) const SCENARIO: &str = "throttle";
+pub(super) const UNLIMITED: &str = "unlimited";
+pub(super) const OOM: &str = "oom";
 
-/// One point of the sweep.
-#[derive(Debug, Clone)]
-enum Point {
-    Cpu { case: String, percent: Option<f64> },
-    Oom,
-}
-
-impl Point {
-    fn case(&self) -> &str {
-        match self {
-            Point::Cpu { case, .. } => case,
-            Point::Oom => OOM,
-        }
-    }
-}
-
-/// "25%" for 25.0, "12.5%" for 12.5.
-pub fn case_name(percent: f64) -> String {
-    if percent.fract() == 0.0 {
-        format!("{percent:.0}%")
-    } else {
-        format!("{percent}%")
-    }
-}
-
-fn points(quotas: &[f64]) -> Vec<Point> {
-    let mut v = vec![Point::Cpu {
-        case: UNLIMITED.into(),
-        percent: None,
-    }];
-    v.extend(quotas.iter().map(|&q| Point::Cpu {
-        case: case_name(q),
-        percent: Some(q),
-    }));
-    v.push(Point::Oom);
-    v
-}
-
-/// What one run of a CPU point measured.
-#[derive(Debug)]
-struct CpuRun {
-    window: Duration,
-    units: u64,
-    latencies_ns: Vec<f64>,
-    usage: Duration,
-    rusage: Option<Duration>,
-    nr_periods: u64,
-    nr_throttled: u64,
-    throttled: Duration,
-}
-
-/// What one run of the memory point measured.
-#[derive(Debug)]
-struct OomRun {
-    killed_by: Option<i32>,
-    exit_code: Option<i32>,
-    oom_kills: u64,
-    allocated_mib: u64,
-    /// The cgroup's memory high-water mark, where the kernel keeps one.
-    peak_bytes: Option<u64>,
-}
-
-fn launch(
+pub(super) fn launch(
     subject: &mut dyn Subject,
     ctx: &Ctx<'_>,
     case: &str,
@@ -162,90 +110,7 @@ fn launch(
     Ok((inst, exit))
 }
 
-fn run_cpu(
-    subject: &mut dyn Subject,
-    ctx: &Ctx<'_>,
-    case: &str,
-    percent: Option<f64>,
-    period: Duration,
-    window_ms: u64,
-) -> Result<CpuRun, SubjectError> {
-    let mut limits = match percent {
-        Some(p) => Limits::cpu_percent(p, period),
-        None => Limits::default(),
-    };
-    limits.cpu_shares = Some(PROBE_CPU_SHARES);
-    let mode = ProbeMode::Work {
-        window_ms,
-        unit_iters: UNIT_ITERS,
-    };
-    let (mut inst, exit) = launch(subject, ctx, case, &mode, &limits)?;
-    if exit.code != Some(0) {
-        let _ = inst.teardown();
-        return Err(SubjectError::PayloadFailed(format!(
-            "probe work ended with code {:?} signal {:?}",
-            exit.code, exit.signal
-        )));
-    }
-    let stats = inst.cgroup_stats();
-    let rusage = inst.payload_cpu();
-    inst.teardown()?;
-    let stats = stats?;
-    let out = crate::probe::parse_output(&exit.output);
-    let num = |k: &str| -> Result<u64, SubjectError> {
-        out.get(k)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| SubjectError::Other(format!("probe output lacks a numeric {k}= line")))
-    };
-    let latencies_ns = out
-        .get("lat_ns")
-        .map(|s| {
-            s.split(',')
-                .filter_map(|v| v.parse::<u64>().ok())
-                .map(|v| v as f64)
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(CpuRun {
-        window: Duration::from_nanos(num("window_ns")?),
-        units: num("units")?,
-        latencies_ns,
-        usage: stats.cpu.usage,
-        rusage,
-        nr_periods: stats.cpu.nr_periods,
-        nr_throttled: stats.cpu.nr_throttled,
-        throttled: stats.cpu.throttled,
-    })
-}
-
-fn run_oom(subject: &mut dyn Subject, ctx: &Ctx<'_>) -> Result<OomRun, SubjectError> {
-    let limits = Limits {
-        memory_bytes: Some(OOM_LIMIT_MIB << 20),
-        swap_bytes: Some(0),
-        ..Limits::default()
-    };
-    let mode = ProbeMode::Alloc { mib: OOM_ALLOC_MIB };
-    let (mut inst, exit) = launch(subject, ctx, OOM, &mode, &limits)?;
-    let stats = inst.cgroup_stats();
-    inst.teardown()?;
-    let stats = stats?;
-    let allocated_mib = exit
-        .output
-        .lines()
-        .filter_map(|l| l.strip_prefix("touched_mib="))
-        .filter_map(|v| v.trim().parse().ok())
-        .max()
-        .unwrap_or(0);
-    Ok(OomRun {
-        killed_by: exit.signal,
-        exit_code: exit.code,
-        oom_kills: stats.memory.oom_kills,
-        allocated_mib,
-        peak_bytes: stats.memory.max_usage_bytes,
-    })
-}
-
-struct Entry {
+pub(super) struct Entry {
     subject: usize,
     /// The scenario's labels plus the subject's own (`accel`, `oci_runtime`, ...).
     cpu_labels: BTreeMap<String, String>,
@@ -450,19 +315,8 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     }
 }
 
-/// The quotas `kind` sweeps (see the module doc: quick runs are shorter for slow
-/// launchers unless the user chose the quotas).
-fn quotas_for(kind: SubjectKind, quick: bool, quotas: &[f64]) -> Vec<f64> {
-    let default = super::ScenarioOptions::default().quotas;
-    if quick && quotas == default.as_slice() && !FULL_QUICK_SWEEP.contains(&kind) {
-        QUICK_QUOTAS.to_vec()
-    } else {
-        quotas.to_vec()
-    }
-}
-
 /// Errors that mean this host (or user) cannot have cgroups, rather than a failure.
-fn cannot_run_here(e: &crate::cgroup::CgroupError) -> bool {
+pub(super) fn cannot_run_here(e: &crate::cgroup::CgroupError) -> bool {
     use crate::cgroup::CgroupError as E;
     match e {
         E::NoController { .. } | E::Detect(_) => true,
@@ -471,262 +325,5 @@ fn cannot_run_here(e: &crate::cgroup::CgroupError) -> bool {
             std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
         ),
         _ => false,
-    }
-}
-
-fn record_cpu(
-    col: &mut Collector,
-    subject: &str,
-    case: &str,
-    percent: Option<f64>,
-    labels: &BTreeMap<String, String>,
-    r: &CpuRun,
-) {
-    let window_s = r.window.as_secs_f64();
-    if window_s <= 0.0 {
-        return;
-    }
-    let share = r.usage.as_secs_f64() / window_s;
-    col.add_value(subject, case, "cpu_share", labels, "ratio", share);
-    if let Some(p) = percent {
-        col.add_value(
-            subject,
-            case,
-            "share_over_quota",
-            labels,
-            "ratio",
-            share / (p / 100.0),
-        );
-    }
-    if let Some(cpu) = r.rusage.filter(|c| !c.is_zero()) {
-        col.add_value(
-            subject,
-            case,
-            "usage_over_rusage",
-            labels,
-            "ratio",
-            r.usage.as_secs_f64() / cpu.as_secs_f64(),
-        );
-    }
-    col.add_value(
-        subject,
-        case,
-        "throughput",
-        labels,
-        "ops/s",
-        r.units as f64 / window_s,
-    );
-    for &l in &r.latencies_ns {
-        col.add_value(subject, case, "latency", labels, "ns", l);
-    }
-    col.add_value(
-        subject,
-        case,
-        "nr_periods",
-        labels,
-        "count",
-        r.nr_periods as f64,
-    );
-    col.add_value(
-        subject,
-        case,
-        "nr_throttled",
-        labels,
-        "count",
-        r.nr_throttled as f64,
-    );
-    col.add_value(
-        subject,
-        case,
-        "throttled_time",
-        labels,
-        "ns",
-        r.throttled.as_nanos() as f64,
-    );
-}
-
-/// Record one OOM run; returns its reason text.
-fn record_oom(
-    col: &mut Collector,
-    subject: &str,
-    labels: &BTreeMap<String, String>,
-    r: &OomRun,
-) -> String {
-    col.add_value(
-        subject,
-        OOM,
-        "oom_kill",
-        labels,
-        "count",
-        r.oom_kills as f64,
-    );
-    col.add_value(
-        subject,
-        OOM,
-        "allocated_mib",
-        labels,
-        "MiB",
-        r.allocated_mib as f64,
-    );
-    if let Some(b) = r.peak_bytes {
-        col.add_value(subject, OOM, "memory_peak", labels, "bytes", b as f64);
-    }
-    oom_reason(r)
-}
-
-fn oom_reason(r: &OomRun) -> String {
-    match (r.killed_by, r.oom_kills) {
-        (Some(libc::SIGKILL), n) if n > 0 => {
-            format!("oom-killed after {} MiB", r.allocated_mib)
-        }
-        (Some(sig), n) => format!(
-            "killed by signal {sig} after {} MiB with oom_kill={n}",
-            r.allocated_mib
-        ),
-        (None, n) => format!(
-            "NOT oom-killed: exit code {:?} after {} MiB, oom_kill={n}",
-            r.exit_code, r.allocated_mib
-        ),
-    }
-}
-
-/// `throughput_rel`: each run's throughput over the median unthrottled throughput of the
-/// same subject (and labels).
-fn add_relative_throughput(ms: &mut Vec<Measurement>) {
-    let mut extra = Vec::new();
-    for base in ms
-        .iter()
-        .filter(|m| m.case == UNLIMITED && m.metric == "throughput" && m.status == Status::Ok)
-    {
-        let Some(median) = base.summary.map(|s| s.p50).filter(|p| *p > 0.0) else {
-            continue;
-        };
-        for m in ms.iter().filter(|m| {
-            m.subject == base.subject
-                && m.metric == "throughput"
-                && m.labels == base.labels
-                && m.status == Status::Ok
-        }) {
-            extra.push(Measurement::from_samples(
-                isobench_reports::model::MeasurementKey::new(
-                    SCENARIO,
-                    &m.subject,
-                    &m.case,
-                    "throughput_rel",
-                ),
-                "ratio",
-                m.labels.clone(),
-                m.samples.iter().map(|v| v / median).collect(),
-            ));
-        }
-    }
-    // Keep each case's metrics together: insert after the case's throughput.
-    for x in extra {
-        let at = ms
-            .iter()
-            .position(|m| m.subject == x.subject && m.case == x.case && m.metric == "throughput")
-            .map_or(ms.len(), |p| p + 1);
-        ms.insert(at, x);
-    }
-}
-
-/// Put the OOM outcome into the measurements' reason; a run that was not OOM-killed
-/// turns the `oom_kill` measurement into a failure.
-fn annotate_oom(ms: &mut [Measurement], reasons: &BTreeMap<String, Vec<String>>) {
-    for m in ms
-        .iter_mut()
-        .filter(|m| m.case == OOM && m.status == Status::Ok)
-    {
-        let Some(rs) = reasons.get(&m.subject) else {
-            continue;
-        };
-        let mut uniq: Vec<&String> = rs.iter().collect();
-        uniq.sort();
-        uniq.dedup();
-        let text = uniq
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-        if m.metric == "oom_kill" && rs.iter().any(|r| !r.starts_with("oom-killed")) {
-            m.status = Status::Failed;
-        }
-        m.reason = Some(text);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn case_names_and_points() {
-        assert_eq!(case_name(25.0), "25%");
-        assert_eq!(case_name(12.5), "12.5%");
-        let p = points(&[10.0, 200.0]);
-        let cases: Vec<&str> = p.iter().map(Point::case).collect();
-        assert_eq!(cases, vec!["unlimited", "10%", "200%", "oom"]);
-    }
-
-    #[test]
-    fn quick_runs_shorten_the_sweep_of_slow_launchers_only() {
-        let default = crate::scenario::ScenarioOptions::default().quotas;
-        assert_eq!(quotas_for(SubjectKind::Process, true, &default), default);
-        assert_eq!(quotas_for(SubjectKind::Sandbox, true, &default), default);
-        assert_eq!(
-            quotas_for(SubjectKind::Docker, true, &default),
-            QUICK_QUOTAS
-        );
-        assert_eq!(quotas_for(SubjectKind::Runc, false, &default), default);
-        // Quotas the user chose are kept for every subject.
-        assert_eq!(quotas_for(SubjectKind::Docker, true, &[40.0]), vec![40.0]);
-    }
-
-    #[test]
-    fn oom_reasons() {
-        let r = OomRun {
-            killed_by: Some(libc::SIGKILL),
-            exit_code: None,
-            oom_kills: 1,
-            allocated_mib: 30,
-            peak_bytes: None,
-        };
-        assert_eq!(oom_reason(&r), "oom-killed after 30 MiB");
-        let r = OomRun {
-            killed_by: None,
-            exit_code: Some(0),
-            oom_kills: 0,
-            allocated_mib: 256,
-            peak_bytes: None,
-        };
-        assert!(oom_reason(&r).starts_with("NOT oom-killed"));
-    }
-
-    #[test]
-    fn relative_throughput_is_over_the_baseline_median() {
-        let mk = |case: &str, v: Vec<f64>| {
-            Measurement::from_samples(
-                isobench_reports::model::MeasurementKey::new(
-                    SCENARIO,
-                    "process",
-                    case,
-                    "throughput",
-                ),
-                "ops/s",
-                BTreeMap::new(),
-                v,
-            )
-        };
-        let mut ms = vec![
-            mk(UNLIMITED, vec![900.0, 1000.0, 1100.0]),
-            mk("25%", vec![250.0]),
-        ];
-        add_relative_throughput(&mut ms);
-        let rel = ms
-            .iter()
-            .find(|m| m.case == "25%" && m.metric == "throughput_rel")
-            .expect("rel");
-        assert_eq!(rel.samples, vec![0.25]);
-        assert_eq!(ms[1].metric, "throughput_rel");
     }
 }
