@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use clap::builder::RangedU64ValueParser;
 use clap::Args;
 use isobench_reports::text::{summary, table};
 
@@ -22,11 +23,11 @@ pub struct RunArgs {
     /// Fewer iterations: a first look, or CI.
     #[arg(long)]
     pub quick: bool,
-    /// Measured iterations per case (overrides the scenario's default).
-    #[arg(long)]
+    /// Measured iterations per case (1–10000000; overrides the scenario's default).
+    #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
     pub iterations: Option<usize>,
-    /// Warm-up iterations per case, discarded.
-    #[arg(long)]
+    /// Warm-up iterations per case, discarded (0–1000000).
+    #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
     pub warmup: Option<usize>,
     /// Order of cases within a round.
     #[arg(long, value_enum, default_value_t = Order::Shuffled)]
@@ -34,8 +35,8 @@ pub struct RunArgs {
     /// Seed of the shuffled order (recorded in the run file).
     #[arg(long, default_value_t = 0x150BE4C4)]
     pub seed: u64,
-    /// Stop a scenario's rounds after this many seconds (0: no limit).
-    #[arg(long, default_value_t = 0.0)]
+    /// Stop a scenario's rounds after this many seconds (0: no limit; at most 1000000).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_time_budget)]
     pub time_budget: f64,
     /// Output directory for the run JSON (and report).
     #[arg(long, default_value = "results")]
@@ -43,26 +44,8 @@ pub struct RunArgs {
     /// Run JSON path (default: OUT/run-<timestamp>.json).
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Creator threads for the clone concurrency sweep.
-    #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 2, 4, 8])]
-    pub concurrency: Vec<usize>,
-    /// Extra mounts for the clone mount-table sweep.
-    #[arg(long, value_delimiter = ',', default_values_t = vec![0usize, 100, 1000])]
-    pub mounts: Vec<usize>,
-    /// CPU quotas of the throttle sweep, in % of one CPU (comma list).
-    #[arg(long, value_delimiter = ',', default_values_t = vec![10.0f64, 25.0, 50.0, 100.0, 150.0, 200.0])]
-    pub quotas: Vec<f64>,
-    /// CFS period of the throttle sweep, in ms.
-    #[arg(long, default_value_t = 100)]
-    pub period_ms: u64,
-    /// Work window of one throttle run, in ms (default: 2000 with --quick, else 5000).
-    #[arg(long)]
-    pub throttle_window_ms: Option<u64>,
-    /// CPU for the clone scenario's sequential cases: `auto` (the last CPU this process may
-    /// use; CPU 0 usually takes the device interrupts), a CPU number, or `off` (let the
-    /// scheduler place creator and child). The concurrency sweep is never pinned.
-    #[arg(long, default_value = "auto", value_name = "auto|off|CPU")]
-    pub pin: String,
+    #[command(flatten)]
+    pub options: ScenarioOptions,
     /// Work directory base (default /var/tmp, or $ISOBENCH_WORKDIR).
     #[arg(long)]
     pub workdir: Option<PathBuf>,
@@ -115,18 +98,9 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     } else {
         a.subject.clone()
     };
-    if a.concurrency.iter().any(|&c| c == 0 || c > 256) {
-        anyhow::bail!("--concurrency values must be between 1 and 256");
-    }
-    if a.mounts.iter().any(|&m| m > 10_000) {
-        anyhow::bail!("--mounts values above 10000 are refused (each is a real tmpfs mount)");
-    }
-    if a.quotas.iter().any(|&q| !(q > 0.0 && q <= 10_000.0)) {
-        anyhow::bail!("--quotas values must be above 0 and at most 10000 (% of one CPU)");
-    }
-    if !(1..=1000).contains(&a.period_ms) {
-        anyhow::bail!("--period-ms must be between 1 and 1000 (the kernel's CFS period range)");
-    }
+    a.options.throttle.validate()?;
+    let mut options = a.options.clone();
+    options.clone.pin_cpu = resolve_pin(&options.clone.pin)?;
     let cfg = RunConfig {
         scenarios: a.scenario.clone(),
         subjects,
@@ -137,14 +111,7 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         seed: a.seed,
         time_budget_s: a.time_budget,
         json: json.clone(),
-        options: ScenarioOptions {
-            concurrency: a.concurrency.clone(),
-            mounts: a.mounts.clone(),
-            quotas: a.quotas.clone(),
-            period_ms: a.period_ms,
-            throttle_window_ms: a.throttle_window_ms,
-            pin_cpu: resolve_pin(&a.pin)?,
-        },
+        options,
         verbose: a.verbose,
         progress: !a.no_progress && std::io::stderr().is_terminal(),
         workdir: a.workdir.clone(),
@@ -230,4 +197,14 @@ fn emulation_note(run: &isobench_reports::Run) -> Option<String> {
         "NOTE: the qemu figures (label accel=tcg) come from software emulation (TCG), not hardware \
          virtualization: a VM under KVM boots several times faster. KVM probe: {why}"
     ))
+}
+
+/// `--time-budget`: finite seconds, 0 (no limit) to 1000000.
+fn parse_time_budget(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=1_000_000.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?}: expected seconds from 0 (no limit) to 1000000"
+        )),
+    }
 }

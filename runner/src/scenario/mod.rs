@@ -87,35 +87,16 @@ pub struct Ctx<'a> {
     pub options: &'a ScenarioOptions,
 }
 
-/// Scenario options from the command line.
-#[derive(Debug, Clone, Serialize)]
+/// Scenario options from the command line: each scenario owns its own
+/// (`scenario/<name>/options.rs`); the run file records them flat under `config.options`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, clap::Args)]
 pub struct ScenarioOptions {
-    /// Creator threads for the clone concurrency sweep.
-    pub concurrency: Vec<usize>,
-    /// Extra mounts for the clone mount-table sweep.
-    pub mounts: Vec<usize>,
-    /// CPU quotas of the throttle sweep, in % of one CPU.
-    pub quotas: Vec<f64>,
-    /// CFS period of the throttle sweep, in ms.
-    pub period_ms: u64,
-    /// Work window of one throttle run, in ms (default: 2000 quick, 5000 full).
-    pub throttle_window_ms: Option<u64>,
-    /// The CPU the clone scenario's sequential cases run on (creator and children pinned
-    /// together); `None`: wherever the scheduler puts them. Resolved from `--pin`.
-    pub pin_cpu: Option<usize>,
-}
-
-impl Default for ScenarioOptions {
-    fn default() -> Self {
-        ScenarioOptions {
-            concurrency: vec![1, 2, 4, 8],
-            mounts: vec![0, 100, 1000],
-            quotas: vec![10.0, 25.0, 50.0, 100.0, 150.0, 200.0],
-            period_ms: 100,
-            throttle_window_ms: None,
-            pin_cpu: None,
-        }
-    }
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub clone: clone::options::CloneOptions,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub throttle: throttle::options::ThrottleOptions,
 }
 
 /// How a scenario ended.
@@ -199,4 +180,37 @@ pub fn prepare_subject(
         return Prepared::Unusable;
     }
     Prepared::Ready(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Flags {
+        #[command(flatten)]
+        options: super::ScenarioOptions,
+    }
+
+    #[test]
+    fn defaults_of_the_flags_are_the_default_options() {
+        let parsed = Flags::try_parse_from(["isobench"]).expect("no flags");
+        assert_eq!(parsed.options, super::ScenarioOptions::default());
+    }
+
+    #[test]
+    fn option_ranges_are_checked_when_parsed() {
+        for bad in [
+            &["--concurrency", "0"][..],
+            &["--concurrency", "1,300"],
+            &["--mounts", "10001"],
+            &["--quotas", "0"],
+            &["--period-ms", "0"],
+            &["--throttle-window-ms", "0"],
+            &["--throttle-window-ms", "99999999999"],
+        ] {
+            let args = std::iter::once("isobench").chain(bad.iter().copied());
+            assert!(Flags::try_parse_from(args).is_err(), "{bad:?} was accepted");
+        }
+    }
 }

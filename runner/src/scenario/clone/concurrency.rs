@@ -13,7 +13,7 @@ use crate::measure::Collector;
 use crate::scenario::Ctx;
 use crate::sys;
 
-/// The concurrency sweep over `cases` × `ctx.options.concurrency`, `rounds` times.
+/// The concurrency sweep over `cases` × `ctx.options.clone.concurrency`, `rounds` times.
 pub(super) fn sweep(
     ctx: &Ctx<'_>,
     conc_cases: &[(&str, u64)],
@@ -25,7 +25,7 @@ pub(super) fn sweep(
     for round in 0..conc_rounds {
         let mut points: Vec<(&str, u64, usize)> = Vec::new();
         for (name, flags) in conc_cases {
-            for &c in &ctx.options.concurrency {
+            for &c in &ctx.options.clone.concurrency {
                 points.push((name, *flags, c));
             }
         }

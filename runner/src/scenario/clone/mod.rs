@@ -35,6 +35,7 @@ use isobench_reports::model::Status;
 
 mod concurrency;
 mod mounts;
+pub mod options;
 mod per_flag;
 mod unshare_setns;
 
@@ -144,19 +145,19 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let conc_rounds = (plan.iterations / 40).clamp(3, 25);
     let ops_per_thread = (plan.iterations / 20).clamp(5, 50);
     let mount_levels: Vec<usize> = if usable(libc::CLONE_NEWNS as u64) {
-        ctx.options.mounts.clone()
+        ctx.options.clone.mounts.clone()
     } else {
         Vec::new()
     };
     let mount_iters = (plan.iterations / 2).max(10);
     let ns_iters = (plan.iterations / 4).max(10);
     let total_steps = (plan.warmup + plan.iterations) * (cases.len() + 1)
-        + conc_rounds * conc_cases.len() * ctx.options.concurrency.len()
+        + conc_rounds * conc_cases.len() * ctx.options.clone.concurrency.len()
         + (plan.warmup + mount_iters) * mount_levels.len()
         + ns_iters * 2 * ns::ALL.len();
     ctx.progress.start("clone", total_steps as u64);
     let started = Instant::now();
-    let pin_cpu = ctx.options.pin_cpu;
+    let pin_cpu = ctx.options.clone.pin_cpu;
     // When pinning fails, the remark below is not set.
     let pin = || pin_cpu.and_then(|cpu| pin_or_warn(cpu, "clone"));
     let mut pinned_all = pin_cpu.is_some();

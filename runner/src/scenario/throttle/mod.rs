@@ -47,6 +47,7 @@ use isobench_reports::model::Status;
 
 mod cpu;
 mod oom;
+pub mod options;
 mod points;
 mod relative;
 
@@ -126,7 +127,7 @@ pub(super) struct Entry {
 /// Run the throttle scenario over `ctx.subjects`.
 pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let env = ctx.env;
-    let opts = ctx.options;
+    let opts = &ctx.options.throttle;
     let period = Duration::from_millis(opts.period_ms.max(1));
     let window_ms = opts.throttle_window_ms.unwrap_or(if ctx.quick {
         WINDOW_QUICK_MS

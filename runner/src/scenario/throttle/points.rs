@@ -46,7 +46,7 @@ pub(super) fn points(quotas: &[f64]) -> Vec<Point> {
 /// The quotas `kind` sweeps (see the module doc: quick runs are shorter for slow
 /// launchers unless the user chose the quotas).
 pub(super) fn quotas_for(kind: SubjectKind, quick: bool, quotas: &[f64]) -> Vec<f64> {
-    let default = crate::scenario::ScenarioOptions::default().quotas;
+    let default = super::options::ThrottleOptions::default().quotas;
     if quick && quotas == default.as_slice() && !FULL_QUICK_SWEEP.contains(&kind) {
         QUICK_QUOTAS.to_vec()
     } else {
@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn quick_runs_shorten_the_sweep_of_slow_launchers_only() {
-        let default = crate::scenario::ScenarioOptions::default().quotas;
+        let default = super::options::ThrottleOptions::default().quotas;
         assert_eq!(quotas_for(SubjectKind::Process, true, &default), default);
         assert_eq!(quotas_for(SubjectKind::Sandbox, true, &default), default);
         assert_eq!(

@@ -3,7 +3,6 @@
 
 use isobench_reports::model::{Measurement, Status};
 
-
 use super::*;
 
 /// `throughput_rel`: each run's throughput over the median unthrottled throughput of the
