@@ -41,6 +41,12 @@ pub fn raise_flag(sig: i32) {
     SIGNAL.store(sig, Ordering::SeqCst);
 }
 
+/// The name of the signal that stopped the run (what `interrupted()` holds), for a
+/// scenario that saw an interrupted wait; "signal" only when none was recorded.
+pub fn interrupted_name() -> &'static str {
+    interrupted().map(name).unwrap_or("signal")
+}
+
 /// Name of a signal for messages.
 pub fn name(sig: i32) -> &'static str {
     match sig {

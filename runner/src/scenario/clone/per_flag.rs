@@ -66,7 +66,7 @@ pub(super) fn measure(
                 Ok(_) => {}
                 Err(e) => {
                     if sys::signals::interrupted().is_some() {
-                        return Some("signal");
+                        return Some(crate::sys::signals::interrupted_name());
                     }
                     col.problem(
                         SUBJECT,

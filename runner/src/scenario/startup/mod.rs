@@ -124,7 +124,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             super::Prepared::Interrupted => {
                 return Outcome {
                     measurements: col.finish(),
-                    interrupted: Some("signal"),
+                    interrupted: Some(crate::sys::signals::interrupted_name()),
                 }
             }
         };
@@ -202,7 +202,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                     }
                 }
                 Err(err) if err.is_interrupt() => {
-                    interrupted = Some("signal");
+                    interrupted = Some(crate::sys::signals::interrupted_name());
                     break 'rounds;
                 }
                 Err(err) => {

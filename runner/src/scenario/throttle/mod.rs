@@ -154,7 +154,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             super::Prepared::Interrupted => {
                 return Outcome {
                     measurements: col.finish(),
-                    interrupted: Some("signal"),
+                    interrupted: Some(crate::sys::signals::interrupted_name()),
                 }
             }
         };
@@ -240,7 +240,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             let skip = match result {
                 Ok(()) => None,
                 Err(err) if err.is_interrupt() => {
-                    interrupted = Some("signal");
+                    interrupted = Some(crate::sys::signals::interrupted_name());
                     break 'rounds;
                 }
                 Err(SubjectError::Unsupported(u)) => Some(u.to_string()),
