@@ -30,77 +30,68 @@ use serde::Serialize;
 use crate::probe::ProbeMode;
 use crate::workdir::Env;
 
-/// Every subject isobench knows, in the order they are listed and run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum SubjectKind {
+/// Declares [`SubjectKind`] from one list: each subject's variant (its doc is the
+/// command line's help), its name in run files, and how it is built. This list is the one
+/// place a subject is named; everything else (doctor, host probing, cleanup, the run
+/// file's `subjects` map, the reports) loops over `SubjectKind::all()` or reads what the
+/// subject says of itself.
+macro_rules! subjects {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal => $create:expr,)+) => {
+        /// Every subject isobench knows, in the order they are listed and run.
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum,
+        )]
+        #[serde(rename_all = "lowercase")]
+        pub enum SubjectKind {
+            $($(#[doc = $doc])* #[value(name = $name)] #[serde(rename = $name)] $variant,)+
+        }
+
+        impl SubjectKind {
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(SubjectKind::$variant => $name,)+
+                }
+            }
+
+            pub fn all() -> &'static [SubjectKind] {
+                &[$(SubjectKind::$variant,)+]
+            }
+
+            /// Build the subject.
+            pub fn create(self) -> Box<dyn Subject> {
+                match self {
+                    $(SubjectKind::$variant => Box::new($create),)+
+                }
+            }
+        }
+    };
+}
+
+subjects! {
     /// The probe spawned as a plain process (vfork + execve, via clone3).
-    Process,
+    Process = "process" => process::Process,
     /// clone() with CLONE_NEW* flags (the `clone` scenario).
-    Namespaces,
+    Namespaces = "namespaces" => namespaces::Namespaces,
     /// isobench's own minimal container: namespaces, rootfs, pivot_root, cgroup, exec.
-    Sandbox,
+    Sandbox = "sandbox" => sandbox::Sandbox::default(),
     /// bubblewrap: namespaces and a rootfs, no cgroups.
-    Bwrap,
+    Bwrap = "bwrap" => bwrap::Bwrap::default(),
     /// The runc OCI runtime (create + start, and run) on a generated bundle.
-    Runc,
+    Runc = "runc" => oci::runc::subject(),
     /// The crun OCI runtime (create + start, and run) on a generated bundle.
-    Crun,
+    Crun = "crun" => oci::crun::subject(),
     /// `docker run` of an image imported from the generated rootfs.
-    Docker,
+    Docker = "docker" => engine::docker::subject(),
     /// `podman run` of an image imported from the generated rootfs.
-    Podman,
+    Podman = "podman" => engine::podman::subject(),
     /// The probe as /init of a QEMU VM (cases: machine types; TCG unless KVM works).
-    Qemu,
+    Qemu = "qemu" => qemu::Qemu::default(),
 }
 
 impl SubjectKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            SubjectKind::Process => "process",
-            SubjectKind::Namespaces => "namespaces",
-            SubjectKind::Sandbox => "sandbox",
-            SubjectKind::Bwrap => "bwrap",
-            SubjectKind::Runc => "runc",
-            SubjectKind::Crun => "crun",
-            SubjectKind::Docker => "docker",
-            SubjectKind::Podman => "podman",
-            SubjectKind::Qemu => "qemu",
-        }
-    }
-
-    pub fn all() -> &'static [SubjectKind] {
-        &[
-            SubjectKind::Process,
-            SubjectKind::Namespaces,
-            SubjectKind::Sandbox,
-            SubjectKind::Bwrap,
-            SubjectKind::Runc,
-            SubjectKind::Crun,
-            SubjectKind::Docker,
-            SubjectKind::Podman,
-            SubjectKind::Qemu,
-        ]
-    }
-
     /// Subjects that take part in the `startup` scenario.
     pub fn startup_subjects() -> Vec<SubjectKind> {
         Self::all().to_vec()
-    }
-
-    /// Build the subject.
-    pub fn create(self) -> Box<dyn Subject> {
-        match self {
-            SubjectKind::Process => Box::new(process::Process),
-            SubjectKind::Namespaces => Box::new(namespaces::Namespaces),
-            SubjectKind::Sandbox => Box::new(sandbox::Sandbox::default()),
-            SubjectKind::Bwrap => Box::new(bwrap::Bwrap::default()),
-            SubjectKind::Runc => Box::new(oci::runc::subject()),
-            SubjectKind::Crun => Box::new(oci::crun::subject()),
-            SubjectKind::Docker => Box::new(engine::docker::subject()),
-            SubjectKind::Podman => Box::new(engine::podman::subject()),
-            SubjectKind::Qemu => Box::new(qemu::Qemu::default()),
-        }
     }
 }
 
