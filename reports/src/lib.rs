@@ -12,6 +12,7 @@ pub mod history;
 pub mod model;
 pub mod report;
 pub mod stats;
+pub mod terminal;
 pub mod units;
 
 pub use model::{Host, Measurement, Run, Status, Summary, Tool, RUN_SCHEMA};
