@@ -32,6 +32,8 @@ pub enum HistoryError {
         found: i64,
         supported: i64,
     },
+    #[error("history database {path} is {kind}, not a regular file: give the path of an SQLite file (it is created when missing)")]
+    NotAFile { path: String, kind: &'static str },
     #[error("history database {path}: cannot encode {what} as JSON: {source}")]
     Json {
         path: String,
@@ -92,9 +94,17 @@ pub struct HostFilter {
 }
 
 impl History {
-    /// Open (creating and migrating as needed) the database at `path`.
+    /// Open (creating and migrating as needed) the database at `path`. Anything but a
+    /// regular file is refused before SQLite sees it: it would block on a FIFO, and read
+    /// /dev/zero as an empty database (and create `/dev/zero-journal` beside it).
     pub fn open(path: &Path) -> Result<History, HistoryError> {
-        let p = path.display().to_string();
+        let p = crate::terminal::printable(&path.display().to_string()).into_owned();
+        if let Some(kind) = std::fs::metadata(path)
+            .ok()
+            .and_then(|m| crate::model::special_file_kind(m.file_type()))
+        {
+            return Err(HistoryError::NotAFile { path: p, kind });
+        }
         let conn = Connection::open(path).map_err(|source| HistoryError::Sqlite {
             path: p.clone(),
             source,
