@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use isobench_reports::compare::{self, CompareOptions, Correction, Group};
 use isobench_reports::history::{self, CheckOptions, CheckVerdict, History, Recorded};
+use isobench_reports::terminal::{printable, truncated};
 use isobench_reports::Run;
 
 /// Output format of `compare` and `history check`.
@@ -198,7 +199,11 @@ pub fn cmd_compare(a: CompareArgs) -> anyhow::Result<i32> {
         for (r, t) in c.runs[1..].iter().zip(&c.tallies) {
             eprintln!(
                 "isobench compare: {} vs {}: {} regressed, {} improved, {} changed",
-                r.label, c.runs[0].label, t.regressed, t.improved, t.changed
+                printable(&r.label),
+                printable(&c.runs[0].label),
+                t.regressed,
+                t.improved,
+                t.changed
             );
         }
     }
@@ -233,15 +238,15 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
                     println!(
                         "{:>5}  {:<30}  {:<24}  {:<12}  {:>5}  {:>4}  {}{}{}",
                         r.id,
-                        r.started_at,
-                        r.kernel,
-                        r.hostname,
+                        printable(&r.started_at),
+                        printable(&r.kernel),
+                        printable(&r.hostname),
                         r.cpus,
                         r.measurements,
-                        r.tool_version,
+                        printable(&r.tool_version),
                         r.tool_git
                             .as_deref()
-                            .map(|g| format!(" ({g})"))
+                            .map(|g| format!(" ({})", printable(g)))
                             .unwrap_or_default(),
                         if r.interrupted { " INTERRUPTED" } else { "" }
                     );
@@ -277,7 +282,7 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
             if json {
                 emit(&(serde_json::to_string_pretty(&s)? + "\n"), None)?;
             } else {
-                println!("{metric}");
+                println!("{}", printable(&metric));
                 let lo = s.iter().map(|p| p.p50).fold(f64::INFINITY, f64::min);
                 let hi = s.iter().map(|p| p.p50).fold(f64::NEG_INFINITY, f64::max);
                 for p in &s {
@@ -290,8 +295,8 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
                     println!(
                         "{:>5}  {:<30}  {:<20}  {:>10}  [{} – {}]  n={:<5} {}",
                         p.run_id,
-                        p.started_at,
-                        p.kernel,
+                        printable(&p.started_at),
+                        printable(&p.kernel),
                         compare::human(p.p50, &p.unit),
                         compare::human(p.p50_ci[0], &p.unit),
                         compare::human(p.p50_ci[1], &p.unit),
@@ -358,6 +363,9 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
     }
 }
 
+/// Widest measurement name a history check prints; longer ones end in "…".
+const MAX_NAME_CHARS: usize = 100;
+
 fn band_text(rep_row: &history::CheckRow) -> String {
     match rep_row.band {
         Some([lo, hi]) => format!(
@@ -372,17 +380,18 @@ fn band_text(rep_row: &history::CheckRow) -> String {
 fn check_table(rep: &history::CheckReport, run: &Path) -> String {
     let mut out = format!(
         "{} against the last {} runs (median of their medians; band = Tukey fences of their IQR; threshold ±{:.1} %)\n",
-        run.display(),
+        printable(&run.display().to_string()),
         rep.options.last,
         rep.options.threshold * 100.0
     );
+    // Bounded: a format width past u16::MAX panics, and a 70,000-character name helps no one.
     let w = rep
         .rows
         .iter()
-        .map(|r| r.identity.len())
+        .map(|r| printable(&r.identity).chars().count())
         .max()
         .unwrap_or(10)
-        .max(11);
+        .clamp(11, MAX_NAME_CHARS);
     out.push_str(&format!(
         "{:<w$}  {:>10}  {:>10}  {:>23}  {:>8}  verdict\n",
         "measurement", "tonight", "baseline", "band", "change"
@@ -390,7 +399,7 @@ fn check_table(rep: &history::CheckReport, run: &Path) -> String {
     for r in &rep.rows {
         out.push_str(&format!(
             "{:<w$}  {:>10}  {:>10}  {:>23}  {:>8}  {}{}\n",
-            r.identity,
+            truncated(&printable(&r.identity), w),
             r.p50.map_or("-".into(), |v| compare::human(v, &r.unit)),
             r.baseline_median
                 .map_or("-".into(), |v| compare::human(v, &r.unit)),
@@ -399,7 +408,7 @@ fn check_table(rep: &history::CheckReport, run: &Path) -> String {
             r.verdict.as_str(),
             r.note
                 .as_deref()
-                .map(|n| format!(" ({n})"))
+                .map(|n| format!(" ({})", printable(n)))
                 .unwrap_or_default()
         ));
     }
@@ -409,7 +418,8 @@ fn check_table(rep: &history::CheckReport, run: &Path) -> String {
 /// Markdown of a history check, for `$GITHUB_STEP_SUMMARY`.
 pub fn check_markdown(rep: &history::CheckReport, run: &Path) -> String {
     let esc = |s: &str| {
-        s.replace('|', "\\|")
+        truncated(&printable(s), MAX_NAME_CHARS)
+            .replace('|', "\\|")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
     };

@@ -9,6 +9,7 @@
 
 use isobench_reports::model::{Measurement, Status, Summary};
 use isobench_reports::report::select::{self, Class};
+use isobench_reports::terminal::printable;
 
 use super::table::human;
 
@@ -140,8 +141,13 @@ fn row_names(rows: &[&Measurement]) -> Vec<String> {
 /// An aligned text table, indented by two spaces: the first `left` columns are
 /// left-aligned (names), the others right-aligned (numbers).
 fn grid(header: &[String], rows: &[Vec<String>], left: usize) -> String {
+    // Text from the run file made visible (`terminal::printable`) before it is measured.
+    let esc =
+        |r: &[String]| -> Vec<String> { r.iter().map(|c| printable(c).into_owned()).collect() };
+    let header = esc(header);
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| esc(r)).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
                 *w = (*w).max(c.chars().count());
@@ -149,7 +155,7 @@ fn grid(header: &[String], rows: &[Vec<String>], left: usize) -> String {
         }
     }
     let mut out = String::new();
-    for r in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+    for r in std::iter::once(header.as_slice()).chain(rows.iter().map(Vec::as_slice)) {
         let mut line = String::from("  ");
         for (i, (c, w)) in r.iter().zip(&widths).enumerate() {
             let pad = " ".repeat(w - c.chars().count());
@@ -396,7 +402,7 @@ fn clone(of: &[&Measurement]) -> String {
         // Where the creator ran (`--pin`), as the scenario remarked on its measurements.
         let placement = find("namespaces", "none", "total")
             .and_then(|m| m.reason.as_deref())
-            .map(|r| format!("; {r}"))
+            .map(|r| format!("; {}", printable(r)))
             .unwrap_or_default();
         out.push_str(&format!(
             "clone: clone3(CLONE_VM | flag) → child reaped (total); over plain = total − total(none){}{placement}\n",
@@ -502,7 +508,7 @@ fn throttle(of: &[&Measurement]) -> String {
         let period = of
             .iter()
             .find_map(|m| m.labels.get("period_ms"))
-            .map(|p| format!(" (period {p} ms)"))
+            .map(|p| format!(" (period {} ms)", printable(p)))
             .unwrap_or_default();
         out.push_str(&format!(
             "throttle: CPU-bound work under a cgroup CPU quota{period}; cpu share = CPU time / wall time; \
@@ -562,11 +568,17 @@ fn oom_lines(of: &[&Measurement]) -> String {
     let what = oom
         .first()
         .and_then(|m| Some((m.labels.get("alloc_mib")?, m.labels.get("limit_mib")?)))
-        .map(|(a, l)| format!(" ({a} MiB under a {l} MiB limit)"))
+        .map(|(a, l)| format!(" ({} MiB under a {} MiB limit)", printable(a), printable(l)))
         .unwrap_or_default();
     outcomes
         .iter()
-        .map(|(text, who)| format!("  oom{what}: {text}: {}\n", who.join(", ")))
+        .map(|(text, who)| {
+            format!(
+                "  oom{what}: {}: {}\n",
+                printable(text),
+                printable(&who.join(", "))
+            )
+        })
         .collect()
 }
 
@@ -591,7 +603,7 @@ fn generic(scenario: &str, of: &[&Measurement]) -> String {
         return String::new();
     }
     let header = strings(&["subject", "metric", "labels", "p50", "95% CI of p50", "p99"]);
-    format!("{scenario}:\n{}", grid(&header, &rows, 3))
+    format!("{}:\n{}", printable(scenario), grid(&header, &rows, 3))
 }
 
 /// Every skipped or failed measurement (and any `ok` one without numbers), one line per
@@ -648,11 +660,11 @@ fn problems(ms: &[Measurement]) -> String {
             format!(
                 "{} {} {}/{} {}: {}\n",
                 g.word,
-                g.scenario,
-                g.subject,
-                g.cases.join(","),
-                g.metrics.join(","),
-                g.reason
+                printable(g.scenario),
+                printable(g.subject),
+                printable(&g.cases.join(",")),
+                printable(&g.metrics.join(",")),
+                printable(g.reason)
             )
         })
         .collect()
