@@ -12,7 +12,7 @@ mod schema;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::model::{Run, Status};
@@ -160,7 +160,12 @@ impl History {
                 source,
             })
         };
-        let tx = self.conn.transaction().map_err(sql)?;
+        // IMMEDIATE: take the write lock first, so a concurrent writer waits for the busy
+        // timeout instead of failing at once when this one upgrades from reading.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
         if let Some(id) = tx
             .query_row("SELECT id FROM runs WHERE run_key = ?1", [&key], |r| {
                 r.get(0)
