@@ -210,7 +210,11 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         anyhow::bail!("--period-ms must be between 1 and 1000 (the kernel's CFS period range)");
     }
     let cfg = RunConfig {
-        scenarios: a.scenario.clone(),
+        // Once each: a scenario given twice would write every measurement twice.
+        scenarios: (a.scenario.iter().enumerate())
+            .filter(|(i, s)| !a.scenario[..*i].contains(s))
+            .map(|(_, s)| *s)
+            .collect(),
         subjects,
         quick: a.quick,
         iterations: a.iterations,
