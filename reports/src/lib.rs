@@ -14,5 +14,6 @@ pub mod report;
 pub mod stats;
 pub mod terminal;
 pub mod units;
+pub mod validate;
 
 pub use model::{Host, Measurement, Run, Status, Summary, Tool, RUN_SCHEMA};

@@ -260,6 +260,14 @@ pub enum RunFileError {
         found: String,
         expected: &'static str,
     },
+    #[error("run file {path}: measurement {identity} {problem}")]
+    Measurement {
+        path: String,
+        /// scenario/subject/case/metric[labels], through `terminal::printable`, cut at 200
+        /// characters.
+        identity: String,
+        problem: crate::validate::MeasurementProblem,
+    },
     // serde quotes what it did not expect (an unknown status, a field name): from the file.
     #[error("run file {path} does not match the isobench.run/v1 shape: {}", crate::terminal::printable(&.source.to_string()))]
     Shape {
@@ -297,7 +305,9 @@ impl Run {
         Run::parse(&bytes, &p)
     }
 
-    /// Parse run-file bytes; `origin` names the source in errors.
+    /// Parse run-file bytes and check that the file is consistent (`validate`: summaries
+    /// match samples, no duplicates, no negative durations); `origin` names the source in
+    /// errors.
     pub fn parse(bytes: &[u8], origin: &str) -> Result<Run, RunFileError> {
         let origin = &*crate::terminal::printable(origin);
         let value: serde_json::Value =
@@ -316,10 +326,12 @@ impl Run {
                 expected: RUN_SCHEMA,
             });
         }
-        serde_json::from_value(value).map_err(|source| RunFileError::Shape {
+        let mut run: Run = serde_json::from_value(value).map_err(|source| RunFileError::Shape {
             path: origin.to_string(),
             source,
-        })
+        })?;
+        crate::validate::validate(&mut run.measurements, origin)?;
+        Ok(run)
     }
 }
 

@@ -404,7 +404,8 @@ fn check_table(rep: &history::CheckReport, run: &Path) -> String {
             r.baseline_median
                 .map_or("-".into(), |v| compare::human(v, &r.unit)),
             band_text(r),
-            r.change_pct.map_or("-".into(), |c| format!("{c:+.1} %")),
+            r.change_pct
+                .map_or("-".into(), isobench_reports::units::percent),
             r.verdict.as_str(),
             r.note
                 .as_deref()
@@ -444,7 +445,8 @@ pub fn check_markdown(rep: &history::CheckReport, run: &Path) -> String {
             r.baseline_median
                 .map_or("-".into(), |v| compare::human(v, &r.unit)),
             band_text(r),
-            r.change_pct.map_or("-".into(), |c| format!("{c:+.1} %")),
+            r.change_pct
+                .map_or("-".into(), isobench_reports::units::percent),
             if r.verdict == CheckVerdict::Regressed {
                 "**regressed**".to_string()
             } else {

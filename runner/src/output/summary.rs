@@ -89,8 +89,10 @@ fn factor(value: f64, base: f64) -> String {
         format!("×{r:.2}")
     } else if r < 100.0 {
         format!("×{r:.1}")
-    } else {
+    } else if r < isobench_reports::units::PLAIN_MAX {
         format!("×{r:.0}")
+    } else {
+        format!("×{r:.2e}")
     }
 }
 
