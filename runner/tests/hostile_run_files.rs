@@ -256,3 +256,49 @@ fn fifos_and_devices_are_refused_by_every_command() {
         }
     }
 }
+
+#[test]
+fn absurd_magnitudes_print_bounded_in_every_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let db = d.join("h.sqlite");
+    let mut last = PathBuf::new();
+    // 10^140 ns: finite, consistent, and absurd; larger values overflow the stddev and
+    // are refused on load.
+    for night in 1..=4 {
+        let mut run = run_with("default", "", &format!("2026-01-0{night}T00:00:00Z"));
+        let m = &mut run.measurements[0];
+        let scale = if night == 4 { 1e140 } else { 1.0 };
+        m.samples = m.samples.iter().map(|x| x * scale).collect();
+        m.summary = isobench_reports::stats::summarize(&m.samples);
+        last = write(d, &format!("night{night}.json"), &run);
+        let out = isobench(&[
+            os("history"),
+            db.as_os_str(),
+            os("record"),
+            last.as_os_str(),
+        ]);
+        assert!(out.status.success(), "record: {out:?}");
+    }
+    let first = d.join("night1.json");
+    let mut wide = Vec::new();
+    for args in [
+        vec![os("report"), last.as_os_str(), os("--table")],
+        vec![os("report"), last.as_os_str(), os("--summary")],
+        vec![os("compare"), first.as_os_str(), last.as_os_str()],
+        vec![os("history"), db.as_os_str(), os("check"), last.as_os_str()],
+    ] {
+        let out = isobench(&args);
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{args:?}: {out:?}"
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        if widest >= 300 {
+            eprintln!("{args:?}:\n{text}");
+            wide.push(format!("{args:?}: {widest} characters"));
+        }
+    }
+    assert!(wide.is_empty(), "unbounded numbers: {wide:?}");
+}
