@@ -140,8 +140,8 @@ fn against_samples(s: &Summary, samples: &[f64]) -> Result<(), MeasurementProble
         ("stddev", s.stddev, stddev, tol),
     ];
     for (field, stored, recomputed, tol) in fields {
-        // `!(d <= tol)` also catches a NaN.
-        if !((stored - recomputed).abs() <= tol) {
+        let d = (stored - recomputed).abs();
+        if d.is_nan() || d > tol {
             return Err(MeasurementProblem::SummaryMismatch {
                 field,
                 stored,

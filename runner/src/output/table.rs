@@ -38,7 +38,7 @@ pub const FULL_TABLE_METRICS: &[&str] = &[
 
 /// Human form of a value in `unit`: ns → ns/µs/ms/s, bytes → KiB/MiB/GiB.
 pub fn human(value: f64, unit: &str) -> String {
-    if !(value.abs() < isobench_reports::units::PLAIN_MAX) {
+    if !value.is_finite() || value.abs() >= isobench_reports::units::PLAIN_MAX {
         return isobench_reports::units::format_value(value, unit);
     }
     match unit {
