@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use isobench::sys::ns::{self, NsType};
-use isobench::sys::timed_child::{hold_namespace, time_in_child};
+use isobench::sys::timed_child::{hold_namespace, time_in_child, TimedChildError};
 
 /// One of the sixteen operations.
 #[derive(Clone, Copy)]
@@ -37,7 +37,7 @@ impl Op<'_> {
         format!("{}/{}", self.group, self.ns.name)
     }
 
-    fn time(&self) -> Result<Duration, String> {
+    fn time(&self) -> Result<Duration, TimedChildError> {
         let flag = self.ns.flag as i32;
         match self.target {
             None => time_in_child(|| {
@@ -59,7 +59,7 @@ fn bench(c: &mut Criterion) {
         return;
     }
     let _pinned = isobench_bench::pin_like_the_scenario("unshare/setns");
-    let holders: Vec<(NsType, Result<OwnedFd, String>)> =
+    let holders: Vec<(NsType, Result<OwnedFd, TimedChildError>)> =
         ns::ALL.iter().map(|t| (*t, hold_namespace(t))).collect();
     let mut ops: Vec<Op<'_>> = Vec::new();
     for t in ns::ALL.iter() {
@@ -76,14 +76,14 @@ fn bench(c: &mut Criterion) {
                 ns: *t,
                 target: Some(fd.as_fd()),
             }),
-            Err(e) => isobench_bench::skip(&format!("setns/{}", t.name), e),
+            Err(e) => isobench_bench::skip(&format!("setns/{}", t.name), &e.to_string()),
         }
     }
     // Capability probe: one untimed run of each.
     ops.retain(|op| match op.time() {
         Ok(_) => true,
         Err(e) => {
-            isobench_bench::skip(&op.id(), &e);
+            isobench_bench::skip(&op.id(), &e.to_string());
             false
         }
     });

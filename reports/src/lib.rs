@@ -13,7 +13,9 @@ pub mod history;
 pub mod model;
 pub mod report;
 pub mod stats;
+pub mod terminal;
 pub mod text;
 pub mod units;
+pub mod validate;
 
 pub use model::{Host, Measurement, Run, Status, Summary, Tool, RUN_SCHEMA};

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 pub const RUN_SCHEMA: &str = "isobench.run/v1";
 
 /// Largest run file `Run::load` accepts. A quick run is ~100 KiB; a long one a few MiB.
+/// Enforced on the bytes read, not only on the size the file system reports (0 for a
+/// procfs file, a FIFO or /dev/zero).
 pub const MAX_RUN_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// One invocation of `isobench run`.
@@ -262,9 +264,12 @@ pub enum RunFileError {
         path: String,
         source: std::io::Error,
     },
-    #[error("run file {path} is {size} bytes, over the {max}-byte limit; is it really an isobench run file?")]
+    /// `size` is what was seen: the file's size, or `max + 1` when reading went past the limit.
+    #[error("run file {path} is at least {size} bytes, over the {max}-byte limit; is it really an isobench run file?")]
     TooLarge { path: String, size: u64, max: u64 },
-    #[error("run file {path} is not valid JSON (truncated or corrupted?): {source}")]
+    #[error("{path} is {kind}, not a regular file: give the path of an isobench run file (reading {kind} could block or never end)")]
+    NotAFile { path: String, kind: &'static str },
+    #[error("run file {path} is not valid JSON (truncated or corrupted?): {}", crate::terminal::printable(&.source.to_string()))]
     Json {
         path: String,
         source: serde_json::Error,
@@ -275,7 +280,16 @@ pub enum RunFileError {
         found: String,
         expected: &'static str,
     },
-    #[error("run file {path} does not match the isobench.run/v1 shape: {source}")]
+    #[error("run file {path}: measurement {identity} {problem}")]
+    Measurement {
+        path: String,
+        /// scenario/subject/case/metric[labels], through `terminal::printable`, cut at 200
+        /// characters.
+        identity: String,
+        problem: crate::validate::MeasurementProblem,
+    },
+    // serde quotes what it did not expect (an unknown status, a field name): from the file.
+    #[error("run file {path} does not match the isobench.run/v1 shape: {}", crate::terminal::printable(&.source.to_string()))]
     Shape {
         path: String,
         source: serde_json::Error,
@@ -302,27 +316,21 @@ impl Run {
 
     /// Read and validate a run file, with errors that name the file and the problem.
     pub fn load(path: &Path) -> Result<Run, RunFileError> {
-        let p = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|source| RunFileError::Read {
-            path: p.clone(),
-            source,
-        })?;
-        if meta.len() > MAX_RUN_FILE_BYTES {
-            return Err(RunFileError::TooLarge {
-                path: p,
-                size: meta.len(),
-                max: MAX_RUN_FILE_BYTES,
-            });
-        }
-        let bytes = std::fs::read(path).map_err(|source| RunFileError::Read {
-            path: p.clone(),
-            source,
-        })?;
+        Run::load_with_limit(path, MAX_RUN_FILE_BYTES)
+    }
+
+    /// `load`, refusing files over `limit` bytes (tests give a small one).
+    pub fn load_with_limit(path: &Path, limit: u64) -> Result<Run, RunFileError> {
+        let p = crate::terminal::printable(&path.display().to_string()).into_owned();
+        let bytes = read_capped(path, limit, &p)?;
         Run::parse(&bytes, &p)
     }
 
-    /// Parse run-file bytes; `origin` names the source in errors.
+    /// Parse run-file bytes and check that the file is consistent (`validate`: summaries
+    /// match samples, no duplicates, no negative durations); `origin` names the source in
+    /// errors.
     pub fn parse(bytes: &[u8], origin: &str) -> Result<Run, RunFileError> {
+        let origin = &*crate::terminal::printable(origin);
         let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|source| RunFileError::Json {
                 path: origin.to_string(),
@@ -339,11 +347,76 @@ impl Run {
                 expected: RUN_SCHEMA,
             });
         }
-        serde_json::from_value(value).map_err(|source| RunFileError::Shape {
+        let mut run: Run = serde_json::from_value(value).map_err(|source| RunFileError::Shape {
             path: origin.to_string(),
             source,
-        })
+        })?;
+        crate::validate::validate(&mut run.measurements, origin)?;
+        Ok(run)
     }
+}
+
+/// What a file that is not a regular file is, for messages; `None` for a regular file.
+pub(crate) fn special_file_kind(t: std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = if t.is_file() {
+        return None;
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    };
+    Some(kind)
+}
+
+/// The bytes of the regular file at `path`, at most `limit` of them. Opened without
+/// blocking (a FIFO would wait for a writer) and without becoming a controlling terminal,
+/// then checked with `fstat` on the open file, so what is checked is what is read; read
+/// through `take(limit + 1)`, since a size of 0 may hide anything (procfs, devices).
+fn read_capped(path: &Path, limit: u64, p: &str) -> Result<Vec<u8>, RunFileError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let read_err = |source| RunFileError::Read {
+        path: p.to_string(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(read_err)?;
+    let meta = file.metadata().map_err(read_err)?;
+    if let Some(kind) = special_file_kind(meta.file_type()) {
+        return Err(RunFileError::NotAFile {
+            path: p.to_string(),
+            kind,
+        });
+    }
+    let too_large = |size| RunFileError::TooLarge {
+        path: p.to_string(),
+        size,
+        max: limit,
+    };
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit.saturating_add(1)));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -2,13 +2,21 @@
 //! axis scale a chart uses for them. One place, so the HTML, the Markdown and the charts
 //! print the same number the same way.
 
-/// Three significant digits, no exponent (2.35, 52.7, 636).
+/// Beyond this magnitude numbers print with an exponent: nothing a run measures reaches
+/// 10^15 in the unit it is shown in (10^15 ns is 11 days; GAB prints raw ns), and a file
+/// that says 1.7e308 must not print a 309-digit number.
+pub const PLAIN_MAX: f64 = 1e15;
+
+/// Three significant digits, no exponent (2.35, 52.7, 636) up to `PLAIN_MAX`, then
+/// "1.70e308".
 pub fn sig3(v: f64) -> String {
     if !v.is_finite() {
         return "–".into();
     }
     let a = v.abs();
-    if a >= 100.0 || a == 0.0 {
+    if a >= PLAIN_MAX {
+        format!("{v:.2e}")
+    } else if a >= 100.0 || a == 0.0 {
         format!("{v:.0}")
     } else if a >= 10.0 {
         format!("{v:.1}")
@@ -46,12 +54,34 @@ pub fn format_value(v: f64, unit: &str) -> String {
 pub fn format_factor(r: f64) -> String {
     if !r.is_finite() {
         "–".into()
+    } else if r.abs() >= PLAIN_MAX {
+        format!("{r:.2e}×")
     } else if r >= 10.0 {
         format!("{r:.0}×")
     } else if r >= 2.0 {
         format!("{r:.1}×")
     } else {
         format!("{r:.2}×")
+    }
+}
+
+/// A change in percent with its sign and one decimal ("+9.7 %"), "+1.00e296 %" beyond
+/// `PLAIN_MAX`.
+pub fn percent(p: f64) -> String {
+    if p.abs() >= PLAIN_MAX {
+        format!("{p:+.2e} %")
+    } else {
+        format!("{p:+.1} %")
+    }
+}
+
+/// A number in full (`Display`: the shortest form that reads back the same) up to
+/// `PLAIN_MAX`, with an exponent beyond; for error messages that quote a value.
+pub fn number(v: f64) -> String {
+    if v.abs() >= PLAIN_MAX {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
 
@@ -111,5 +141,11 @@ mod tests {
         assert_eq!(format_factor(3.12), "3.1×");
         assert_eq!(format_factor(1.044), "1.04×");
         assert_eq!(format_factor(f64::NAN), "–");
+        assert_eq!(format_ns(1.7e308), "1.70e299 s");
+        assert_eq!(format_factor(1e300), "1.00e300×");
+        assert_eq!(percent(12.345), "+12.3 %");
+        assert_eq!(percent(-1e296), "-1.00e296 %");
+        assert_eq!(number(453221.0), "453221");
+        assert_eq!(number(1.7e308), "1.7e308");
     }
 }

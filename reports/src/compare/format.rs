@@ -16,14 +16,20 @@ pub(crate) fn opt_value(v: Option<f64>, unit: &str) -> String {
 }
 
 pub(crate) fn change(pct: Option<f64>) -> String {
-    pct.map_or_else(|| "-".into(), |p| format!("{p:+.1} %"))
+    pct.map_or_else(|| "-".into(), crate::units::percent)
 }
 
 /// The ratio CI as a change range, e.g. "+3.1 … +9.8 %".
 pub(crate) fn ratio_ci(ci: Option<[f64; 2]>) -> String {
     ci.map_or_else(
         || "-".into(),
-        |[lo, hi]| format!("{:+.1} … {:+.1} %", (lo - 1.0) * 100.0, (hi - 1.0) * 100.0),
+        |[lo, hi]| {
+            let (lo, hi) = (
+                crate::units::percent((lo - 1.0) * 100.0),
+                crate::units::percent((hi - 1.0) * 100.0),
+            );
+            format!("{} … {hi}", lo.trim_end_matches(" %"))
+        },
     )
 }
 

@@ -7,8 +7,10 @@ use super::format::{change, ratio_ci, row_name};
 use super::table::{grid, rule, tallies};
 use super::{Comparison, Verdict};
 
-/// Escape what would break a table cell or start Markdown/HTML markup.
+/// Escape what would break a table cell or start Markdown/HTML markup, and make control
+/// and bidi characters visible (`terminal::printable`: the page may be read in a terminal).
 fn cell(s: &str) -> String {
+    let s = crate::terminal::printable(s);
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

@@ -585,6 +585,8 @@ pub fn compare_groups(
                 d.note = Some("no raw samples in the run file".into());
             } else if base.median == Some(0.0) {
                 d.note = Some("base median is 0: no ratio".into());
+            } else if d.change_pct.is_some_and(|c| !c.is_finite()) {
+                d.note = Some("the ratio of the medians is not a finite number".into());
             } else {
                 let new_blocks: Vec<&[f64]> = samples
                     .iter()
@@ -708,9 +710,11 @@ fn drift_warnings(
 
 /// Set the verdict of a tested delta from its adjusted p-value and ratio CI.
 fn decide(d: &mut Delta, direction: Direction, p_adjusted: f64, opts: &CompareOptions) {
+    // No finite CI (the ratios overflow, or every resampled base median is 0): nothing
+    // says how large the change is, so no verdict either way.
     let Some([lo, hi]) = d.ratio_ci else {
-        d.verdict = Verdict::NoChange;
-        d.note = Some("no ratio CI".into());
+        d.verdict = Verdict::NotCompared;
+        d.note = Some("the CI of the ratio is not a finite number".into());
         return;
     };
     let significant = p_adjusted < opts.alpha;

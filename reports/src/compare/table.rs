@@ -5,6 +5,11 @@ use std::fmt::Write;
 
 use super::format::{change, opt_value, p_value, ratio_ci, row_name, verdict_text};
 use super::{Comparison, Correction};
+use crate::terminal::{printable, truncated};
+
+/// Widest measurement name the table prints; longer ones end in "…" (the JSON output
+/// keeps them whole).
+pub const MAX_NAME_CHARS: usize = 100;
 
 /// Header and cells of the per-measurement grid, shared with the Markdown rendering.
 pub(crate) fn grid(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
@@ -87,7 +92,7 @@ pub(crate) fn tallies(c: &Comparison) -> Vec<String> {
         .collect()
 }
 
-/// Aligned text table.
+/// Aligned text table. Text from the runs goes through `terminal::printable`.
 pub fn render(c: &Comparison) -> String {
     let mut out = String::new();
     for (i, r) in c.runs.iter().enumerate() {
@@ -95,10 +100,10 @@ pub fn render(c: &Comparison) -> String {
         let _ = writeln!(
             out,
             "{role} {}: {} (kernel {}, started {}{})",
-            r.label,
-            r.origin,
-            r.kernel,
-            r.started_at,
+            printable(&r.label),
+            printable(&r.origin),
+            printable(&r.kernel),
+            printable(&r.started_at),
             if r.interrupted { ", INTERRUPTED" } else { "" }
         );
     }
@@ -107,14 +112,32 @@ pub fn render(c: &Comparison) -> String {
     } else {
         let _ = writeln!(out, "host differences:");
         for d in &c.host_differences {
-            let _ = writeln!(out, "  {:<16} {}", d.field, d.values.join("  |  "));
+            let _ = writeln!(
+                out,
+                "  {:<16} {}",
+                printable(&d.field),
+                printable(&d.values.join("  |  "))
+            );
         }
     }
     for w in &c.warnings {
-        let _ = writeln!(out, "warning: {w}");
+        let _ = writeln!(out, "warning: {}", printable(w));
     }
     let _ = writeln!(out, "{}\n", rule(c));
     let (header, rows) = grid(c);
+    let cell = |(i, s): (usize, &String)| -> String {
+        let s = printable(s);
+        if i == 0 {
+            truncated(&s, MAX_NAME_CHARS).into_owned()
+        } else {
+            s.into_owned()
+        }
+    };
+    let header: Vec<String> = header.iter().enumerate().map(cell).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().enumerate().map(cell).collect())
+        .collect();
     let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
         for (w, cell) in width.iter_mut().zip(r) {
@@ -143,7 +166,7 @@ pub fn render(c: &Comparison) -> String {
     }
     out.push('\n');
     for t in tallies(c) {
-        let _ = writeln!(out, "{t}");
+        let _ = writeln!(out, "{}", printable(&t));
     }
     out
 }

@@ -1,5 +1,7 @@
 //! CSV (RFC 4180): one row per measurement, skipped and failed ones included with their
-//! reason and empty numbers. Numbers are in the measurement's unit, unrounded.
+//! reason and empty numbers. Numbers are in the measurement's unit, unrounded. Text goes
+//! through `terminal::printable` (the export is often printed to a terminal): a control or
+//! bidi character in a name appears as `\x1b` or `\u{202e}`, a line break as `\n`.
 
 use super::{ExportError, Exporter};
 use crate::model::{Run, Status};
@@ -31,12 +33,13 @@ pub const HEADER: [&str; 19] = [
     "stddev",
 ];
 
-/// Quote a field when it holds a comma, quote or line break.
+/// Quote a field when it holds a comma or quote; controls made visible first.
 pub fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
+    let s = crate::terminal::printable(s);
+    if s.contains([',', '"']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s.into_owned()
     }
 }
 

@@ -2,7 +2,7 @@
 //! table with its sentences and caveats, the key numbers (ready, total, over_plain,
 //! throughput, cpu_share, PSS) and every skip or failure with its reason; the full table
 //! folded in a `<details>` block. Text from the run is escaped so that a hostname or label
-//! cannot inject Markdown or HTML.
+//! cannot inject Markdown or HTML, nor terminal control sequences.
 
 use std::fmt::Write;
 
@@ -14,9 +14,11 @@ use crate::report::tables;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MarkdownExporter;
 
-/// Escape text for a Markdown table cell: HTML special characters as entities, Markdown
-/// punctuation backslashed, line breaks as spaces.
+/// Escape text for a Markdown table cell: control and bidi characters made visible
+/// (`terminal::printable`: the summary is often read in a terminal), HTML special characters
+/// as entities, Markdown punctuation backslashed.
 pub fn md(s: &str) -> String {
+    let s = crate::terminal::printable(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -5,14 +5,16 @@
 
 use std::path::Path;
 
-use super::table::band_text;
+use super::table::{band_text, MAX_NAME_CHARS};
 use super::{CheckReport, CheckVerdict};
 use crate::compare::human;
+use crate::terminal::{printable, truncated};
 
 /// Markdown of a history check of `run`.
 pub fn check(rep: &CheckReport, run: &Path) -> String {
     let esc = |s: &str| {
-        s.replace('|', "\\|")
+        truncated(&printable(s), MAX_NAME_CHARS)
+            .replace('|', "\\|")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
     };
@@ -36,7 +38,7 @@ pub fn check(rep: &CheckReport, run: &Path) -> String {
             r.p50.map_or("-".into(), |v| human(v, &r.unit)),
             r.baseline_median.map_or("-".into(), |v| human(v, &r.unit)),
             band_text(r),
-            r.change_pct.map_or("-".into(), |c| format!("{c:+.1} %")),
+            r.change_pct.map_or("-".into(), crate::units::percent),
             if r.verdict == CheckVerdict::Regressed {
                 "**regressed**".to_string()
             } else {

@@ -17,7 +17,7 @@ pub mod table;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::model::{Run, Status};
@@ -37,6 +37,8 @@ pub enum HistoryError {
         found: i64,
         supported: i64,
     },
+    #[error("history database {path} is {kind}, not a regular file: give the path of an SQLite file (it is created when missing)")]
+    NotAFile { path: String, kind: &'static str },
     #[error("history database {path}: cannot encode {what} as JSON: {source}")]
     Json {
         path: String,
@@ -97,9 +99,17 @@ pub struct HostFilter {
 }
 
 impl History {
-    /// Open (creating and migrating as needed) the database at `path`.
+    /// Open (creating and migrating as needed) the database at `path`. Anything but a
+    /// regular file is refused before SQLite sees it: it would block on a FIFO, and read
+    /// /dev/zero as an empty database (and create `/dev/zero-journal` beside it).
     pub fn open(path: &Path) -> Result<History, HistoryError> {
-        let p = path.display().to_string();
+        let p = crate::terminal::printable(&path.display().to_string()).into_owned();
+        if let Some(kind) = std::fs::metadata(path)
+            .ok()
+            .and_then(|m| crate::model::special_file_kind(m.file_type()))
+        {
+            return Err(HistoryError::NotAFile { path: p, kind });
+        }
         let conn = Connection::open(path).map_err(|source| HistoryError::Sqlite {
             path: p.clone(),
             source,
@@ -155,7 +165,12 @@ impl History {
                 source,
             })
         };
-        let tx = self.conn.transaction().map_err(sql)?;
+        // IMMEDIATE: take the write lock first, so a concurrent writer waits for the busy
+        // timeout instead of failing at once when this one upgrades from reading.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
         if let Some(id) = tx
             .query_row("SELECT id FROM runs WHERE run_key = ?1", [&key], |r| {
                 r.get(0)

@@ -1,6 +1,6 @@
 //! The history database schema and its migrations, versioned by `PRAGMA user_version`.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::HistoryError;
 
@@ -77,9 +77,21 @@ pub fn migrate(conn: &Connection, path: &str) -> Result<(), HistoryError> {
             supported: VERSION,
         });
     }
-    if found < 1 {
-        conn.execute_batch(&format!("BEGIN; {V1} PRAGMA user_version = 1; COMMIT;"))
+    if found < VERSION {
+        // Take the write lock before reading the version again: several processes may
+        // open a new file at once, and only the first to get the lock creates the
+        // tables (a deferred transaction would read, then fail to upgrade its lock
+        // without waiting: "database is locked").
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
             .map_err(sql)?;
+        let found: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(sql)?;
+        if found < 1 {
+            tx.execute_batch(&format!("{V1} PRAGMA user_version = 1;"))
+                .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)?;
     }
     Ok(())
 }

@@ -7,6 +7,10 @@ use std::path::Path;
 
 use super::{CheckReport, CheckRow, RunRow, SeriesPoint};
 use crate::compare::human;
+use crate::terminal::{printable, truncated};
+
+/// Widest measurement name a history check prints; longer ones end in "…".
+pub(super) const MAX_NAME_CHARS: usize = 100;
 
 /// `history list`: one line per recorded run, newest first as given; `db` names the
 /// database when there is none.
@@ -19,15 +23,15 @@ pub fn list(runs: &[RunRow], db: &Path) -> String {
         out.push_str(&format!(
             "{:>5}  {:<30}  {:<24}  {:<12}  {:>5}  {:>4}  {}{}{}\n",
             r.id,
-            r.started_at,
-            r.kernel,
-            r.hostname,
+            printable(&r.started_at),
+            printable(&r.kernel),
+            printable(&r.hostname),
             r.cpus,
             r.measurements,
-            r.tool_version,
+            printable(&r.tool_version),
             r.tool_git
                 .as_deref()
-                .map(|g| format!(" ({g})"))
+                .map(|g| format!(" ({})", printable(g)))
                 .unwrap_or_default(),
             if r.interrupted { " INTERRUPTED" } else { "" }
         ));
@@ -42,7 +46,7 @@ pub fn list(runs: &[RunRow], db: &Path) -> String {
 /// the sample count and a bar showing where the median lies between the lowest and the
 /// highest of the series.
 pub fn trend(metric: &str, points: &[SeriesPoint]) -> String {
-    let mut out = format!("{metric}\n");
+    let mut out = format!("{}\n", printable(metric));
     let lo = points.iter().map(|p| p.p50).fold(f64::INFINITY, f64::min);
     let hi = points
         .iter()
@@ -58,8 +62,8 @@ pub fn trend(metric: &str, points: &[SeriesPoint]) -> String {
         out.push_str(&format!(
             "{:>5}  {:<30}  {:<20}  {:>10}  [{} – {}]  n={:<5} {}\n",
             p.run_id,
-            p.started_at,
-            p.kernel,
+            printable(&p.started_at),
+            printable(&p.kernel),
             human(p.p50, &p.unit),
             human(p.p50_ci[0], &p.unit),
             human(p.p50_ci[1], &p.unit),
@@ -74,17 +78,18 @@ pub fn trend(metric: &str, points: &[SeriesPoint]) -> String {
 pub fn check(rep: &CheckReport, run: &Path) -> String {
     let mut out = format!(
         "{} against the last {} runs (median of their medians; band = Tukey fences of their IQR; threshold ±{:.1} %)\n",
-        run.display(),
+        printable(&run.display().to_string()),
         rep.options.last,
         rep.options.threshold * 100.0
     );
+    // Bounded: a format width past u16::MAX panics, and a 70,000-character name helps no one.
     let w = rep
         .rows
         .iter()
-        .map(|r| r.identity.len())
+        .map(|r| printable(&r.identity).chars().count())
         .max()
         .unwrap_or(10)
-        .max(11);
+        .clamp(11, MAX_NAME_CHARS);
     out.push_str(&format!(
         "{:<w$}  {:>10}  {:>10}  {:>23}  {:>8}  verdict\n",
         "measurement", "tonight", "baseline", "band", "change"
@@ -92,15 +97,15 @@ pub fn check(rep: &CheckReport, run: &Path) -> String {
     for r in &rep.rows {
         out.push_str(&format!(
             "{:<w$}  {:>10}  {:>10}  {:>23}  {:>8}  {}{}\n",
-            r.identity,
+            truncated(&printable(&r.identity), w),
             r.p50.map_or("-".into(), |v| human(v, &r.unit)),
             r.baseline_median.map_or("-".into(), |v| human(v, &r.unit)),
             band_text(r),
-            r.change_pct.map_or("-".into(), |c| format!("{c:+.1} %")),
+            r.change_pct.map_or("-".into(), crate::units::percent),
             r.verdict.as_str(),
             r.note
                 .as_deref()
-                .map(|n| format!(" ({n})"))
+                .map(|n| format!(" ({})", printable(n)))
                 .unwrap_or_default()
         ));
     }

@@ -3,6 +3,7 @@
 //! --table`; the end of a plain run prints the shorter `summary` instead.
 
 use crate::model::{Measurement, Status};
+use crate::terminal::printable;
 
 /// The metrics the full table shows: the figures a reader compares, without the
 /// bookkeeping ones (`teardown`, `bundle`, `nr_periods`, `*_rss`, ...) that the run file
@@ -37,6 +38,9 @@ pub const FULL_TABLE_METRICS: &[&str] = &[
 
 /// Human form of a value in `unit`: ns → ns/µs/ms/s, bytes → KiB/MiB/GiB.
 pub fn human(value: f64, unit: &str) -> String {
+    if !value.is_finite() || value.abs() >= crate::units::PLAIN_MAX {
+        return crate::units::format_value(value, unit);
+    }
     match unit {
         "ns" => {
             let v = value.abs();
@@ -105,11 +109,11 @@ pub fn render(ms: &[Measurement], metrics: &[&str]) -> String {
                 } else {
                     "FAILED "
                 },
-                m.scenario,
-                m.subject,
-                m.case,
-                m.metric,
-                m.reason.as_deref().unwrap_or("")
+                printable(&m.scenario),
+                printable(&m.subject),
+                printable(&m.case),
+                printable(&m.metric),
+                printable(m.reason.as_deref().unwrap_or(""))
             ));
             continue;
         }
@@ -119,11 +123,11 @@ pub fn render(ms: &[Measurement], metrics: &[&str]) -> String {
         let Some(s) = &m.summary else { continue };
         let u = m.unit.as_str();
         rows.push(vec![
-            m.scenario.clone(),
-            m.subject.clone(),
-            m.case.clone(),
-            m.metric.clone(),
-            labels(m),
+            printable(&m.scenario).into_owned(),
+            printable(&m.subject).into_owned(),
+            printable(&m.case).into_owned(),
+            printable(&m.metric).into_owned(),
+            printable(&labels(m)).into_owned(),
             s.n.to_string(),
             human(s.p50, u),
             format!("{} – {}", human(s.p50_ci[0], u), human(s.p50_ci[1], u)),

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use isobench_reports::compare::{self, CompareOptions, Correction, Group};
 use isobench_reports::history::{self, CheckOptions, CheckVerdict, History, Recorded};
+use isobench_reports::terminal::printable;
 use isobench_reports::Run;
 
 /// Output format of `compare` and `history check`.
@@ -198,7 +199,11 @@ pub fn cmd_compare(a: CompareArgs) -> anyhow::Result<i32> {
         for (r, t) in c.runs[1..].iter().zip(&c.tallies) {
             eprintln!(
                 "isobench compare: {} vs {}: {} regressed, {} improved, {} changed",
-                r.label, c.runs[0].label, t.regressed, t.improved, t.changed
+                printable(&r.label),
+                printable(&c.runs[0].label),
+                t.regressed,
+                t.improved,
+                t.changed
             );
         }
     }

@@ -85,7 +85,7 @@ pub fn main() -> anyhow::Result<i32> {
 pub fn error_chain(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
-        let s = cause.to_string();
+        let s = isobench_reports::terminal::printable(&cause.to_string()).into_owned();
         if out.contains(&s) {
             continue;
         }

@@ -102,7 +102,11 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     let mut options = a.options.clone();
     options.clone.pin_cpu = resolve_pin(&options.clone.pin)?;
     let cfg = RunConfig {
-        scenarios: a.scenario.clone(),
+        // Once each: a scenario given twice would write every measurement twice.
+        scenarios: (a.scenario.iter().enumerate())
+            .filter(|(i, s)| !a.scenario[..*i].contains(s))
+            .map(|(_, s)| *s)
+            .collect(),
         subjects,
         quick: a.quick,
         iterations: a.iterations,

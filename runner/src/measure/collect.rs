@@ -142,8 +142,8 @@ impl Collector {
         self.problem_labeled(subject, case, metric, &BTreeMap::new(), status, reason);
     }
 
-    /// `problem` for a labelled series. A second report for the same series and status
-    /// is dropped (the first reason is kept).
+    /// `problem` for a labelled series. A second report for the same series is dropped
+    /// (the first reason is kept): a run file holds one measurement per identity.
     pub fn problem_labeled(
         &mut self,
         subject: &str,
@@ -154,11 +154,7 @@ impl Collector {
         reason: &str,
     ) {
         if self.problems.iter().any(|p| {
-            p.subject == subject
-                && p.case == case
-                && p.metric == metric
-                && &p.labels == labels
-                && p.status == status
+            p.subject == subject && p.case == case && p.metric == metric && &p.labels == labels
         }) {
             return;
         }
@@ -198,7 +194,69 @@ impl Collector {
                 ))
             })
             .collect();
-        out.extend(self.problems.iter().cloned());
+        // A series can have a problem too (clone3 failed in a later round): the values
+        // measured stand, the problem's reason becomes their remark, so the identity
+        // appears once (the loader refuses duplicates).
+        for p in &self.problems {
+            let same = |m: &&mut Measurement| {
+                m.subject == p.subject
+                    && m.case == p.case
+                    && m.metric == p.metric
+                    && m.labels == p.labels
+            };
+            match out.iter_mut().find(same) {
+                Some(m) => {
+                    let why = p.reason.clone().unwrap_or_default();
+                    m.reason = Some(match m.reason.take() {
+                        Some(r) => format!("{r}; {why}"),
+                        None => why,
+                    });
+                }
+                None => out.push(p.clone()),
+            }
+        }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_series_that_also_failed_is_one_measurement_with_the_reason() {
+        let mut col = Collector::new("clone");
+        let none = BTreeMap::new();
+        for v in [1000.0, 1100.0, 1200.0] {
+            col.add_value("namespaces", "net", "total", &none, "ns", v);
+        }
+        col.problem(
+            "namespaces",
+            "net",
+            "total",
+            Status::Failed,
+            "clone3 failed mid-run: EAGAIN",
+        );
+        col.problem("namespaces", "net", "total", Status::Skipped, "again");
+        col.problem(
+            "namespaces",
+            "ipc",
+            "total",
+            Status::Failed,
+            "clone3: EPERM",
+        );
+        let ms = col.finish();
+        let ids: Vec<String> = ms.iter().map(Measurement::identity).collect();
+        assert_eq!(
+            ids,
+            ["clone/namespaces/net/total", "clone/namespaces/ipc/total"],
+            "one measurement per identity"
+        );
+        assert_eq!(ms[0].status, Status::Ok);
+        assert_eq!(
+            ms[0].reason.as_deref(),
+            Some("clone3 failed mid-run: EAGAIN")
+        );
+        assert_eq!(ms[1].status, Status::Failed);
     }
 }

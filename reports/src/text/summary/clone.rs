@@ -4,6 +4,7 @@
 use super::{ci_of, drop_empty, grid, ok, overhead, p50_of, strings, NONE};
 use crate::model::Measurement;
 use crate::report::select::{self, Class};
+use crate::terminal::printable;
 use crate::text::table::human;
 
 /// Numeric order of a sweep label's values ("2" before "10"); non-numbers last.
@@ -112,7 +113,7 @@ pub(super) fn section(of: &[&Measurement]) -> String {
         // Where the creator ran (`--pin`), as the scenario remarked on its measurements.
         let placement = find("namespaces", "none", "total")
             .and_then(|m| m.reason.as_deref())
-            .map(|r| format!("; {r}"))
+            .map(|r| format!("; {}", printable(r)))
             .unwrap_or_default();
         out.push_str(&format!(
             "clone: clone3(CLONE_VM | flag) → child reaped (total); over plain = total − total(none){}{placement}\n",

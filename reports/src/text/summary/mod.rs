@@ -20,6 +20,7 @@ mod throttle;
 
 use crate::model::{Measurement, Status, Summary};
 use crate::report::select::{self, Class};
+use crate::terminal::printable;
 use crate::text::table::human;
 
 /// Shown where a value does not exist (no process baseline, no footprint of that kind).
@@ -98,8 +99,10 @@ fn factor(value: f64, base: f64) -> String {
         format!("×{r:.2}")
     } else if r < 100.0 {
         format!("×{r:.1}")
-    } else {
+    } else if r < crate::units::PLAIN_MAX {
         format!("×{r:.0}")
+    } else {
+        format!("×{r:.2e}")
     }
 }
 
@@ -150,8 +153,13 @@ fn row_names(rows: &[&Measurement]) -> Vec<String> {
 /// An aligned text table, indented by two spaces: the first `left` columns are
 /// left-aligned (names), the others right-aligned (numbers).
 fn grid(header: &[String], rows: &[Vec<String>], left: usize) -> String {
+    // Text from the run file made visible (`terminal::printable`) before it is measured.
+    let esc =
+        |r: &[String]| -> Vec<String> { r.iter().map(|c| printable(c).into_owned()).collect() };
+    let header = esc(header);
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| esc(r)).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
                 *w = (*w).max(c.chars().count());
@@ -159,7 +167,7 @@ fn grid(header: &[String], rows: &[Vec<String>], left: usize) -> String {
         }
     }
     let mut out = String::new();
-    for r in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+    for r in std::iter::once(header.as_slice()).chain(rows.iter().map(Vec::as_slice)) {
         let mut line = String::from("  ");
         for (i, (c, w)) in r.iter().zip(&widths).enumerate() {
             let pad = " ".repeat(w - c.chars().count());
@@ -233,5 +241,5 @@ fn generic(scenario: &str, of: &[&Measurement]) -> String {
         return String::new();
     }
     let header = strings(&["subject", "metric", "labels", "p50", "95% CI of p50", "p99"]);
-    format!("{scenario}:\n{}", grid(&header, &rows, 3))
+    format!("{}:\n{}", printable(scenario), grid(&header, &rows, 3))
 }

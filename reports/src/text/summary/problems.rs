@@ -3,6 +3,7 @@
 
 use crate::model::{Measurement, Status};
 use crate::report::select;
+use crate::terminal::printable;
 
 /// Every skipped or failed measurement (and any `ok` one without numbers), one line per
 /// (status, scenario, subject, reason): the cases and metrics that share a reason are
@@ -58,11 +59,11 @@ pub(super) fn section(ms: &[Measurement]) -> String {
             format!(
                 "{} {} {}/{} {}: {}\n",
                 g.word,
-                g.scenario,
-                g.subject,
-                g.cases.join(","),
-                g.metrics.join(","),
-                g.reason
+                printable(g.scenario),
+                printable(g.subject),
+                printable(&g.cases.join(",")),
+                printable(&g.metrics.join(",")),
+                printable(g.reason)
             )
         })
         .collect()

@@ -4,6 +4,7 @@
 use super::{drop_empty, grid, ok, p50_of, strings, tags, NONE};
 use crate::model::{Measurement, Status};
 use crate::report::select;
+use crate::terminal::printable;
 use crate::text::table::human;
 
 /// Order of throttle cases: the unthrottled baseline first, then by quota.
@@ -85,7 +86,7 @@ pub(super) fn section(of: &[&Measurement]) -> String {
         let period = of
             .iter()
             .find_map(|m| m.labels.get("period_ms"))
-            .map(|p| format!(" (period {p} ms)"))
+            .map(|p| format!(" (period {} ms)", printable(p)))
             .unwrap_or_default();
         out.push_str(&format!(
             "throttle: CPU-bound work under a cgroup CPU quota{period}; cpu share = CPU time / wall time; \
@@ -145,11 +146,17 @@ fn oom_lines(of: &[&Measurement]) -> String {
     let what = oom
         .first()
         .and_then(|m| Some((m.labels.get("alloc_mib")?, m.labels.get("limit_mib")?)))
-        .map(|(a, l)| format!(" ({a} MiB under a {l} MiB limit)"))
+        .map(|(a, l)| format!(" ({} MiB under a {} MiB limit)", printable(a), printable(l)))
         .unwrap_or_default();
     outcomes
         .iter()
-        .map(|(text, who)| format!("  oom{what}: {text}: {}\n", who.join(", ")))
+        .map(|(text, who)| {
+            format!(
+                "  oom{what}: {}: {}\n",
+                printable(text),
+                printable(&who.join(", "))
+            )
+        })
         .collect()
 }
 
