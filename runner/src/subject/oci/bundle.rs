@@ -12,8 +12,6 @@ use oci_spec::runtime::{
 use super::{OciError, READY_FD};
 use crate::subject::SubjectError;
 
-/// The fd number the container finds its ready pipe on (`--preserve-fds 1` passes fd 3).
-
 /// The `config.json` text of a container of `rootfs` running `args`, under `limits`.
 pub fn config_text(
     rootfs: &Path,
