@@ -19,55 +19,67 @@ use crate::measure::Plan;
 use crate::output::progress::Progress;
 use crate::workdir::Env;
 
-/// Every scenario isobench knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ScenarioKind {
-    Startup,
-    Clone,
-    Throttle,
+/// Declares [`ScenarioKind`] from one list: each scenario's variant, its name in run
+/// files and on the command line, and its module, which provides `run(ctx)`, `PLAN`
+/// (`[(warmup, iterations) quick, (warmup, iterations) full]`) and `LAUNCHES_SUBJECTS`.
+/// Adding a scenario is its folder and one line here (plus a field of
+/// [`ScenarioOptions`] if it has options).
+macro_rules! scenarios {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal => $module:ident,)+) => {
+        /// Every scenario isobench knows.
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum,
+        )]
+        #[serde(rename_all = "lowercase")]
+        pub enum ScenarioKind {
+            $($(#[doc = $doc])* #[value(name = $name)] #[serde(rename = $name)] $variant,)+
+        }
+
+        impl ScenarioKind {
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ScenarioKind::$variant => $name,)+
+                }
+            }
+
+            pub fn all() -> &'static [ScenarioKind] {
+                &[$(ScenarioKind::$variant,)+]
+            }
+
+            /// Whether the scenario launches the selected subjects (startup, throttle), as
+            /// opposed to measuring kernel primitives itself (clone); subjects probe the
+            /// host only then.
+            pub fn launches_subjects(self) -> bool {
+                match self {
+                    $(ScenarioKind::$variant => $module::LAUNCHES_SUBJECTS,)+
+                }
+            }
+
+            /// Default plan `(warmup, iterations)`: `quick` for CI and a first look,
+            /// otherwise enough samples for p99 and a tight median CI.
+            pub fn default_plan(self, quick: bool) -> (usize, usize) {
+                let [q, full] = match self {
+                    $(ScenarioKind::$variant => $module::PLAN,)+
+                };
+                if quick { q } else { full }
+            }
+
+            fn run(self, ctx: &Ctx<'_>) -> Outcome {
+                match self {
+                    $(ScenarioKind::$variant => $module::run(ctx),)+
+                }
+            }
+        }
+    };
 }
 
-impl ScenarioKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ScenarioKind::Startup => "startup",
-            ScenarioKind::Clone => "clone",
-            ScenarioKind::Throttle => "throttle",
-        }
-    }
-
-    /// Whether the scenario launches the selected subjects (startup, throttle), as opposed
-    /// to measuring kernel primitives itself (clone); subjects probe the host only then.
-    pub fn launches_subjects(self) -> bool {
-        match self {
-            ScenarioKind::Startup | ScenarioKind::Throttle => true,
-            ScenarioKind::Clone => false,
-        }
-    }
-
-    pub fn all() -> &'static [ScenarioKind] {
-        &[
-            ScenarioKind::Startup,
-            ScenarioKind::Clone,
-            ScenarioKind::Throttle,
-        ]
-    }
-
-    /// Default plan: `quick` for CI and a first look, otherwise enough samples for
-    /// p99 and a tight median CI.
-    pub fn default_plan(self, quick: bool) -> (usize, usize) {
-        // (warmup, iterations)
-        match (self, quick) {
-            (ScenarioKind::Startup, true) => (2, 20),
-            (ScenarioKind::Startup, false) => (5, 100),
-            (ScenarioKind::Clone, true) => (20, 200),
-            (ScenarioKind::Clone, false) => (50, 1000),
-            // Rounds of the quota sweep; each run is a multi-second window.
-            (ScenarioKind::Throttle, true) => (0, 3),
-            (ScenarioKind::Throttle, false) => (1, 5),
-        }
-    }
+scenarios! {
+    /// The probe launched by each subject: time to ready and to exit, phases, footprint.
+    Startup = "startup" => startup,
+    /// clone() per namespace flag, concurrency and mount-table sweeps, unshare()/setns().
+    Clone = "clone" => clone,
+    /// Throughput and tail latency under cgroup CPU quotas; an allocation past a memory limit.
+    Throttle = "throttle" => throttle,
 }
 
 impl std::fmt::Display for ScenarioKind {
@@ -130,11 +142,7 @@ pub fn empty_iteration() -> Result<std::time::Duration, std::io::Error> {
 
 /// Run one scenario.
 pub fn run(kind: ScenarioKind, ctx: &Ctx<'_>) -> Outcome {
-    match kind {
-        ScenarioKind::Startup => startup::run(ctx),
-        ScenarioKind::Clone => clone::run(ctx),
-        ScenarioKind::Throttle => throttle::run(ctx),
-    }
+    kind.run(ctx)
 }
 
 /// What `prepare_subject` found.

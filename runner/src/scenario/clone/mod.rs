@@ -85,6 +85,12 @@ fn probe_flags(creator: &mut Creator, flags: u64, is_root: bool) -> Result<(), S
     }
 }
 
+/// `(warmup, iterations)` with `--quick` and without.
+pub const PLAN: [(usize, usize); 2] = [(20, 200), (50, 1000)];
+
+/// Whether this scenario launches the run's subjects (`Subject::probe_host` runs then).
+pub const LAUNCHES_SUBJECTS: bool = false;
+
 pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let mut col = Collector::new("clone");
     col.set_order(

@@ -106,6 +106,12 @@ fn test_delay(subject: &str) -> Option<std::time::Duration> {
 }
 
 /// Run the startup scenario over `ctx.subjects`.
+/// `(warmup, iterations)` with `--quick` and without.
+pub const PLAN: [(usize, usize); 2] = [(2, 20), (5, 100)];
+
+/// Whether this scenario launches the run's subjects (`Subject::probe_host` runs then).
+pub const LAUNCHES_SUBJECTS: bool = true;
+
 pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let env = ctx.env;
     let mut col = Collector::new("startup");

@@ -125,6 +125,12 @@ pub(super) struct Entry {
 }
 
 /// Run the throttle scenario over `ctx.subjects`.
+/// `(warmup, iterations)` with `--quick` and without. Rounds of the quota sweep; each run is a multi-second window.
+pub const PLAN: [(usize, usize); 2] = [(0, 3), (1, 5)];
+
+/// Whether this scenario launches the run's subjects (`Subject::probe_host` runs then).
+pub const LAUNCHES_SUBJECTS: bool = true;
+
 pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let env = ctx.env;
     let opts = &ctx.options.throttle;
