@@ -5,6 +5,7 @@
 pub mod clean;
 pub mod compare;
 pub mod doctor;
+pub mod history;
 pub mod report;
 pub mod run;
 
@@ -37,7 +38,7 @@ pub enum Command {
     /// Compare run files (kernel A vs B, last night vs tonight); exit 1 on a significant regression.
     Compare(crate::cli::compare::CompareArgs),
     /// Recorded runs: list, trend of a metric, check a run against a rolling baseline.
-    History(crate::cli::compare::HistoryArgs),
+    History(history::HistoryArgs),
     /// Write the embedded static probe binary to PATH (for cross-checks with other tools).
     #[command(hide = true)]
     WriteProbe { path: PathBuf },
@@ -60,7 +61,7 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Doctor(a) => doctor::cmd(a.json),
         Command::Clean(a) => clean::cmd_clean(a),
         Command::Compare(a) => crate::cli::compare::cmd_compare(a),
-        Command::History(a) => crate::cli::compare::cmd_history(a),
+        Command::History(a) => history::cmd_history(a),
         Command::WriteProbe { path } => {
             crate::probe::write_to(&path)
                 .with_context(|| format!("writing the probe to {}", path.display()))?;

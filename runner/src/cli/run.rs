@@ -120,7 +120,7 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         progress: !a.no_progress && std::io::stderr().is_terminal(),
         workdir: a.workdir.clone(),
     };
-    crate::cli::compare::check_run_history(a.history.as_deref())?;
+    crate::cli::history::check_run_history(a.history.as_deref())?;
     if crate::sys::geteuid() != 0 {
         eprintln!(
             "isobench: not running as root: cases that need CAP_SYS_ADMIN (namespaces other than user, cgroups, containers) \
@@ -143,7 +143,7 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         println!("\n{note}");
     }
     crate::cli::report::after_run(&result.run, &json);
-    crate::cli::compare::record_history_after_run(&result.run, a.history.as_deref());
+    crate::cli::history::record_history_after_run(&result.run, a.history.as_deref());
     println!("\nrun file: {}", json.display());
     for f in &result.cleanup_failures {
         eprintln!("isobench: cleanup failed: {f}");
