@@ -22,7 +22,7 @@
 //! * `docker`/`podman`: `--cpu-period`/`--cpu-quota` (what `--cpus` sets), `--cpu-shares`,
 //!   `--memory`/`--memory-swap`, `--pids-limit`, `--cgroup-parent` a registered per-run
 //!   parent; the engine removes the cgroup when the container exits, so the probe
-//!   lingers (`--linger-stdin`) while the counters are read (`engine_limited`).
+//!   lingers (`--linger-stdin`) while the counters are read (`engine::throttled`).
 //! * `qemu`: a cgroup made with [`crate::cgroup::AnyManager`], which QEMU joins between
 //!   fork and exec, so the vCPU threads are limited; CPU counters of the guest's window.
 //! * `bwrap` (no cgroups) and `namespaces` (no cgroup of its own) say why not: one

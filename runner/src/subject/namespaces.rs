@@ -4,7 +4,7 @@
 //! `container` (pid, mnt, uts, ipc, net: what runc creates by default).
 //!
 //! The per-namespace `clone()` cost without an exec is the `clone` scenario
-//! (`scenario/clone.rs`), which uses the same clone3 primitive.
+//! (`scenario/clone/`), which uses the same clone3 primitive.
 //!
 //! Timer: `t0` before clone3; `ready` when the probe's byte arrives on its inherited pipe
 //! fd; `total` when wait4 returns.

@@ -6,7 +6,7 @@
 //! `--period-ms`, CFS bandwidth control). Every round runs each point once, in the plan's
 //! (shuffled) order, so machine drift spreads over all points. Per run of a point:
 //! 1. a fresh cgroup with the limit; the probe joins it between fork and execve, so its
-//!    `work` window starts under the limit (`subject::limited`);
+//!    `work` window starts under the limit (`subject::limits`);
 //! 2. the probe repeats a fixed ~1 ms unit of CPU work for a wall-clock window and
 //!    reports every unit's latency (CLOCK_MONOTONIC inside the probe) and the window;
 //! 3. after the probe exited, the cgroup's counters: usage, nr_periods, nr_throttled,
@@ -33,7 +33,7 @@
 //! The harness is never in the cgroup, so it is not at risk.
 //!
 //! Subjects: each launches the probe under the limits its own way (see
-//! `subject::limited`). A subject that cannot (bwrap has no cgroups; one not implemented
+//! `subject::limits`). A subject that cannot (bwrap has no cgroups; one not implemented
 //! yet) gives ONE skipped line for the whole scenario (case `*`), not one per point.
 //! Quick runs with the default quotas sweep every quota for the cheap launchers
 //! ([`FULL_QUICK_SWEEP`]) and only [`QUICK_QUOTAS`] for the others (containers through

@@ -21,7 +21,7 @@
 //! cgroup usage. Out of scope: the long-running daemons' share (dockerd, containerd),
 //! which serve every container and cannot be apportioned to one.
 //!
-//! Under limits (`launch_limited`, the `throttle` scenario): see `engine_limited`.
+//! Under limits (`launch_limited`, the `throttle` scenario): see `engine::throttled`.
 //!
 //! Cleanup: the image is `Resource::EngineImage`, every container name
 //! `Resource::EngineContainer` (registered ahead, see `slots`); both carry the label

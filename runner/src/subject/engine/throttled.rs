@@ -21,7 +21,7 @@
 //! the exit signal comes from the client's `128 + signal` exit code.
 //!
 //! Why `--cgroup-parent`: CFS weights only compete among siblings, so the per-run parent
-//! gets the scenario's `cpu.shares` too (`limited::weigh_parent`), as the `process`
+//! gets the scenario's `cpu.shares` too (`limits::weigh_parent`), as the `process`
 //! subject's cgroup has; and every cgroup the run makes is under one registered name
 //! (`isobench clean` finds it in the journal).
 //!

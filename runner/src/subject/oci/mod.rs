@@ -35,7 +35,7 @@
 //! `/<run>-<runtime>/<id>`, cgroupfs manager) outlives its init until `delete`, so the
 //! counters are read after the payload exited ([`crate::cgroup::AnyManager::existing`])
 //! and `delete` in teardown removes it; the per-run parent gets the same CPU weight
-//! (`limited::weigh_parent`). The init is re-parented to the harness (a child
+//! (`limits::weigh_parent`). The init is re-parented to the harness (a child
 //! subreaper), so wait4 gives its exit status (an OOM kill is a result) and its CPU time.
 //!
 //! Cleanup: bundles are `Resource::Dir`, containers `Resource::OciContainer` (`delete

@@ -9,7 +9,7 @@
 //! 3. `pivot_root` into it and detach the old root;
 //! 4. `sethostname`;
 //! 5. create a fresh cgroup with cpu, memory and pids limits and join it
-//!    (`sandbox_cgroup`; on v1 through `tasks`, which spares the kernel's global
+//!    (`sandbox::cgroup`; on v1 through `tasks`, which spares the kernel's global
 //!    threadgroup lock and its RCU grace period, see `cgroup::join_file`);
 //! 6. `execve("/isobench-probe")` with the ready pipe inherited.
 //!
