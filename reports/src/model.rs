@@ -40,8 +40,34 @@ pub struct Run {
     /// `report::select`'s table of known subjects.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub subjects: BTreeMap<String, SubjectInfo>,
+    /// Where the run's wall time went, per scenario (and per subject inside it), so a
+    /// user can see what to trim. Older run files have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub time_spent: Vec<ScenarioTime>,
     #[serde(default)]
     pub measurements: Vec<Measurement>,
+}
+
+/// The wall time of one scenario of a run, and of each subject inside it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ScenarioTime {
+    pub scenario: String,
+    /// From the scenario's start to its end, seconds.
+    pub total_s: f64,
+    #[serde(default)]
+    pub subjects: Vec<SubjectTime>,
+}
+
+/// A subject's share of a scenario's wall time, seconds: `prepare` (building its rootfs,
+/// image or bundle, `available()`), `measure` (warm-up and measured launches, footprint
+/// passes; the subject's own teardown after each launch excluded) and `teardown`
+/// (removing what each launch created, and `finish()`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SubjectTime {
+    pub subject: String,
+    pub prepare_s: f64,
+    pub measure_s: f64,
+    pub teardown_s: f64,
 }
 
 /// A subject's description of itself, written by the runner (`Subject::describe`).
@@ -310,6 +336,7 @@ impl Run {
             config: serde_json::Value::Null,
             interrupted: false,
             subjects: BTreeMap::new(),
+            time_spent: Vec::new(),
             measurements,
         }
     }

@@ -60,6 +60,7 @@ fn hostile_run(kernel: &str) -> Run {
         config: serde_json::json!({ "quick": EVIL }),
         interrupted: true,
         subjects: Default::default(),
+        time_spent: Vec::new(),
         measurements: vec![ok, remark, skipped],
     }
 }

@@ -73,6 +73,7 @@ fn run_with(case: &str, text: &str, started_at: &str) -> Run {
         config: serde_json::Value::Null,
         interrupted: false,
         subjects: Default::default(),
+        time_spent: Vec::new(),
         measurements: vec![ok, skipped],
     }
 }

@@ -27,6 +27,7 @@ fn run(day: u32, scale: f64) -> Run {
         config: serde_json::Value::Null,
         interrupted: false,
         subjects: Default::default(),
+        time_spent: Vec::new(),
         measurements: vec![
             Measurement::from_samples(
                 MeasurementKey::new("startup", "process", "default", "ready"),

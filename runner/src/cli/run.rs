@@ -142,6 +142,10 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     if let Some(note) = emulation_note(&result.run) {
         println!("\n{note}");
     }
+    let spent = isobench_reports::text::time_spent::render(&result.run.time_spent);
+    if !spent.is_empty() {
+        print!("\n{spent}");
+    }
     crate::cli::report::after_run(&result.run, &json);
     crate::cli::history::record_history_after_run(&result.run, a.history.as_deref());
     println!("\nrun file: {}", json.display());

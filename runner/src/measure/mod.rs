@@ -8,6 +8,7 @@
 pub mod clone_timer;
 pub mod collect;
 pub mod footprint;
+pub mod ledger;
 pub mod marker;
 pub mod plan;
 

@@ -6,10 +6,11 @@ pub mod host;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use isobench_reports::model::{Run, Tool, RUN_SCHEMA};
+use isobench_reports::model::{Run, ScenarioTime, Tool, RUN_SCHEMA};
 use serde::Serialize;
 
 use crate::cleanup::Cleanup;
+use crate::measure::ledger::Ledger;
 use crate::measure::{Order, Plan};
 use crate::output::progress::Progress;
 use crate::output::runfile;
@@ -111,6 +112,7 @@ fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunErro
             .iter()
             .map(|d| (d.name.clone(), d.info()))
             .collect(),
+        time_spent: Vec::new(),
         measurements: Vec::new(),
     };
     runfile::write_run(&cfg.json, &run)?;
@@ -128,6 +130,7 @@ fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunErro
             seed: cfg.seed,
             time_budget_s: cfg.time_budget_s,
         };
+        let ledger = Ledger::default();
         let ctx = Ctx {
             env: &env,
             plan,
@@ -135,9 +138,15 @@ fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunErro
             progress: &progress,
             subjects: cfg.subjects.clone(),
             options: &cfg.options,
+            ledger: &ledger,
         };
         let t = Instant::now();
         let outcome = scenario::run(sk, &ctx);
+        run.time_spent.push(ScenarioTime {
+            scenario: sk.name().to_string(),
+            total_s: t.elapsed().as_secs_f64(),
+            subjects: ledger.subjects(),
+        });
         if cfg.verbose {
             eprintln!("{sk}: {:.1} s", t.elapsed().as_secs_f64());
         }

@@ -15,6 +15,7 @@ use std::time::Instant;
 use isobench_reports::model::Measurement;
 use serde::Serialize;
 
+use crate::measure::ledger::{Ledger, Spent};
 use crate::measure::Plan;
 use crate::output::progress::Progress;
 use crate::workdir::Env;
@@ -97,6 +98,8 @@ pub struct Ctx<'a> {
     pub subjects: Vec<crate::subject::SubjectKind>,
     /// Extra options of scenarios (clone sweeps) from the command line.
     pub options: &'a ScenarioOptions,
+    /// Where this scenario's wall time goes, per subject.
+    pub ledger: &'a Ledger,
 }
 
 /// Scenario options from the command line: each scenario owns its own
@@ -156,8 +159,24 @@ pub enum Prepared {
 }
 
 /// Create `kind`, check `available()` and run `prepare()`, recording a skip (with the
-/// reason and fix) or a failure under (`case`, `metric`) when it cannot be measured.
+/// reason and fix) or a failure under (`case`, `metric`) when it cannot be measured. Its
+/// wall time goes to the subject's `prepare` in the ledger.
 pub fn prepare_subject(
+    ctx: &Ctx<'_>,
+    scenario: &str,
+    kind: crate::subject::SubjectKind,
+    col: &mut crate::measure::Collector,
+    case: &str,
+    metric: &str,
+) -> Prepared {
+    let started = Instant::now();
+    let prepared = prepare_subject_untimed(ctx, scenario, kind, col, case, metric);
+    ctx.ledger
+        .add(kind.name(), Spent::Prepare, started.elapsed());
+    prepared
+}
+
+fn prepare_subject_untimed(
     ctx: &Ctx<'_>,
     scenario: &str,
     kind: crate::subject::SubjectKind,
@@ -219,6 +238,20 @@ mod tests {
         ] {
             let args = std::iter::once("isobench").chain(bad.iter().copied());
             assert!(Flags::try_parse_from(args).is_err(), "{bad:?} was accepted");
+        }
+    }
+}
+
+/// `finish()` every prepared subject, its wall time going to the subject's `teardown`;
+/// a failure is printed, not fatal (the cleanup registry removes what is left).
+pub fn finish_subjects(ctx: &Ctx<'_>, subjects: &mut [Box<dyn crate::subject::Subject>]) {
+    for s in subjects.iter_mut() {
+        let kind = s.kind();
+        if let Err(e) = ctx
+            .ledger
+            .time(kind.name(), Spent::Teardown, || s.finish(ctx.env))
+        {
+            eprintln!("isobench: cleaning up {kind}: {e}");
         }
     }
 }

@@ -91,7 +91,19 @@ pub const PLAN: [(usize, usize); 2] = [(20, 200), (50, 1000)];
 /// Whether this scenario launches the run's subjects (`Subject::probe_host` runs then).
 pub const LAUNCHES_SUBJECTS: bool = false;
 
+/// Run the clone scenario (its subject is always `namespaces`).
 pub fn run(ctx: &Ctx<'_>) -> Outcome {
+    let started = Instant::now();
+    let outcome = run_untimed(ctx);
+    ctx.ledger.add(
+        SUBJECT,
+        crate::measure::ledger::Spent::Measure,
+        started.elapsed(),
+    );
+    outcome
+}
+
+fn run_untimed(ctx: &Ctx<'_>) -> Outcome {
     let mut col = Collector::new("clone");
     col.set_order(
         &["harness", SUBJECT],

@@ -12,6 +12,7 @@ use std::time::Instant;
 use isobench_reports::model::Status;
 
 use super::{Ctx, Outcome};
+use crate::measure::ledger::Spent;
 use crate::measure::{since, Collector, Sample};
 use crate::probe::ProbeMode;
 use crate::subject::{Subject, SubjectError};
@@ -105,13 +106,13 @@ fn test_delay(subject: &str) -> Option<std::time::Duration> {
     }
 }
 
-/// Run the startup scenario over `ctx.subjects`.
 /// `(warmup, iterations)` with `--quick` and without.
 pub const PLAN: [(usize, usize); 2] = [(2, 20), (5, 100)];
 
 /// Whether this scenario launches the run's subjects (`Subject::probe_host` runs then).
 pub const LAUNCHES_SUBJECTS: bool = true;
 
+/// Run the startup scenario over `ctx.subjects`.
 pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let env = ctx.env;
     let mut col = Collector::new("startup");
@@ -199,7 +200,18 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                 continue;
             }
             let subject = subjects[e.subject].as_mut();
-            match measure_once(subject, env, &e.case, &ProbeMode::Ready) {
+            let name = subject.kind().name();
+            let launched = Instant::now();
+            let result = measure_once(subject, env, &e.case, &ProbeMode::Ready);
+            ctx.ledger.add(name, Spent::Measure, launched.elapsed());
+            if let Ok((sample, _)) = &result {
+                let teardown = std::time::Duration::from_nanos(
+                    sample.get("teardown").unwrap_or_default().max(0.0) as u64,
+                );
+                ctx.ledger
+                    .reclassify(name, Spent::Measure, Spent::Teardown, teardown);
+            }
+            match result {
                 Ok((sample, _)) => {
                     e.consecutive_failures = 0;
                     if !warm {
@@ -255,14 +267,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             }
         }
     }
-    for (s, kind) in subjects.iter_mut().map(|s| {
-        let k = s.kind();
-        (s, k)
-    }) {
-        if let Err(e) = s.finish(env) {
-            eprintln!("isobench: cleaning up {kind}: {e}");
-        }
-    }
+    super::finish_subjects(ctx, &mut subjects);
     ctx.progress.finish();
     Outcome {
         measurements: col.finish(),
@@ -280,29 +285,43 @@ fn footprint_pass(
     let n = if ctx.quick { 2 } else { 5 };
     for e in entries.iter().filter(|e| !e.given_up && e.measured > 0) {
         let subject = subjects[e.subject].as_mut();
-        for _ in 0..n.min(e.max_iterations) {
-            if crate::sys::signals::interrupted().is_some() {
-                return;
-            }
-            let Ok(mut inst) = subject.launch(ctx.env, &e.case, &ProbeMode::Hang) else {
-                break;
-            };
-            if inst
-                .wait_ready(Instant::now() + ctx.env.timeouts.ready)
-                .is_ok()
-            {
-                for (metric, bytes) in inst.footprint() {
-                    col.add_value(
-                        subject.kind().name(),
-                        &e.case,
-                        &metric,
-                        &e.labels,
-                        "bytes",
-                        bytes as f64,
-                    );
-                }
-            }
-            let _ = inst.teardown();
+        let started = Instant::now();
+        footprint_of(ctx, subject, e, n, col);
+        ctx.ledger
+            .add(subject.kind().name(), Spent::Measure, started.elapsed());
+    }
+}
+
+/// `n` footprint launches of one entry.
+fn footprint_of(
+    ctx: &Ctx<'_>,
+    subject: &mut dyn Subject,
+    e: &Entry,
+    n: usize,
+    col: &mut Collector,
+) {
+    for _ in 0..n.min(e.max_iterations) {
+        if crate::sys::signals::interrupted().is_some() {
+            return;
         }
+        let Ok(mut inst) = subject.launch(ctx.env, &e.case, &ProbeMode::Hang) else {
+            break;
+        };
+        if inst
+            .wait_ready(Instant::now() + ctx.env.timeouts.ready)
+            .is_ok()
+        {
+            for (metric, bytes) in inst.footprint() {
+                col.add_value(
+                    subject.kind().name(),
+                    &e.case,
+                    &metric,
+                    &e.labels,
+                    "bytes",
+                    bytes as f64,
+                );
+            }
+        }
+        let _ = inst.teardown();
     }
 }

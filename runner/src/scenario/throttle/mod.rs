@@ -53,6 +53,7 @@ mod relative;
 
 use super::{Ctx, Outcome};
 use crate::cgroup::Limits;
+use crate::measure::ledger::Spent;
 use crate::measure::Collector;
 use crate::probe::ProbeMode;
 use crate::subject::limits::LimitedInstance;
@@ -124,13 +125,14 @@ pub(super) struct Entry {
     given_up: bool,
 }
 
-/// Run the throttle scenario over `ctx.subjects`.
-/// `(warmup, iterations)` with `--quick` and without. Rounds of the quota sweep; each run is a multi-second window.
+/// `(warmup, iterations)` with `--quick` and without: rounds of the quota sweep, each run
+/// a multi-second window.
 pub const PLAN: [(usize, usize); 2] = [(0, 3), (1, 5)];
 
 /// Whether this scenario launches the run's subjects (`Subject::probe_host` runs then).
 pub const LAUNCHES_SUBJECTS: bool = true;
 
+/// Run the throttle scenario over `ctx.subjects`.
 pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let env = ctx.env;
     let opts = &ctx.options.throttle;
@@ -225,6 +227,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             }
             let subject = subjects[e.subject].as_mut();
             let name = subject.kind().name();
+            let launched = Instant::now();
             let result = match &e.point {
                 Point::Cpu { case, percent } => {
                     run_cpu(subject, ctx, case, *percent, period, window_ms).map(|r| {
@@ -243,6 +246,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                     }
                 }),
             };
+            ctx.ledger.add(name, Spent::Measure, launched.elapsed());
             let skip = match result {
                 Ok(()) => None,
                 Err(err) if err.is_interrupt() => {
@@ -294,11 +298,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             );
         }
     }
-    for s in subjects.iter_mut() {
-        if let Err(e) = s.finish(env) {
-            eprintln!("isobench: cleaning up {}: {e}", s.kind());
-        }
-    }
+    super::finish_subjects(ctx, &mut subjects);
     ctx.progress.finish();
     let mut measurements = col.finish();
     add_relative_throughput(&mut measurements);
