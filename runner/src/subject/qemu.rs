@@ -596,7 +596,7 @@ fn doctor_checks(env: &Env) -> Vec<Check> {
 /// being doubted), written to the cache for the runs that follow.
 fn doctor_probe(env: &Env) -> Check {
     const NAME: &str = "kvm probe";
-    let not_probed = |why: String| {
+    let not_probed = |why: &dyn std::fmt::Display| {
         Check::no(
             "vm",
             NAME,
@@ -604,12 +604,13 @@ fn doctor_probe(env: &Env) -> Check {
             "see the qemu and kernel checks above",
         )
     };
-    let probe = kernel::find()
-        .map_err(|e| e.to_string())
-        .and_then(|k| vm::kvm_probe_boot(env, &k.path));
-    let (cfg, _initrd) = match probe {
+    let k = match kernel::find() {
+        Ok(k) => k,
+        Err(why) => return not_probed(&why),
+    };
+    let (cfg, _initrd) = match vm::kvm_probe_boot(env, &k.path) {
         Ok(x) => x,
-        Err(why) => return not_probed(why),
+        Err(why) => return not_probed(&why),
     };
     let (status, cache) = vm::kvm::reprobe(&cfg, &env.cleanup, env.timeouts.vm_boot);
     let detail = format!("{}; {cache}", status.note);
