@@ -15,7 +15,6 @@ use crate::subject::reserved_names::Slots;
 use crate::subject::{Exit, Instance, SubjectError};
 use crate::sys;
 
-/// The fd number the container finds its ready pipe on (`--preserve-fds 1` passes fd 3).
 use super::{KILL_WAIT, PID_FILE_PATIENCE, READY_FD};
 
 /// One container of an OCI runtime.
