@@ -281,6 +281,8 @@ pub enum SubjectError {
     /// A QEMU boot failed (its Ctrl-C becomes [`SubjectError::Marker`], see `qemu.rs`).
     #[error(transparent)]
     Boot(crate::vm::boot::BootError),
+    #[error(transparent)]
+    Oci(#[from] oci::OciError),
     #[error("{0}")]
     Other(String),
 }
