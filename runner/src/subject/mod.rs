@@ -283,6 +283,8 @@ pub enum SubjectError {
     Boot(crate::vm::boot::BootError),
     #[error(transparent)]
     Oci(#[from] oci::OciError),
+    #[error(transparent)]
+    Engine(#[from] engine::EngineError),
     #[error("{0}")]
     Other(String),
 }
