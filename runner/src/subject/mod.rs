@@ -285,6 +285,10 @@ pub enum SubjectError {
     Oci(#[from] oci::OciError),
     #[error(transparent)]
     Engine(#[from] engine::EngineError),
+    #[error(transparent)]
+    Sandbox(#[from] sandbox::SandboxError),
+    #[error(transparent)]
+    SandboxCgroup(#[from] sandbox::cgroup::SandboxCgroupError),
     #[error("{0}")]
     Other(String),
 }
