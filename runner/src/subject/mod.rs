@@ -184,7 +184,7 @@ pub enum SubjectError {
     /// An IO call on a descriptor of our own (a pipe, a poll), with no path or pid to name.
     #[error("{what}: {source}")]
     Io {
-        what: String,
+        what: &'static str,
         source: std::io::Error,
     },
     /// `op` ("open", "create", ...) on `path` failed.
@@ -289,8 +289,6 @@ pub enum SubjectError {
     Sandbox(#[from] sandbox::SandboxError),
     #[error(transparent)]
     SandboxCgroup(#[from] sandbox::cgroup::SandboxCgroupError),
-    #[error("{0}")]
-    Other(String),
 }
 
 /// `ProbeOutput`'s mention of the value that was there instead of a number.
@@ -302,11 +300,8 @@ fn has(found: &Option<String>) -> String {
 }
 
 impl SubjectError {
-    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
-        SubjectError::Io {
-            what: what.into(),
-            source,
-        }
+    pub fn io(what: &'static str, source: std::io::Error) -> Self {
+        SubjectError::Io { what, source }
     }
 
     pub fn file(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
