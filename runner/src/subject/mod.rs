@@ -466,3 +466,43 @@ pub trait Instance {
         Vec::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SubjectError;
+    use std::io;
+
+    #[test]
+    fn errors_name_their_path_pid_and_value() {
+        let denied = || io::Error::from_raw_os_error(libc::EACCES);
+        let file = SubjectError::file("open", "/run/x/cgroup.procs", denied()).to_string();
+        assert!(file.starts_with("open /run/x/cgroup.procs: "), "{file}");
+        let pid = SubjectError::pid("wait4", 42, denied()).to_string();
+        assert!(pid.starts_with("wait4 (pid 42): "), "{pid}");
+        let case = SubjectError::UnknownCase {
+            subject: "runc",
+            case: "bogus".into(),
+            known: vec!["create-start".into(), "run".into()],
+        }
+        .to_string();
+        assert_eq!(
+            case,
+            "unknown runc case \"bogus\" (known: create-start, run)"
+        );
+        let nul = std::ffi::CString::new("a\0b").expect_err("has a NUL");
+        let nul = SubjectError::nul("probe argument", nul).to_string();
+        assert_eq!(nul, "probe argument \"a\\0b\" contains a NUL byte");
+        let missing = |found: Option<&str>| {
+            SubjectError::ProbeOutput {
+                key: "units",
+                found: found.map(String::from),
+            }
+            .to_string()
+        };
+        assert_eq!(missing(None), "probe output lacks a numeric units= line");
+        assert_eq!(
+            missing(Some("x")),
+            "probe output lacks a numeric units= line (has \"x\")"
+        );
+    }
+}
