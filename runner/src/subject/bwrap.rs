@@ -81,13 +81,13 @@ impl Subject for Bwrap {
     }
 
     fn prepare(&mut self, env: &Env) -> Result<(), SubjectError> {
-        let binary = crate::subprocess::which("bwrap").ok_or_else(|| {
-            SubjectError::Other("bwrap is not on PATH; fix: apt-get install bubblewrap".into())
+        let binary = crate::subprocess::which("bwrap").ok_or(SubjectError::NotOnPath {
+            program: "bwrap",
+            fix: "apt-get install bubblewrap",
         })?;
         self.version = crate::subprocess::version_line(&binary.to_string_lossy(), &["--version"])
             .and_then(|l| parse_version(&l));
-        self.rootfs =
-            Some(crate::subject::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?);
+        self.rootfs = Some(crate::subject::rootfs::get(env)?);
         self.binary = Some(binary);
         Ok(())
     }
@@ -102,7 +102,7 @@ impl Subject for Bwrap {
             self.prepare(env)?;
         }
         let (Some(binary), Some(rootfs)) = (&self.binary, &self.rootfs) else {
-            return Err(SubjectError::Other("bwrap was not prepared".into()));
+            return Err(SubjectError::NotPrepared { subject: "bwrap" });
         };
         Ok(Box::new(BwrapInstance::spawn(binary, rootfs, mode)?))
     }
@@ -186,7 +186,10 @@ impl BwrapInstance {
                 (ready_wr.as_raw_fd(), READY_FD),
             ],
         )
-        .map_err(|e| SubjectError::io(format!("posix_spawn {bin}"), e))?;
+        .map_err(|source| SubjectError::Spawn {
+            command: argv.join(" "),
+            source,
+        })?;
         drop((ready_wr, out_wr, err_wr));
         Ok(BwrapInstance {
             pid,

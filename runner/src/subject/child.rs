@@ -28,8 +28,8 @@ pub fn wait_pid_deadline(
     deadline: Instant,
 ) -> Result<sys::process::Reaped, SubjectError> {
     let start = Instant::now();
-    let pidfd = sys::process::pidfd_open(pid)
-        .map_err(|e| SubjectError::io(format!("pidfd_open({pid})"), e))?;
+    let pidfd =
+        sys::process::pidfd_open(pid).map_err(|e| SubjectError::pid("pidfd_open", pid, e))?;
     loop {
         let now = Instant::now();
         let interrupted = sys::signals::interrupted();
@@ -52,11 +52,11 @@ pub fn wait_pid_deadline(
                     Ok(Some(r)) => return Ok(r),
                     Ok(None) => break,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(SubjectError::io(format!("wait4({pid})"), e)),
+                    Err(e) => return Err(SubjectError::pid("wait4", pid, e)),
                 }
             },
             Ok(_) => {}
-            Err(e) => return Err(SubjectError::io(format!("poll pidfd of {pid}"), e)),
+            Err(e) => return Err(SubjectError::pid("poll the pidfd", pid, e)),
         }
     }
 }
@@ -71,7 +71,7 @@ pub fn wait_any_pid(pid: i32, deadline: Instant) -> Result<sys::process::Reaped,
         Ok(fd) => fd,
         // Already gone (and reaped by someone else).
         Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Ok(unknown_exit(pid)),
-        Err(e) => return Err(SubjectError::io(format!("pidfd_open({pid})"), e)),
+        Err(e) => return Err(SubjectError::pid("pidfd_open", pid, e)),
     };
     let start = Instant::now();
     loop {
@@ -90,7 +90,7 @@ pub fn wait_any_pid(pid: i32, deadline: Instant) -> Result<sys::process::Reaped,
         match sys::poll_readable(pidfd.as_raw_fd(), slice) {
             Ok(sys::PollOutcome::Readable) => return Ok(unknown_exit(pid)),
             Ok(_) => {}
-            Err(e) => return Err(SubjectError::io(format!("poll pidfd of {pid}"), e)),
+            Err(e) => return Err(SubjectError::pid("poll the pidfd", pid, e)),
         }
     }
 }
@@ -164,13 +164,10 @@ impl NsProbe {
         sys::clear_cloexec(wr_fd)
             .map_err(|e| SubjectError::io("fcntl(F_SETFD) on the ready pipe", e))?;
         let path = CString::new(env.probe.as_os_str().as_encoded_bytes())
-            .map_err(|_| SubjectError::Other("probe path has a NUL byte".into()))?;
+            .map_err(|e| SubjectError::nul("probe path", e))?;
         let mut strings = vec![path];
         for a in mode.args() {
-            strings.push(
-                CString::new(a)
-                    .map_err(|_| SubjectError::Other("probe argument has a NUL byte".into()))?,
-            );
+            strings.push(CString::new(a).map_err(|e| SubjectError::nul("probe argument", e))?);
         }
         strings.push(CString::new("--ready-fd").unwrap_or_default());
         strings.push(CString::new(wr_fd.to_string()).unwrap_or_default());
@@ -183,7 +180,7 @@ impl NsProbe {
         let devnull = std::fs::OpenOptions::new()
             .write(true)
             .open("/dev/null")
-            .map_err(|e| SubjectError::io("open /dev/null", e))?;
+            .map_err(|e| SubjectError::file("open", "/dev/null", e))?;
         let quiet = matches!(mode, ProbeMode::Ready | ProbeMode::Hang);
         let pid = sys::clone::clone_exec(
             flags,
@@ -193,7 +190,10 @@ impl NsProbe {
             &envp,
             quiet.then(|| devnull.as_raw_fd()),
         )
-        .map_err(|e| SubjectError::io(format!("clone3({})", ns::case_name(flags)), e))?;
+        .map_err(|source| SubjectError::Clone {
+            flags: ns::case_name(flags),
+            source,
+        })?;
         drop(wr);
         strings.push(env_str);
         Ok(NsProbe {

@@ -200,9 +200,10 @@ pub fn spawn_probe_in_cgroup(
         Ok(pid) => pid,
         Err(e) => {
             let _ = cgroup.remove();
-            return Err(SubjectError::Other(format!(
-                "starting {probe} in a cgroup: {e}"
-            )));
+            return Err(SubjectError::SpawnInCgroup {
+                program: probe,
+                source: e,
+            });
         }
     };
     // The probe prints its results (thousands of latencies) at the end; a reader thread

@@ -22,6 +22,7 @@ pub mod rootfs;
 pub mod sandbox;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use isobench_reports::model::Host;
@@ -176,12 +177,79 @@ impl Check {
     }
 }
 
+/// Why a subject could not prepare, launch, wait for or tear down its payload. Each
+/// variant carries the values it names (paths, pids, commands) as fields.
 #[derive(Debug, thiserror::Error)]
 pub enum SubjectError {
+    /// An IO call on a descriptor of our own (a pipe, a poll), with no path or pid to name.
     #[error("{what}: {source}")]
     Io {
-        what: String,
+        what: &'static str,
         source: std::io::Error,
+    },
+    /// `op` ("open", "create", ...) on `path` failed.
+    #[error("{op} {}: {source}", .path.display())]
+    File {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `call` on process `pid` failed.
+    #[error("{call} (pid {pid}): {source}")]
+    Pid {
+        call: &'static str,
+        pid: i32,
+        source: std::io::Error,
+    },
+    /// clone3(2) of a child in the namespaces `flags` names (`ns::case_name`).
+    #[error("clone3({flags}): {source}")]
+    Clone {
+        flags: String,
+        source: std::io::Error,
+    },
+    /// Starting `command` (program and arguments, space-separated) failed.
+    #[error("starting `{command}`: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    #[error("starting {program} in a cgroup: {source}")]
+    SpawnInCgroup {
+        program: String,
+        source: crate::sys::cgroup_spawn::SpawnInCgroupError,
+    },
+    /// A command the subject runs (a runtime's `create`, `delete`) exited unsuccessfully.
+    #[error("`{command}` failed ({status}): {output}")]
+    CommandFailed {
+        command: String,
+        status: String,
+        output: String,
+    },
+    #[error("{what} {value:?} contains a NUL byte")]
+    Nul { what: &'static str, value: String },
+    #[error("{subject}: launch before prepare")]
+    NotPrepared { subject: &'static str },
+    #[error("{program} is not on PATH; fix: {fix}")]
+    NotOnPath {
+        program: &'static str,
+        fix: &'static str,
+    },
+    #[error("{subject}: no {which} pipe")]
+    MissingPipe {
+        subject: &'static str,
+        which: &'static str,
+    },
+    #[error("unknown {subject} case {case:?} (known: {})", .known.join(", "))]
+    UnknownCase {
+        subject: &'static str,
+        case: String,
+        known: Vec<String>,
+    },
+    /// The probe's result lines lack `key=NUMBER` (`found`: the value it had, if any).
+    #[error("probe output lacks a numeric {key}= line{}", has(.found))]
+    ProbeOutput {
+        key: &'static str,
+        found: Option<String>,
     },
     #[error("ready marker: {0}")]
     Marker(#[from] crate::measure::MarkerError),
@@ -195,20 +263,64 @@ pub enum SubjectError {
     PayloadFailed(String),
     #[error("did not exit within {0:?}; killed")]
     ExitTimeout(Duration),
-    #[error("{0}")]
-    Other(String),
     /// The subject cannot do this (yet); reported as `status: skipped`.
     #[error("{0}")]
     Unsupported(Unavailable),
     #[error(transparent)]
     Cgroup(#[from] crate::cgroup::CgroupError),
+    #[error(transparent)]
+    Rootfs(#[from] rootfs::RootfsError),
+    #[error(transparent)]
+    Vm(#[from] crate::vm::VmError),
+    #[error("QEMU was OOM-killed by the host before the guest was ready: the cgroup's {limit_mib} MiB memory limit is below what the VM itself needs (guest RAM {guest_mib} MiB plus QEMU); {source}")]
+    VmOomKilled {
+        limit_mib: u64,
+        guest_mib: u64,
+        source: Box<SubjectError>,
+    },
+    /// A QEMU boot failed (its Ctrl-C becomes [`SubjectError::Marker`], see `qemu.rs`).
+    #[error(transparent)]
+    Boot(crate::vm::boot::BootError),
+    #[error(transparent)]
+    Oci(#[from] oci::OciError),
+    #[error(transparent)]
+    Engine(#[from] engine::EngineError),
+    #[error(transparent)]
+    Sandbox(#[from] sandbox::SandboxError),
+    #[error(transparent)]
+    SandboxCgroup(#[from] sandbox::cgroup::SandboxCgroupError),
+}
+
+/// `ProbeOutput`'s mention of the value that was there instead of a number.
+fn has(found: &Option<String>) -> String {
+    found
+        .as_ref()
+        .map(|v| format!(" (has {v:?})"))
+        .unwrap_or_default()
 }
 
 impl SubjectError {
-    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
-        SubjectError::Io {
-            what: what.into(),
+    pub fn io(what: &'static str, source: std::io::Error) -> Self {
+        SubjectError::Io { what, source }
+    }
+
+    pub fn file(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        SubjectError::File {
+            op,
+            path: path.into(),
             source,
+        }
+    }
+
+    pub fn pid(call: &'static str, pid: i32, source: std::io::Error) -> Self {
+        SubjectError::Pid { call, pid, source }
+    }
+
+    /// `what` (a path, an argument) could not become a C string.
+    pub fn nul(what: &'static str, e: std::ffi::NulError) -> Self {
+        SubjectError::Nul {
+            what,
+            value: String::from_utf8_lossy(&e.into_vec()).into_owned(),
         }
     }
 
@@ -352,5 +464,45 @@ pub trait Instance {
     /// passes only, never in a timed sample): (metric, bytes).
     fn footprint(&mut self) -> Vec<(String, u64)> {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SubjectError;
+    use std::io;
+
+    #[test]
+    fn errors_name_their_path_pid_and_value() {
+        let denied = || io::Error::from_raw_os_error(libc::EACCES);
+        let file = SubjectError::file("open", "/run/x/cgroup.procs", denied()).to_string();
+        assert!(file.starts_with("open /run/x/cgroup.procs: "), "{file}");
+        let pid = SubjectError::pid("wait4", 42, denied()).to_string();
+        assert!(pid.starts_with("wait4 (pid 42): "), "{pid}");
+        let case = SubjectError::UnknownCase {
+            subject: "runc",
+            case: "bogus".into(),
+            known: vec!["create-start".into(), "run".into()],
+        }
+        .to_string();
+        assert_eq!(
+            case,
+            "unknown runc case \"bogus\" (known: create-start, run)"
+        );
+        let nul = std::ffi::CString::new("a\0b").expect_err("has a NUL");
+        let nul = SubjectError::nul("probe argument", nul).to_string();
+        assert_eq!(nul, "probe argument \"a\\0b\" contains a NUL byte");
+        let missing = |found: Option<&str>| {
+            SubjectError::ProbeOutput {
+                key: "units",
+                found: found.map(String::from),
+            }
+            .to_string()
+        };
+        assert_eq!(missing(None), "probe output lacks a numeric units= line");
+        assert_eq!(
+            missing(Some("x")),
+            "probe output lacks a numeric units= line (has \"x\")"
+        );
     }
 }

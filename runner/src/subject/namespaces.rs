@@ -91,8 +91,15 @@ impl Subject for Namespaces {
         case: &str,
         mode: &ProbeMode,
     ) -> Result<Box<dyn Instance>, SubjectError> {
-        let flags = flags_of(case)
-            .ok_or_else(|| SubjectError::Other(format!("unknown namespaces case {case:?}")))?;
+        let flags = flags_of(case).ok_or_else(|| SubjectError::UnknownCase {
+            subject: "namespaces",
+            case: case.to_string(),
+            known: ["container", "all"]
+                .into_iter()
+                .chain(ns::ALL.iter().map(|n| n.name))
+                .map(String::from)
+                .collect(),
+        })?;
         Ok(Box::new(NsProbe::spawn(env, flags, mode)?))
     }
 }

@@ -75,7 +75,7 @@ impl From<BootError> for SubjectError {
             BootError::Interrupted(s) => {
                 SubjectError::Marker(crate::measure::MarkerError::Interrupted(s))
             }
-            other => SubjectError::Other(other.to_string()),
+            other => SubjectError::Boot(other),
         }
     }
 }
@@ -177,15 +177,16 @@ impl Subject for Qemu {
     }
 
     fn prepare(&mut self, env: &Env) -> Result<(), SubjectError> {
-        let info = vm::qemu_info()
-            .ok_or_else(|| SubjectError::Other(format!("{} is not installed", vm::QEMU)))?;
-        let k = kernel::find()
-            .map_err(|e| SubjectError::Other(format!("{e}; fix: {}", kernel::FIX)))?;
-        let machine = info.machines.first().cloned().ok_or_else(|| {
-            SubjectError::Other("QEMU lists none of the machine types pc, microvm".into())
-        })?;
-        let (initramfs, guard) = vm::write_initramfs(env, "qemu.initramfs")
-            .map_err(|e| SubjectError::Other(e.to_string()))?;
+        let info = vm::qemu_info().ok_or(vm::VmError::NotInstalled { program: vm::QEMU })?;
+        let k = kernel::find().map_err(vm::VmError::from)?;
+        let machine = info
+            .machines
+            .first()
+            .cloned()
+            .ok_or(vm::VmError::NoMachine {
+                wanted: &vm::MACHINES,
+            })?;
+        let (initramfs, guard) = vm::write_initramfs(env, "qemu.initramfs")?;
         let mut base = vm::boot_config(info, &k.path, &initramfs, &machine, Accel::Tcg);
         // At most one bounded probe boot per run (host_probe usually did it already).
         base.accel = vm::kvm::status(&base, &env.cleanup, env.timeouts.vm_boot).accel();
@@ -210,7 +211,7 @@ impl Subject for Qemu {
         let p = self
             .prepared
             .as_ref()
-            .ok_or_else(|| SubjectError::Other("qemu: launch before prepare".into()))?;
+            .ok_or(SubjectError::NotPrepared { subject: "qemu" })?;
         let cfg = BootConfig {
             machine: case.to_string(),
             probe_args: mode.args(),
@@ -235,7 +236,7 @@ impl Subject for Qemu {
         let p = self
             .prepared
             .as_ref()
-            .ok_or_else(|| SubjectError::Other("qemu: launch before prepare".into()))?;
+            .ok_or(SubjectError::NotPrepared { subject: "qemu" })?;
         let cfg = BootConfig {
             probe_args: mode.args(),
             ..p.base.clone()
@@ -251,7 +252,7 @@ impl Subject for Qemu {
                 let file = std::fs::OpenOptions::new()
                     .write(true)
                     .open(&f)
-                    .map_err(|e| SubjectError::io(format!("open {}", f.display()), e))?;
+                    .map_err(|e| SubjectError::file("open", &f, e))?;
                 procs.push(std::os::fd::OwnedFd::from(file));
             }
             let t0 = Instant::now();
@@ -424,13 +425,11 @@ impl Instance for LimitedVm {
             self.at_ready = self.cgroup.stats().ok();
         }
         r.map_err(|e| match (self.oom_killed(), self.memory_limit) {
-            (true, Some(limit)) => SubjectError::Other(format!(
-                "QEMU was OOM-killed by the host before the guest was ready: the cgroup's \
-                     {} MiB memory limit is below what the VM itself needs (guest RAM {} MiB \
-                     plus QEMU); {e}",
-                limit >> 20,
-                self.vm.memory_bytes >> 20
-            )),
+            (true, Some(limit)) => SubjectError::VmOomKilled {
+                limit_mib: limit >> 20,
+                guest_mib: self.vm.memory_bytes >> 20,
+                source: Box::new(e),
+            },
             _ => e,
         })
     }
@@ -596,7 +595,7 @@ fn doctor_checks(env: &Env) -> Vec<Check> {
 /// being doubted), written to the cache for the runs that follow.
 fn doctor_probe(env: &Env) -> Check {
     const NAME: &str = "kvm probe";
-    let not_probed = |why: String| {
+    let not_probed = |why: &dyn std::fmt::Display| {
         Check::no(
             "vm",
             NAME,
@@ -604,12 +603,13 @@ fn doctor_probe(env: &Env) -> Check {
             "see the qemu and kernel checks above",
         )
     };
-    let probe = kernel::find()
-        .map_err(|e| e.to_string())
-        .and_then(|k| vm::kvm_probe_boot(env, &k.path));
-    let (cfg, _initrd) = match probe {
+    let k = match kernel::find() {
+        Ok(k) => k,
+        Err(why) => return not_probed(&why),
+    };
+    let (cfg, _initrd) = match vm::kvm_probe_boot(env, &k.path) {
         Ok(x) => x,
-        Err(why) => return not_probed(why),
+        Err(why) => return not_probed(&why),
     };
     let (status, cache) = vm::kvm::reprobe(&cfg, &env.cleanup, env.timeouts.vm_boot);
     let detail = format!("{}; {cache}", status.note);

@@ -43,6 +43,12 @@ pub enum VmError {
     },
     #[error(transparent)]
     Cleanup(#[from] crate::cleanup::CleanupError),
+    #[error("{program} is not installed")]
+    NotInstalled { program: &'static str },
+    #[error("QEMU lists none of the machine types {}", .wanted.join(", "))]
+    NoMachine { wanted: &'static [&'static str] },
+    #[error("{0}; fix: {fix}", fix = kernel::FIX)]
+    Kernel(#[from] kernel::KernelError),
 }
 
 /// The initramfs: the probe as `/init`, the mount points it uses, and the device nodes
@@ -206,13 +212,13 @@ pub fn host_probe(host: &mut isobench_reports::model::Host, env: &Env) {
 /// The boot a KVM probe makes: this QEMU's first machine type, `kernel`, and the probe's
 /// initramfs written to the work directory (removed when the guard drops). `Err`: why no
 /// probe boot is possible.
-pub fn kvm_probe_boot(env: &Env, kernel: &Path) -> Result<(cmdline::BootConfig, Guard), String> {
-    let info = qemu_info().ok_or_else(|| format!("{QEMU} is not installed"))?;
+pub fn kvm_probe_boot(env: &Env, kernel: &Path) -> Result<(cmdline::BootConfig, Guard), VmError> {
+    let info = qemu_info().ok_or(VmError::NotInstalled { program: QEMU })?;
     let machine = info
         .machines
         .first()
-        .ok_or("QEMU lists none of the machine types pc, microvm")?;
-    let (initrd, guard) = write_initramfs(env, "kvm-probe.initramfs").map_err(|e| e.to_string())?;
+        .ok_or(VmError::NoMachine { wanted: &MACHINES })?;
+    let (initrd, guard) = write_initramfs(env, "kvm-probe.initramfs")?;
     let cfg = boot_config(info, kernel, &initrd, machine, cmdline::Accel::Kvm);
     Ok((cfg, guard))
 }

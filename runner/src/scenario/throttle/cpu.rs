@@ -55,10 +55,13 @@ pub(super) fn run_cpu(
     inst.teardown()?;
     let stats = stats?;
     let out = crate::probe::parse_output(&exit.output);
-    let num = |k: &str| -> Result<u64, SubjectError> {
-        out.get(k)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| SubjectError::Other(format!("probe output lacks a numeric {k}= line")))
+    let num = |key: &'static str| -> Result<u64, SubjectError> {
+        let v = out.get(key);
+        v.and_then(|v| v.parse().ok())
+            .ok_or_else(|| SubjectError::ProbeOutput {
+                key,
+                found: v.cloned(),
+            })
     };
     let latencies_ns = out
         .get("lat_ns")

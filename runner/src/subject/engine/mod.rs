@@ -62,6 +62,28 @@ const CLIENT_WAIT: Duration = Duration::from_secs(10);
 /// Limit for `info`, `inspect` and the clean-up listing commands.
 pub(super) const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What went wrong with a limited container (`throttled.rs`), beside the generic
+/// [`SubjectError`] cases.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{} is empty: the engine did not write the container id", .cidfile.display())]
+    NoContainerId { cidfile: PathBuf },
+    #[error("no cgroup named after container {id} below /sys/fs/cgroup/*/{parent}; is the {engine} cgroup driver cgroupfs?")]
+    NoContainerCgroup {
+        engine: &'static str,
+        id: String,
+        parent: String,
+    },
+    #[error("`{engine} run` ended ({status}) before the probe finished and `inspect` failed; stderr: {stderr}")]
+    Inspect {
+        engine: &'static str,
+        status: String,
+        stderr: String,
+    },
+    #[error("{engine} container {name}: counters are read in wait_exit")]
+    CountersNotRead { engine: &'static str, name: String },
+}
+
 /// What differs between engines (see `docker.rs`, `podman.rs`).
 #[derive(Debug, Clone)]
 pub struct EngineQuirks {
@@ -197,8 +219,7 @@ impl Subject for Engine {
             return Ok(());
         }
         let b = self.q.binary;
-        let rootfs =
-            crate::subject::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
+        let rootfs = crate::subject::rootfs::get(env)?;
         let tar = env.workdir.join(format!("{b}-rootfs.tar"));
         crate::subprocess::run_ok(
             Command::new("tar")
@@ -265,13 +286,13 @@ impl Subject for Engine {
         let prep = self
             .prep
             .as_mut()
-            .ok_or_else(|| SubjectError::Other(format!("{b}: launch before prepare")))?;
+            .ok_or(SubjectError::NotPrepared { subject: b })?;
         let mut slot = prep.slots.take()?;
         let name = slot.id.clone();
         let guard = slot.guards.pop();
         let stderr_path = prep.logs.join(format!("{name}.stderr"));
         let stderr = File::create(&stderr_path)
-            .map_err(|e| SubjectError::io(format!("create {}", stderr_path.display()), e))?;
+            .map_err(|e| SubjectError::file("create", &stderr_path, e))?;
         cmd.args(["run", "--rm", "--name", &name, "--network", "none"])
             .args(["--label", LABEL])
             .args((self.q.run_args)())
@@ -281,15 +302,19 @@ impl Subject for Engine {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr);
-        let mut child = cmd.spawn().map_err(|e| {
-            SubjectError::io(format!("starting {}", crate::subprocess::describe(&cmd)), e)
+        let mut child = cmd.spawn().map_err(|source| SubjectError::Spawn {
+            command: crate::subprocess::describe(&cmd),
+            source,
         })?;
         let stdout = child.stdout.take();
         let pid = child.id() as i32;
         // The child is reaped by pid (pidfd + wait4) below, never through `Child`.
         drop(child);
         let Some(stdout) = stdout else {
-            return Err(SubjectError::Other(format!("{b}: no stdout pipe")));
+            return Err(SubjectError::MissingPipe {
+                subject: b,
+                which: "stdout",
+            });
         };
         Ok(Box::new(EngineInstance {
             binary: b,
@@ -320,7 +345,7 @@ impl Subject for Engine {
         let prep = self
             .prep
             .as_mut()
-            .ok_or_else(|| SubjectError::Other(format!("{b}: launch before prepare")))?;
+            .ok_or(SubjectError::NotPrepared { subject: b })?;
         if prep.limited_parent.is_none() {
             let parent = format!("/{}-{b}", prep.run_name);
             let mut guards = Vec::new();
@@ -346,7 +371,7 @@ impl Subject for Engine {
         let cidfile = prep.logs.join(format!("{name}.cid"));
         let _ = fs::remove_file(&cidfile);
         let stderr = File::create(&stderr_path)
-            .map_err(|e| SubjectError::io(format!("create {}", stderr_path.display()), e))?;
+            .map_err(|e| SubjectError::file("create", &stderr_path, e))?;
         cmd.args(["run", "-i", "--name", &name, "--network", "none"])
             .args(["--label", LABEL])
             .arg(format!("--cidfile={}", cidfile.display()))
@@ -360,15 +385,19 @@ impl Subject for Engine {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(stderr);
-        let mut child = cmd.spawn().map_err(|e| {
-            SubjectError::io(format!("starting {}", crate::subprocess::describe(&cmd)), e)
+        let mut child = cmd.spawn().map_err(|source| SubjectError::Spawn {
+            command: crate::subprocess::describe(&cmd),
+            source,
         })?;
         let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
         let pid = child.id() as i32;
         // The child is reaped by pid (pidfd + wait4), never through `Child`.
         drop(child);
         let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
-            return Err(SubjectError::Other(format!("{b}: no stdin/stdout pipe")));
+            return Err(SubjectError::MissingPipe {
+                subject: b,
+                which: "stdin/stdout",
+            });
         };
         Ok(Box::new(throttled::LimitedEngine {
             binary: b,

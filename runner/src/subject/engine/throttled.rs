@@ -34,7 +34,7 @@ use std::path::PathBuf;
 use std::process::{ChildStdin, ChildStdout, Command};
 use std::time::{Duration, Instant};
 
-use super::{reap_orphans, QUERY_TIMEOUT};
+use super::{reap_orphans, EngineError, QUERY_TIMEOUT};
 use crate::cgroup::{AnyManager, CgroupManager, Stats};
 use crate::cleanup::Guard;
 use crate::measure::{LineWaiter, MarkerError};
@@ -110,13 +110,13 @@ impl LimitedEngine {
 
     fn container_id(&self) -> Result<String, SubjectError> {
         let id = fs::read_to_string(&self.cidfile)
-            .map_err(|e| SubjectError::io(format!("read {}", self.cidfile.display()), e))?;
+            .map_err(|e| SubjectError::file("read", &self.cidfile, e))?;
         let id = id.trim().to_string();
         if id.is_empty() {
-            return Err(SubjectError::Other(format!(
-                "{} is empty: the engine did not write the container id",
-                self.cidfile.display()
-            )));
+            return Err(EngineError::NoContainerId {
+                cidfile: self.cidfile.clone(),
+            }
+            .into());
         }
         Ok(id)
     }
@@ -136,10 +136,12 @@ impl LimitedEngine {
                 }
             }
         }
-        Err(SubjectError::Other(format!(
-            "no cgroup named after container {id} below /sys/fs/cgroup/*/{parent}; is the {} cgroup driver cgroupfs?",
-            self.binary
-        )))
+        Err(EngineError::NoContainerCgroup {
+            engine: self.binary,
+            id,
+            parent: parent.to_string(),
+        }
+        .into())
     }
 
     /// `inspect` of the stopped container: (OOMKilled, exit code).
@@ -206,13 +208,10 @@ impl Instance for LimitedEngine {
             signal = Some(c - 128);
         }
         if self.stats.is_none() {
-            let (oom, _) = self.inspect_exit().ok_or_else(|| {
-                SubjectError::Other(format!(
-                    "`{} run` ended ({}) before the probe finished and `inspect` failed; stderr: {}",
-                    self.binary,
-                    crate::subject::child::status_text(r.code, r.signal),
-                    self.stderr_tail()
-                ))
+            let (oom, _) = self.inspect_exit().ok_or_else(|| EngineError::Inspect {
+                engine: self.binary,
+                status: crate::subject::child::status_text(r.code, r.signal),
+                stderr: self.stderr_tail(),
             })?;
             let mut s = Stats::default();
             let logged = self
@@ -285,10 +284,11 @@ fn count_oom_kills(log: &str, id: &str) -> u64 {
 impl LimitedInstance for LimitedEngine {
     fn cgroup_stats(&self) -> Result<Stats, SubjectError> {
         self.stats.ok_or_else(|| {
-            SubjectError::Other(format!(
-                "{} container {}: counters are read in wait_exit",
-                self.binary, self.name
-            ))
+            EngineError::CountersNotRead {
+                engine: self.binary,
+                name: self.name.clone(),
+            }
+            .into()
         })
     }
 

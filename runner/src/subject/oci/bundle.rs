@@ -20,13 +20,10 @@ pub fn config_text(
     limits: Option<&crate::subject::limits::Limits>,
 ) -> Result<String, SubjectError> {
     let spec_error = |source| {
-        SubjectError::Other(
-            OciError::Spec {
-                rootfs: rootfs.to_path_buf(),
-                source,
-            }
-            .to_string(),
-        )
+        SubjectError::from(OciError::Spec {
+            rootfs: rootfs.to_path_buf(),
+            source,
+        })
     };
     let mut spec = bundle_spec(rootfs, args, cgroups_path).map_err(spec_error)?;
     if let Some(l) = limits {

@@ -15,12 +15,14 @@ use crate::subject::reserved_names::Slots;
 use crate::subject::{Exit, Instance, SubjectError};
 use crate::sys;
 
-/// The fd number the container finds its ready pipe on (`--preserve-fds 1` passes fd 3).
-use super::{KILL_WAIT, PID_FILE_PATIENCE, READY_FD};
+use super::{OciError, KILL_WAIT, PID_FILE_PATIENCE, READY_FD};
 
 /// One container of an OCI runtime.
 #[derive(Debug)]
 pub struct OciInstance {
+    /// The runtime's name (`runc`), for messages.
+    pub(super) name: &'static str,
+    /// The runtime's executable.
     pub(super) binary: String,
     pub(super) global: Vec<String>,
     pub(super) state_root: PathBuf,
@@ -76,8 +78,9 @@ impl OciInstance {
             .create(true)
             .append(true)
             .open(&self.log)
-            .map_err(|e| SubjectError::io(format!("open {}", self.log.display()), e))?;
-        let null = File::open("/dev/null").map_err(|e| SubjectError::io("open /dev/null", e))?;
+            .map_err(|e| SubjectError::file("open", &self.log, e))?;
+        let null =
+            File::open("/dev/null").map_err(|e| SubjectError::file("open", "/dev/null", e))?;
         let mut map = vec![
             (null.as_raw_fd(), 0),
             (log.as_raw_fd(), 1),
@@ -92,7 +95,10 @@ impl OciInstance {
         } else {
             sys::spawn::spawn_private_mounts(&self.binary, &argv, &envp, &map, hide)
         };
-        result.map_err(|e| SubjectError::io(format!("starting `{}`", argv.join(" ")), e))
+        result.map_err(|source| SubjectError::Spawn {
+            command: argv.join(" "),
+            source,
+        })
     }
 
     /// Wait for a runtime command (`create`, `start`) to exit; fail with its output when
@@ -105,13 +111,11 @@ impl OciInstance {
     ) -> Result<(), SubjectError> {
         let r = self.wait_pid_watching_ready(pid, deadline)?;
         if r.code != Some(0) {
-            return Err(SubjectError::Other(format!(
-                "`{} {verb} {}` failed ({}): {}",
-                self.binary,
-                self.id,
-                status_text(r.code, r.signal),
-                log_tail(&self.log)
-            )));
+            return Err(SubjectError::CommandFailed {
+                command: format!("{} {verb} {}", self.binary, self.id),
+                status: status_text(r.code, r.signal),
+                output: log_tail(&self.log),
+            });
         }
         Ok(())
     }
@@ -126,8 +130,8 @@ impl OciInstance {
             return crate::subject::child::wait_pid_deadline(pid, deadline);
         };
         let ready_fd = ready.as_raw_fd();
-        let pidfd = sys::process::pidfd_open(pid)
-            .map_err(|e| SubjectError::io(format!("pidfd_open({pid})"), e))?;
+        let pidfd =
+            sys::process::pidfd_open(pid).map_err(|e| SubjectError::pid("pidfd_open", pid, e))?;
         let mut watch_ready = true;
         loop {
             let now = Instant::now();
@@ -192,7 +196,10 @@ impl Instance for OciInstance {
             return Ok(t);
         }
         let Some(rd) = self.ready_rd.as_ref() else {
-            return Err(SubjectError::Other("no ready pipe".into()));
+            return Err(SubjectError::MissingPipe {
+                subject: self.name,
+                which: "ready",
+            });
         };
         match crate::measure::wait_byte(rd.as_fd(), deadline) {
             Ok(t) => {
@@ -214,7 +221,9 @@ impl Instance for OciInstance {
         } else {
             let pid = self
                 .container_pid(Duration::ZERO)
-                .ok_or_else(|| SubjectError::Other("the container's pid is unknown".into()))?;
+                .ok_or_else(|| OciError::UnknownPid {
+                    pid_file: self.pid_file.clone(),
+                })?;
             wait_any_pid(pid, deadline)?
         };
         let at = Instant::now();
@@ -255,12 +264,11 @@ impl Instance for OciInstance {
             // Not cut short by Ctrl-C: this is the clean-up it asks for.
             match crate::subprocess::run_cleanup(&mut cmd, self.command_timeout) {
                 Ok(out) if !out.status.success() => {
-                    result = Err(SubjectError::Other(format!(
-                        "`{}` failed ({}): {}",
-                        crate::subprocess::describe(&cmd),
-                        out.status,
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    )))
+                    result = Err(SubjectError::CommandFailed {
+                        command: crate::subprocess::describe(&cmd),
+                        status: out.status.to_string(),
+                        output: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                    })
                 }
                 Ok(_) => {
                     if self.exited {
@@ -349,13 +357,13 @@ impl crate::subject::limits::PayloadCpu for OciInstance {
 }
 
 pub(super) fn read_pid_file(path: &Path) -> Result<i32, SubjectError> {
-    let text = fs::read_to_string(path)
-        .map_err(|e| SubjectError::io(format!("reading pid file {}", path.display()), e))?;
+    let text =
+        fs::read_to_string(path).map_err(|e| SubjectError::file("read pid file", path, e))?;
     text.trim().parse().map_err(|_| {
-        SubjectError::Other(format!(
-            "pid file {} holds {:?}, not a pid",
-            path.display(),
-            text.trim()
-        ))
+        OciError::PidFile {
+            path: path.to_path_buf(),
+            text: text.trim().to_string(),
+        }
+        .into()
     })
 }

@@ -81,6 +81,10 @@ pub enum OciError {
         rootfs: PathBuf,
         source: oci_spec::OciSpecError,
     },
+    #[error("the container's pid is unknown: no pid in {pid_file}")]
+    UnknownPid { pid_file: PathBuf },
+    #[error("pid file {path} holds {text:?}, not a pid")]
+    PidFile { path: PathBuf, text: String },
 }
 
 /// What differs between runtimes (see `runc.rs`, `crun.rs`).
@@ -231,8 +235,7 @@ impl Subject for OciRuntime {
         if self.prep.is_some() {
             return Ok(());
         }
-        let rootfs =
-            crate::subject::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
+        let rootfs = crate::subject::rootfs::get(env)?;
         let state_root = env.subdir(&format!("{}-state", self.q.binary))?;
         let bundles = env.subdir(&format!("{}-bundles", self.q.binary))?;
         // Unique per run and subject (the work directory's name holds pid and time).
@@ -322,17 +325,20 @@ impl OciRuntime {
     ) -> Result<OciInstance, SubjectError> {
         let binary = self.binary();
         let global: Vec<String> = self.q.global_args.iter().map(|s| s.to_string()).collect();
+        let name = self.q.binary;
         let prep = self
             .prep
             .as_mut()
-            .ok_or_else(|| SubjectError::Other(format!("{binary}: launch before prepare")))?;
+            .ok_or(SubjectError::NotPrepared { subject: name })?;
         let run = match case {
             "create-start" => false,
             "run" => true,
             other => {
-                return Err(SubjectError::Other(format!(
-                    "unknown {binary} case {other:?} (known: {CASES:?})"
-                )))
+                return Err(SubjectError::UnknownCase {
+                    subject: name,
+                    case: other.to_string(),
+                    known: CASES.iter().map(|c| c.to_string()).collect(),
+                })
             }
         };
         let mut slot = prep.slots.take()?;
@@ -354,12 +360,14 @@ impl OciRuntime {
             }
             Some(l) => config_text(&prep.rootfs, args.clone(), &cgroups_path, Some(l))?,
         };
-        fs::create_dir(&bundle)
-            .and_then(|_| fs::write(bundle.join("config.json"), config))
-            .map_err(|e| SubjectError::io(format!("writing bundle {}", bundle.display()), e))?;
+        fs::create_dir(&bundle).map_err(|e| SubjectError::file("create bundle", &bundle, e))?;
+        let config_json = bundle.join("config.json");
+        fs::write(&config_json, config)
+            .map_err(|e| SubjectError::file("write", &config_json, e))?;
         let bundle_time = t_bundle.elapsed();
 
         let mut inst = OciInstance {
+            name,
             binary,
             global,
             state_root: prep.state_root.clone(),

@@ -71,6 +71,27 @@ const MARKED_PHASES: [(&str, usize, usize); 5] = [
 /// How long teardown waits for a just-emptied cgroup to become removable.
 const CGROUP_RMDIR_PATIENCE: Duration = Duration::from_secs(2);
 
+/// What the sandbox's init reported (or failed to) between clone3 and execve.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("the sandbox's init did not finish its report before the deadline")]
+    ReportTimeout,
+    #[error("sandbox set-up step {step} failed: {source}")]
+    StepFailed {
+        step: String,
+        source: std::io::Error,
+    },
+    #[error("execve {path} in the sandbox failed: {source}")]
+    Exec {
+        path: &'static str,
+        source: std::io::Error,
+    },
+    #[error("the payload exited before its ready marker")]
+    ExitedBeforeReady,
+    #[error("the sandbox's init died before reporting")]
+    InitDied,
+}
+
 #[derive(Debug, Default)]
 pub struct Sandbox {
     state: Option<Prepared>,
@@ -125,8 +146,7 @@ impl Subject for Sandbox {
         if self.state.is_some() {
             return Ok(());
         }
-        let rootfs =
-            crate::subject::rootfs::get(env).map_err(|e| SubjectError::Other(e.to_string()))?;
+        let rootfs = crate::subject::rootfs::get(env)?;
         // Never mounted in the host's namespace (see the module doc); registered so a
         // propagation bug could not leave one behind. Innermost first.
         let mount_guards = vec![
@@ -137,7 +157,7 @@ impl Subject for Sandbox {
                 path: rootfs.join("proc"),
             })?,
         ];
-        let layout = crate::cgroup::detect().map_err(|e| SubjectError::Other(e.to_string()))?;
+        let layout = crate::cgroup::detect().map_err(crate::cgroup::CgroupError::from)?;
         // Unique per run and per Sandbox value (tests run several in one process).
         static SANDBOXES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let name = format!(
@@ -145,8 +165,7 @@ impl Subject for Sandbox {
             std::process::id(),
             SANDBOXES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        let cgroups = cgroup::create_parent(env, &layout, &name)
-            .map_err(|e| SubjectError::Other(e.to_string()))?;
+        let cgroups = cgroup::create_parent(env, &layout, &name)?;
         self.state = Some(Prepared {
             rootfs,
             cgroups,
@@ -168,7 +187,7 @@ impl Subject for Sandbox {
         let state = self
             .state
             .as_mut()
-            .ok_or_else(|| SubjectError::Other("sandbox was not prepared".into()))?;
+            .ok_or(SubjectError::NotPrepared { subject: "sandbox" })?;
         Ok(Box::new(SandboxInstance::start(state, mode, None)?))
     }
 
@@ -185,7 +204,7 @@ impl Subject for Sandbox {
         let state = self
             .state
             .as_mut()
-            .ok_or_else(|| SubjectError::Other("sandbox was not prepared".into()))?;
+            .ok_or(SubjectError::NotPrepared { subject: "sandbox" })?;
         let mut cgroup = AnyManager::create(&env.cleanup, &unique_name("sandbox"))?;
         let inst = cgroup
             .apply(limits)
@@ -223,8 +242,7 @@ impl Sandbox {
 }
 
 fn cstring(s: impl Into<Vec<u8>>) -> Result<CString, SubjectError> {
-    CString::new(s)
-        .map_err(|e| SubjectError::Other(format!("{e}: a NUL byte in a path or argument")))
+    CString::new(s).map_err(|e| SubjectError::nul("path or argument", e))
 }
 
 /// What a step is, for error messages.
@@ -328,8 +346,7 @@ impl SandboxInstance {
         let cgroup_paths = match limited {
             None => {
                 let (cg_create, cg_join) =
-                    cgroup::launch_steps(&state.cgroups, &cg_name, &Limits::default())
-                        .map_err(|e| SubjectError::Other(e.to_string()))?;
+                    cgroup::launch_steps(&state.cgroups, &cg_name, &Limits::default())?;
                 steps.extend(cg_create);
                 steps.push(Step::Mark);
                 steps.extend(cg_join);
@@ -338,8 +355,7 @@ impl SandboxInstance {
             Some(cg) => {
                 steps.push(Step::Mark);
                 for dir in cg.paths() {
-                    let f = File::open(&dir)
-                        .map_err(|e| SubjectError::io(format!("open {}", dir.display()), e))?;
+                    let f = File::open(&dir).map_err(|e| SubjectError::file("open", &dir, e))?;
                     steps.push(Step::WriteAt {
                         dirfd: f.as_raw_fd(),
                         path: cstring("cgroup.procs")?,
@@ -365,14 +381,9 @@ impl SandboxInstance {
 
         let t_clone = Instant::now();
         let (child, report_rd) = sys::container::spawn(program, crate::sys::ns::container_flags())
-            .map_err(|e| {
-                SubjectError::io(
-                    format!(
-                        "clone3({})",
-                        crate::sys::ns::case_name(crate::sys::ns::container_flags())
-                    ),
-                    e,
-                )
+            .map_err(|source| SubjectError::Clone {
+                flags: crate::sys::ns::case_name(crate::sys::ns::container_flags()),
+                source,
             })?;
         drop(ready_wr);
         drop(out_wr);
@@ -403,9 +414,7 @@ impl SandboxInstance {
         loop {
             let now = Instant::now();
             if now >= deadline {
-                return Err(SubjectError::Other(
-                    "the sandbox's init did not finish its report before the deadline".into(),
-                ));
+                return Err(SandboxError::ReportTimeout.into());
             }
             match sys::poll_readable(self.report_rd.as_raw_fd(), deadline - now)
                 .map_err(|e| SubjectError::io("poll the sandbox report pipe", e))?
@@ -430,43 +439,39 @@ impl SandboxInstance {
     fn failure(&self, report: &ChildReport) -> SubjectError {
         let errno = |e: i32| std::io::Error::from_raw_os_error(e);
         match report {
-            ChildReport::StepFailed { step, errno: e } => SubjectError::Other(format!(
-                "sandbox set-up step {} failed: {}",
-                self.step_names
+            ChildReport::StepFailed { step, errno: e } => SandboxError::StepFailed {
+                step: self
+                    .step_names
                     .get(*step)
-                    .map(String::as_str)
-                    .unwrap_or("?"),
-                errno(*e)
-            )),
+                    .cloned()
+                    .unwrap_or_else(|| "?".into()),
+                source: errno(*e),
+            },
             ChildReport::Done {
                 exec_errno: Some(e),
                 ..
-            } => SubjectError::Other(format!(
-                "execve {} in the sandbox failed: {}",
-                crate::subject::rootfs::PROBE_IN_ROOTFS,
-                errno(*e)
-            )),
-            ChildReport::Done { .. } => {
-                SubjectError::Other("the payload exited before its ready marker".into())
-            }
-            ChildReport::Nothing => {
-                SubjectError::Other("the sandbox's init died before reporting".into())
-            }
+            } => SandboxError::Exec {
+                path: crate::subject::rootfs::PROBE_IN_ROOTFS,
+                source: errno(*e),
+            },
+            ChildReport::Done { .. } => SandboxError::ExitedBeforeReady,
+            ChildReport::Nothing => SandboxError::InitDied,
         }
+        .into()
     }
 
     /// Wait until the child is reaped or `deadline` (then SIGKILL, reap, `ExitTimeout`).
     fn reap(&mut self, deadline: Instant) -> Result<sys::process::Reaped, SubjectError> {
         let start = Instant::now();
         let pid = self.child.pid();
-        let pidfd = sys::process::pidfd_open(pid)
-            .map_err(|e| SubjectError::io(format!("pidfd_open({pid})"), e))?;
+        let pidfd =
+            sys::process::pidfd_open(pid).map_err(|e| SubjectError::pid("pidfd_open", pid, e))?;
         loop {
             match self.child.wait4(false) {
                 Ok(Some(r)) => return Ok(r),
                 Ok(None) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(SubjectError::io(format!("wait4({pid})"), e)),
+                Err(e) => return Err(SubjectError::pid("wait4", pid, e)),
             }
             let now = Instant::now();
             if let Some(sig) = sys::signals::interrupted() {
@@ -481,7 +486,7 @@ impl SandboxInstance {
             }
             let slice = (deadline - now).min(Duration::from_millis(250));
             sys::poll_readable(pidfd.as_raw_fd(), slice)
-                .map_err(|e| SubjectError::io(format!("poll pidfd of {pid}"), e))?;
+                .map_err(|e| SubjectError::pid("poll the pidfd", pid, e))?;
         }
     }
 }
@@ -546,13 +551,13 @@ impl Instance for SandboxInstance {
 
     fn teardown(&mut self) -> Result<(), SubjectError> {
         if !self.child.is_reaped() {
-            self.child.kill().map_err(|e| {
-                SubjectError::io(format!("kill sandbox init {}", self.child.pid()), e)
-            })?;
+            let pid = self.child.pid();
+            self.child
+                .kill()
+                .map_err(|e| SubjectError::pid("kill the sandbox init", pid, e))?;
         }
         if !self.cgroups_removed {
-            cgroup::remove(&self.cgroup_paths, CGROUP_RMDIR_PATIENCE)
-                .map_err(|e| SubjectError::Other(e.to_string()))?;
+            cgroup::remove(&self.cgroup_paths, CGROUP_RMDIR_PATIENCE)?;
             self.cgroups_removed = true;
         }
         Ok(())
