@@ -209,6 +209,20 @@ fn prepare_subject_untimed(
     Prepared::Ready(s)
 }
 
+/// `finish()` every prepared subject, its wall time going to the subject's `teardown`;
+/// a failure is printed, not fatal (the cleanup registry removes what is left).
+pub fn finish_subjects(ctx: &Ctx<'_>, subjects: &mut [Box<dyn crate::subject::Subject>]) {
+    for s in subjects.iter_mut() {
+        let kind = s.kind();
+        if let Err(e) = ctx
+            .ledger
+            .time(kind.name(), Spent::Teardown, || s.finish(ctx.env))
+        {
+            eprintln!("isobench: cleaning up {kind}: {e}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -238,20 +252,6 @@ mod tests {
         ] {
             let args = std::iter::once("isobench").chain(bad.iter().copied());
             assert!(Flags::try_parse_from(args).is_err(), "{bad:?} was accepted");
-        }
-    }
-}
-
-/// `finish()` every prepared subject, its wall time going to the subject's `teardown`;
-/// a failure is printed, not fatal (the cleanup registry removes what is left).
-pub fn finish_subjects(ctx: &Ctx<'_>, subjects: &mut [Box<dyn crate::subject::Subject>]) {
-    for s in subjects.iter_mut() {
-        let kind = s.kind();
-        if let Err(e) = ctx
-            .ledger
-            .time(kind.name(), Spent::Teardown, || s.finish(ctx.env))
-        {
-            eprintln!("isobench: cleaning up {kind}: {e}");
         }
     }
 }
