@@ -441,7 +441,7 @@ fn non_root_runs_what_it_can() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("not running as root"), "{stderr}");
-    let run = Run::load(&d.json).expect("run file");
+    let run = Run::load(&d.json).unwrap_or_else(|e| panic!("run file: {e}\n{stderr}"));
     let net = run
         .measurements
         .iter()
