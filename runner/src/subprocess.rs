@@ -200,3 +200,21 @@ pub fn extract_version(line: &str) -> String {
         .map(str::to_string)
         .unwrap_or_else(|| line.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn versions() {
+        assert_eq!(super::extract_version("runc version 1.1.5"), "1.1.5");
+        assert_eq!(
+            super::extract_version("QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)"),
+            "7.2.19"
+        );
+        assert_eq!(super::extract_version("bubblewrap 0.8.0"), "0.8.0");
+        assert_eq!(
+            super::extract_version("BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) multi-call binary."),
+            "1.35.0"
+        );
+        assert_eq!(super::extract_version("24.0.7"), "24.0.7");
+    }
+}

@@ -119,31 +119,3 @@ pub fn components(subjects: &[Description]) -> BTreeMap<String, String> {
     }
     c
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn versions() {
-        assert_eq!(
-            crate::subprocess::extract_version("runc version 1.1.5"),
-            "1.1.5"
-        );
-        assert_eq!(
-            crate::subprocess::extract_version(
-                "QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)"
-            ),
-            "7.2.19"
-        );
-        assert_eq!(
-            crate::subprocess::extract_version("bubblewrap 0.8.0"),
-            "0.8.0"
-        );
-        assert_eq!(
-            crate::subprocess::extract_version(
-                "BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) multi-call binary."
-            ),
-            "1.35.0"
-        );
-        assert_eq!(crate::subprocess::extract_version("24.0.7"), "24.0.7");
-    }
-}
