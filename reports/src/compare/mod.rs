@@ -276,13 +276,152 @@ pub struct Comparison {
     pub tallies: Vec<Tally>,
     /// Oddities worth a reader's attention (duplicate identities, interrupted runs).
     pub warnings: Vec<String>,
+    /// Scenarios in which the drift witness (the harness's own empty iteration) moved
+    /// beyond the threshold, per later run: the machine, not only the build, changed.
+    pub drift: Vec<Drift>,
+}
+
+/// The drift witness of one scenario moved between the base and a later run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Drift {
+    pub scenario: String,
+    /// Index of the later run (0 = the first after the base), as in `tallies`.
+    pub run: usize,
+    pub change_pct: Option<f64>,
+    pub ratio_ci: Option<[f64; 2]>,
+}
+
+/// What a comparison says to a CI gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Gate {
+    /// No significant regression beyond the threshold.
+    Pass,
+    /// A significant regression beyond the threshold that the drift witness of its
+    /// scenario does not explain (it held still, or moved far less).
+    Regressed,
+    /// Every regression found is explained by its scenario's drift witness, which moved as
+    /// much: the machine changed between the runs, so the comparison cannot blame the build.
+    Inconclusive,
+}
+
+impl Gate {
+    /// The exit code of `isobench compare` and `history check` (a contract for CI).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Gate::Pass => 0,
+            Gate::Regressed => 1,
+            Gate::Inconclusive => 3,
+        }
+    }
 }
 
 impl Comparison {
-    /// True when some later run has a significant regression beyond the threshold: the
-    /// exit-1 condition of `isobench compare`.
+    /// True when some later run has a significant regression beyond the threshold.
     pub fn has_regression(&self) -> bool {
         self.tallies.iter().any(|t| t.regressed > 0)
+    }
+
+    /// Whether the drift of its scenario in later run `run` can explain `row`'s change:
+    /// the witness moved, and by at least as much (its ratio CI's far end, widened by the
+    /// threshold, reaches the row's ratio CI). A slow-down far beyond the machine's — a
+    /// subject 40× slower while the witness doubled, because the slowed payload let the
+    /// CPUs idle — is still the build's.
+    pub fn explained_by_drift(&self, row: &Row, run: usize) -> bool {
+        let Some(ci) = row.deltas.get(run).and_then(|d| d.ratio_ci) else {
+            return false;
+        };
+        self.drift
+            .iter()
+            .filter(|d| d.scenario == row.scenario && d.run == run)
+            .filter_map(|d| d.ratio_ci)
+            .any(|[w_lo, w_hi]| {
+                let slower =
+                    w_hi.max(1.0 / w_lo.max(f64::MIN_POSITIVE)) * (1.0 + self.options.threshold);
+                match row.direction {
+                    Direction::LowerIsBetter => ci[0] <= slower,
+                    Direction::HigherIsBetter => ci[1] >= 1.0 / slower,
+                    Direction::Neutral => true,
+                }
+            })
+    }
+
+    /// The regressions of later run `run`: (row, whether drift explains it).
+    pub fn regressions(&self, run: usize) -> impl Iterator<Item = (&Row, bool)> + '_ {
+        self.rows
+            .iter()
+            .filter(move |r| {
+                r.deltas
+                    .get(run)
+                    .is_some_and(|d| d.verdict == Verdict::Regressed)
+            })
+            .map(move |r| (r, self.explained_by_drift(r, run)))
+    }
+
+    /// The gate's answer: a regression counts against the build unless the drift of its
+    /// scenario explains it ([`Comparison::explained_by_drift`]); when drift explains every
+    /// regression the answer is [`Gate::Inconclusive`].
+    pub fn gate(&self) -> Gate {
+        let mut any = false;
+        for k in 0..self.tallies.len() {
+            for (_, drifted) in self.regressions(k) {
+                if !drifted {
+                    return Gate::Regressed;
+                }
+                any = true;
+            }
+        }
+        if any {
+            Gate::Inconclusive
+        } else {
+            Gate::Pass
+        }
+    }
+
+    /// The gate's answer for later run `run` in one line a person can act on: which
+    /// measurements regressed, by how much, and whether the drift witness moved.
+    pub fn verdict_line(&self, run: usize) -> String {
+        let regs: Vec<(&Row, bool)> = self.regressions(run).collect();
+        let blamed: Vec<&Row> = regs.iter().filter(|(_, d)| !d).map(|(r, _)| *r).collect();
+        let drift: Vec<String> = self
+            .drift
+            .iter()
+            .filter(|d| d.run == run)
+            .map(|d| format!("{} {}", d.scenario, format::change(d.change_pct)))
+            .collect();
+        let witness = if drift.is_empty() {
+            "drift witness still".to_string()
+        } else {
+            format!("drift witness moved: {}", drift.join(", "))
+        };
+        let name = |r: &Row| {
+            let change = r.deltas.get(run).and_then(|d| d.change_pct);
+            format!("{} {}", r.identity, format::change(change))
+        };
+        const LISTED: usize = 5;
+        let list = |rows: &[&Row]| {
+            let mut s: Vec<String> = rows.iter().take(LISTED).map(|r| name(r)).collect();
+            if rows.len() > LISTED {
+                s.push(format!("and {} more", rows.len() - LISTED));
+            }
+            s.join(", ")
+        };
+        if !blamed.is_empty() {
+            format!(
+                "REGRESSED: {} measurement(s) beyond the threshold: {}; {witness}",
+                blamed.len(),
+                list(&blamed)
+            )
+        } else if !regs.is_empty() {
+            let rows: Vec<&Row> = regs.iter().map(|(r, _)| *r).collect();
+            format!(
+                "INCONCLUSIVE: the machine changed ({witness}); {} regression(s) no larger than that, not blamed on the build: {}. Re-run both back to back on a quiet machine",
+                rows.len(),
+                list(&rows)
+            )
+        } else {
+            format!("PASS: no significant regression beyond the threshold; {witness}")
+        }
     }
 }
 
@@ -651,7 +790,7 @@ pub fn compare_groups(
     }
 
     let label = labels(groups);
-    drift_warnings(&rows, &label, opts, &mut warnings);
+    let drift = drift_warnings(&rows, &label, opts, &mut warnings);
     let runs = groups
         .iter()
         .zip(label)
@@ -675,6 +814,7 @@ pub fn compare_groups(
         rows,
         tallies,
         warnings,
+        drift,
     })
 }
 
@@ -687,11 +827,18 @@ fn drift_warnings(
     label: &[String],
     opts: &CompareOptions,
     warnings: &mut Vec<String>,
-) {
+) -> Vec<Drift> {
+    let mut drift = Vec::new();
     for row in rows.iter().filter(|r| r.subject == "harness") {
         for (k, d) in row.deltas.iter().enumerate() {
             let Some([lo, hi]) = d.ratio_ci else { continue };
             if lo > 1.0 + opts.threshold || hi < 1.0 - opts.threshold {
+                drift.push(Drift {
+                    scenario: row.scenario.clone(),
+                    run: k,
+                    change_pct: d.change_pct,
+                    ratio_ci: d.ratio_ci,
+                });
                 warnings.push(format!(
                     "machine drift in scenario {}: the harness's own empty iteration moved {} (CI {}) \
                      from {} to {}; changes of a similar size in {} may be the machine, not the change \
@@ -706,6 +853,7 @@ fn drift_warnings(
             }
         }
     }
+    drift
 }
 
 /// Set the verdict of a tested delta from its adjusted p-value and ratio CI.
@@ -904,6 +1052,67 @@ mod tests {
             "{:?}",
             c.warnings
         );
+    }
+
+    #[test]
+    fn a_drifted_machine_makes_the_gate_inconclusive_not_failed() {
+        // Everything in `startup` 50 % slower, the harness's empty iteration with it.
+        let a = run(
+            "6.1",
+            vec![
+                m("harness", "ns", "ready", 1.0),
+                m("runc", "ns", "ready", 1.0),
+            ],
+        );
+        let b = run(
+            "6.1",
+            vec![
+                m("harness", "ns", "ready", 1.5),
+                m("runc", "ns", "ready", 1.5),
+            ],
+        );
+        let c = cmp(&a, &b);
+        assert!(c.has_regression());
+        assert_eq!(c.drift.len(), 1);
+        assert_eq!(c.gate(), Gate::Inconclusive);
+        assert_eq!(c.gate().exit_code(), 3);
+        let line = c.verdict_line(0);
+        assert!(
+            line.starts_with("INCONCLUSIVE: the machine changed (drift witness moved: startup +50"),
+            "{line}"
+        );
+        assert!(line.contains("startup/runc/default/ready +50"), "{line}");
+
+        // A slow-down far beyond the witness's move is still the build's.
+        let b = run(
+            "6.1",
+            vec![
+                m("harness", "ns", "ready", 1.5),
+                m("runc", "ns", "ready", 40.0),
+            ],
+        );
+        assert_eq!(cmp(&a, &b).gate(), Gate::Regressed);
+
+        // The same slow-down with the witness still: the build is blamed.
+        let b = run(
+            "6.1",
+            vec![
+                m("harness", "ns", "ready", 1.0),
+                m("runc", "ns", "ready", 1.5),
+            ],
+        );
+        let c = cmp(&a, &b);
+        assert_eq!(c.gate(), Gate::Regressed);
+        assert_eq!(c.gate().exit_code(), 1);
+        let line = c.verdict_line(0);
+        assert!(
+            line.starts_with(
+                "REGRESSED: 1 measurement(s) beyond the threshold: startup/runc/default/ready +50"
+            ),
+            "{line}"
+        );
+        assert!(line.ends_with("drift witness still"), "{line}");
+        assert_eq!(cmp(&a, &a).gate(), Gate::Pass);
     }
 
     #[test]

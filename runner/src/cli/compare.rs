@@ -1,6 +1,7 @@
 //! `isobench compare`: the thin command-line side of `isobench_reports::compare` (all the
-//! statistics live there); `history` is beside it in `history.rs`. Exit codes are a contract for CI: 1 when a significant regression is
-//! found (or on an error), 0 otherwise.
+//! statistics live there); `history` is beside it in `history.rs`. Exit codes are a
+//! contract for CI: 1 when a significant regression is found (or on an error), 3 when
+//! the machine drifted and no regression can be blamed on the build, 0 otherwise.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -99,7 +100,8 @@ pub(super) fn emit(text: &str, output: Option<&Path>) -> anyhow::Result<()> {
 }
 
 /// `isobench compare BASE NEW...`: exit 1 when a significant regression beyond the
-/// threshold is found.
+/// threshold is found where the drift witness held still, 3 when every regression sits
+/// in a scenario whose drift witness moved (the machine changed, not only the build).
 pub fn cmd_compare(a: CompareArgs) -> anyhow::Result<i32> {
     // One group of paths per argument; "a1.json,a2.json" pools repeats.
     let args: Vec<Vec<&str>> = std::iter::once(&a.base)
@@ -141,18 +143,18 @@ pub fn cmd_compare(a: CompareArgs) -> anyhow::Result<i32> {
         Format::Json => serde_json::to_string_pretty(&c)? + "\n",
     };
     emit(&text, a.output.as_deref())?;
-    if a.output.is_some() || a.format != Format::Table {
-        // The verdict on stderr too, so a CI log shows it whatever the format.
-        for (r, t) in c.runs[1..].iter().zip(&c.tallies) {
-            eprintln!(
-                "isobench compare: {} vs {}: {} regressed, {} improved, {} changed",
-                printable(&r.label),
-                printable(&c.runs[0].label),
-                t.regressed,
-                t.improved,
-                t.changed
-            );
-        }
+    // The verdict on stderr, one line per later run, whatever the format: which
+    // measurements, by how much, and whether the machine itself moved.
+    for (k, (r, t)) in c.runs[1..].iter().zip(&c.tallies).enumerate() {
+        eprintln!(
+            "isobench compare: {} vs {}: {} regressed, {} improved, {} changed",
+            printable(&r.label),
+            printable(&c.runs[0].label),
+            t.regressed,
+            t.improved,
+            t.changed
+        );
+        eprintln!("isobench compare: {}", printable(&c.verdict_line(k)));
     }
-    Ok(if c.has_regression() { 1 } else { 0 })
+    Ok(c.gate().exit_code())
 }

@@ -1,6 +1,7 @@
 //! The command line (clap): `isobench run | doctor | report | compare | export | history |
 //! clean | completions`. Exit codes: 0 success; 1 error (or, for `compare`, a significant
-//! regression); 2 usage error; 130 interrupted by SIGINT, 143 by SIGTERM.
+//! regression); 2 usage error; 3 (`compare`) inconclusive: the machine drifted; 130, 143,
+//! 129 interrupted by SIGINT, SIGTERM, SIGHUP.
 
 pub mod clean;
 pub mod compare;
