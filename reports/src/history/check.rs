@@ -67,6 +67,10 @@ impl CheckVerdict {
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckRow {
     pub identity: String,
+    pub scenario: String,
+    pub subject: String,
+    #[serde(skip)]
+    pub direction: Direction,
     pub unit: String,
     /// Tonight's median.
     pub p50: Option<f64>,
@@ -99,6 +103,106 @@ impl CheckReport {
     pub fn count(&self, v: CheckVerdict) -> usize {
         self.rows.iter().filter(|r| r.verdict == v).count()
     }
+
+    /// How far the drift witness (the harness's empty iteration) of `scenario` moved from
+    /// its baseline, as a slow-down factor (≥ 1), when it moved beyond the threshold.
+    pub fn drift(&self, scenario: &str) -> Option<f64> {
+        self.rows
+            .iter()
+            .filter(|r| r.scenario == scenario && r.subject == "harness")
+            .filter(|r| r.verdict == CheckVerdict::Changed)
+            .filter_map(|r| r.change_pct)
+            .map(|c| 1.0 + c / 100.0)
+            .filter(|&f| f > 0.0)
+            .map(|f| f.max(1.0 / f))
+            .filter(|&f| f > 1.0 + self.options.threshold)
+            .reduce(f64::max)
+    }
+
+    /// Whether the drift of its scenario explains `row`'s regression: the witness moved at
+    /// least as much (widened by the threshold) as the row did.
+    pub fn explained_by_drift(&self, row: &CheckRow) -> bool {
+        let (Some(w), Some(c)) = (self.drift(&row.scenario), row.change_pct) else {
+            return false;
+        };
+        let ratio = 1.0 + c / 100.0;
+        let limit = w * (1.0 + self.options.threshold);
+        match row.direction {
+            Direction::LowerIsBetter => ratio <= limit,
+            Direction::HigherIsBetter => ratio > 0.0 && 1.0 / ratio <= limit,
+            Direction::Neutral => true,
+        }
+    }
+
+    /// The gate's answer, as for `compare` ([`crate::compare::Gate`]).
+    pub fn gate(&self) -> crate::compare::Gate {
+        use crate::compare::Gate;
+        let mut any = false;
+        for r in self.regressions() {
+            if !self.explained_by_drift(r) {
+                return Gate::Regressed;
+            }
+            any = true;
+        }
+        if any {
+            Gate::Inconclusive
+        } else {
+            Gate::Pass
+        }
+    }
+
+    /// The verdict in one line a person can act on.
+    pub fn verdict_line(&self) -> String {
+        let regs: Vec<&CheckRow> = self.regressions().collect();
+        let blamed: Vec<&CheckRow> = regs
+            .iter()
+            .copied()
+            .filter(|r| !self.explained_by_drift(r))
+            .collect();
+        let scenarios: std::collections::BTreeSet<&str> =
+            self.rows.iter().map(|r| r.scenario.as_str()).collect();
+        let moved: Vec<String> = scenarios
+            .iter()
+            .filter_map(|s| self.drift(s).map(|f| format!("{s} ×{f:.2}")))
+            .collect();
+        let witness = if moved.is_empty() {
+            "drift witness within its band".to_string()
+        } else {
+            format!("drift witness moved: {}", moved.join(", "))
+        };
+        let list = |rows: &[&CheckRow]| {
+            let mut s: Vec<String> = rows
+                .iter()
+                .take(5)
+                .map(|r| {
+                    format!(
+                        "{} {}",
+                        r.identity,
+                        r.change_pct.map_or("-".into(), crate::units::percent)
+                    )
+                })
+                .collect();
+            if rows.len() > 5 {
+                s.push(format!("and {} more", rows.len() - 5));
+            }
+            s.join(", ")
+        };
+        if !blamed.is_empty() {
+            format!(
+                "REGRESSED: {} measurement(s) outside their band: {}; {witness}",
+                blamed.len(),
+                list(&blamed)
+            )
+        } else if !regs.is_empty() {
+            format!(
+                "INCONCLUSIVE: the machine changed ({witness}); {} regression(s) no larger than that, not blamed on the build: {}",
+                regs.len(),
+                list(&regs)
+            )
+        } else {
+            format!("PASS: nothing regressed beyond its band; {witness}")
+        }
+    }
 }
 
 /// Check `run` against the last `opts.last` runs recorded before it in `history`.
@@ -117,6 +221,9 @@ pub fn check(
         let identity = m.identity();
         let mut row = CheckRow {
             identity: identity.clone(),
+            scenario: m.scenario.clone(),
+            subject: m.subject.clone(),
+            direction: Direction::of_measurement(&m.unit, &m.metric, &m.subject),
             unit: m.unit.clone(),
             p50: None,
             baseline_runs: 0,

@@ -149,3 +149,51 @@ fn newer_schema_is_refused() {
     assert!(e.to_string().contains("newer"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `run(day, scale)` plus the harness's empty iteration of `startup`, scaled by `witness`.
+fn run_with_witness(day: u32, scale: f64, witness: f64) -> Run {
+    let mut r = run(day, scale);
+    r.measurements.push(Measurement::from_samples(
+        MeasurementKey::new("startup", "harness", "empty", "ready"),
+        "ns",
+        BTreeMap::new(),
+        (0..30)
+            .map(|i| witness * (5000.0 + f64::from(i % 5)))
+            .collect(),
+    ));
+    r
+}
+
+#[test]
+fn a_night_on_a_slower_machine_is_inconclusive_not_regressed() {
+    use crate::compare::Gate;
+    let mut h = History::in_memory().expect("db");
+    for (d, s) in [(1, 1.0), (2, 1.01), (3, 0.99), (4, 1.005), (5, 0.995)] {
+        h.record(&run_with_witness(d, s, s)).expect("record");
+    }
+    // The whole machine 30 % slower, the witness with it.
+    let slow_machine = run_with_witness(6, 1.3, 1.3);
+    let rep = check(&h, &slow_machine, &CheckOptions::default()).expect("check");
+    assert_eq!(rep.count(CheckVerdict::Regressed), 1, "{rep:?}");
+    assert_eq!(rep.gate(), Gate::Inconclusive);
+    assert!(
+        rep.verdict_line().starts_with("INCONCLUSIVE"),
+        "{}",
+        rep.verdict_line()
+    );
+    // Only the build slower: the witness held still.
+    let slow_build = run_with_witness(7, 1.3, 1.0);
+    let rep = check(&h, &slow_build, &CheckOptions::default()).expect("check");
+    assert_eq!(rep.gate(), Gate::Regressed);
+    assert!(
+        rep.verdict_line().starts_with(
+            "REGRESSED: 1 measurement(s) outside their band: startup/process/default/ready +30"
+        ),
+        "{}",
+        rep.verdict_line()
+    );
+    // Far slower than the machine moved: still the build.
+    let much_slower = run_with_witness(8, 3.0, 1.3);
+    let rep = check(&h, &much_slower, &CheckOptions::default()).expect("check");
+    assert_eq!(rep.gate(), Gate::Regressed);
+}

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use isobench_reports::history::{self, CheckOptions, CheckVerdict, History, Recorded};
+use isobench_reports::terminal::printable;
 use isobench_reports::Run;
 
 use super::compare::{emit, load, threshold_fraction, Format};
@@ -166,7 +167,8 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
                 rep.count(CheckVerdict::WithinBand),
                 rep.count(CheckVerdict::InsufficientHistory)
             );
-            Ok(if n > 0 { 1 } else { 0 })
+            eprintln!("isobench history check: {}", printable(&rep.verdict_line()));
+            Ok(rep.gate().exit_code())
         }
     }
 }
