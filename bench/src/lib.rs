@@ -203,3 +203,5 @@ mod tests {
         assert_ne!(a, b, "two rounds in the same order");
     }
 }
+
+pub mod synth;
