@@ -5,14 +5,22 @@ use crate::model::Summary;
 /// Percentile `q` in [0, 1] of sorted data, linear interpolation between closest ranks
 /// (type 7 of Hyndman & Fan, what numpy and R use by default).
 pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
-    match sorted.len() {
+    percentile_by_rank(sorted.len(), q, |k| sorted[k])
+}
+
+/// `percentile_sorted` of `n` values of which `kth(k)` gives the k-th smallest (0-based),
+/// for callers that find order statistics without sorting (the bootstraps). The same
+/// arithmetic on the same order statistics, so the same bits.
+pub(crate) fn percentile_by_rank(n: usize, q: f64, mut kth: impl FnMut(usize) -> f64) -> f64 {
+    match n {
         0 => f64::NAN,
-        1 => sorted[0],
+        1 => kth(0),
         n => {
             let pos = q.clamp(0.0, 1.0) * (n - 1) as f64;
             let lo = pos.floor() as usize;
             let hi = pos.ceil() as usize;
-            sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+            let (at_lo, at_hi) = (kth(lo), kth(hi));
+            at_lo + (at_hi - at_lo) * (pos - lo as f64)
         }
     }
 }
