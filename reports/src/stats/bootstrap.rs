@@ -5,7 +5,7 @@
 //! samples always give the same interval.
 
 use super::rng::SplitMix64;
-use super::summary::{median_in_place, percentile_interval};
+use super::summary::{median_in_place, percentile_by_rank, percentile_interval};
 
 /// Resamples drawn; 2000 gives 95% interval end points stable to about 1% of their spread.
 pub const RESAMPLES: usize = 2000;
@@ -39,9 +39,22 @@ pub fn bootstrap_ci(data: &[f64], level: f64, stat: impl Fn(&mut [f64]) -> f64) 
     percentile_interval(&mut stats, level)
 }
 
-/// Bootstrap CI of the median.
+/// Bootstrap CI of the median: `bootstrap_ci(data, level, median)`, without sorting
+/// each resample (`ResampleMedian`); the same interval, bit for bit.
 pub fn median_ci(data: &[f64], level: f64) -> [f64; 2] {
-    bootstrap_ci(data, level, median_in_place)
+    if data.is_empty() {
+        return [f64::NAN, f64::NAN];
+    }
+    if data.len() == 1 {
+        return [data[0], data[0]];
+    }
+    let mut rng = SplitMix64::new(seed_of(data));
+    let mut sampler = ResampleMedian::new(data);
+    let mut stats = Vec::with_capacity(RESAMPLES);
+    for _ in 0..RESAMPLES {
+        stats.push(sampler.draw(&mut rng));
+    }
+    percentile_interval(&mut stats, level)
 }
 
 /// Bootstrap CI of median(b) / median(a), resampling both independently.
@@ -50,19 +63,14 @@ pub fn ratio_of_medians_ci(a: &[f64], b: &[f64], level: f64) -> [f64; 2] {
         return [f64::NAN, f64::NAN];
     }
     let mut rng = SplitMix64::new(seed_of(a) ^ seed_of(b).rotate_left(17));
-    let mut ba = vec![0.0; a.len()];
-    let mut bb = vec![0.0; b.len()];
+    let (mut sa, mut sb) = (ResampleMedian::new(a), ResampleMedian::new(b));
     let mut ratios = Vec::with_capacity(RESAMPLES);
     for _ in 0..RESAMPLES {
-        for slot in ba.iter_mut() {
-            *slot = a[rng.below(a.len())];
-        }
-        for slot in bb.iter_mut() {
-            *slot = b[rng.below(b.len())];
-        }
-        let ma = median_in_place(&mut ba);
+        // Both sides are drawn whatever `ma` is: the draws of later resamples must not move.
+        let ma = sa.draw(&mut rng);
+        let mb = sb.draw(&mut rng);
         if ma != 0.0 {
-            ratios.push(median_in_place(&mut bb) / ma);
+            ratios.push(mb / ma);
         }
     }
     if ratios.is_empty() {
@@ -71,9 +79,169 @@ pub fn ratio_of_medians_ci(a: &[f64], b: &[f64], level: f64) -> [f64; 2] {
     percentile_interval(&mut ratios, level)
 }
 
+/// The median of bootstrap resamples of `data` (n draws with replacement), without
+/// sorting the n drawn values. The median of a resample lies, but for a chance below
+/// 1e-14, among the values of `data` ranked within `4·sqrt(n) + 16` of its median (the
+/// rank of the resample median spreads like a binomial count, sd sqrt(n)/2); so each
+/// draw is only classed as below, inside or above that window of values, the drawn
+/// values inside it are kept, and the median is selected among them. Should it fall
+/// outside, the resample is drawn again from the same generator state and sorted whole.
+/// Either way the result is the order statistic that sorting the resample gives
+/// (`f64::total_cmp` order, in which equal values have equal bits).
+struct ResampleMedian<'a> {
+    data: &'a [f64],
+    /// Per value of `data`: below the window (0), in it (1), above it (2).
+    class: Vec<u8>,
+    inside: Vec<f64>,
+    whole: Vec<f64>,
+}
+
+impl<'a> ResampleMedian<'a> {
+    fn new(data: &'a [f64]) -> Self {
+        let mut sorted = data.to_vec();
+        sorted.sort_unstable_by(f64::total_cmp);
+        let n = sorted.len();
+        let half = 4 * (n as f64).sqrt() as usize + 16;
+        let (lo, hi) = (
+            sorted[(n / 2).saturating_sub(half)],
+            sorted[(n / 2 + half).min(n - 1)],
+        );
+        let class = data
+            .iter()
+            .map(|x| {
+                if x.total_cmp(&lo).is_lt() {
+                    0
+                } else if x.total_cmp(&hi).is_gt() {
+                    2
+                } else {
+                    1
+                }
+            })
+            .collect();
+        ResampleMedian {
+            data,
+            class,
+            inside: Vec::new(),
+            whole: Vec::new(),
+        }
+    }
+
+    /// Draw one resample from `rng` (n draws, as filling a buffer would) and return its
+    /// median.
+    fn draw(&mut self, rng: &mut SplitMix64) -> f64 {
+        let n = self.data.len();
+        let replay = rng.clone();
+        let mut below = 0usize;
+        self.inside.clear();
+        for _ in 0..n {
+            let i = rng.below(n);
+            let c = self.class[i];
+            if c == 1 {
+                self.inside.push(self.data[i]);
+            } else {
+                below += usize::from(c == 0);
+            }
+        }
+        // The ranks the median needs, as `percentile_sorted(_, 0.5)` takes them.
+        let pos = 0.5 * (n - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        if lo >= below && hi < below + self.inside.len() {
+            let (_, at, rest) = self
+                .inside
+                .select_nth_unstable_by(lo - below, f64::total_cmp);
+            let at_lo = *at;
+            // After selection every value behind `at` is at or above it.
+            let at_hi = if hi == lo {
+                at_lo
+            } else {
+                rest.iter().copied().min_by(f64::total_cmp).unwrap_or(at_lo)
+            };
+            return percentile_by_rank(n, 0.5, |k| if k == lo { at_lo } else { at_hi });
+        }
+        let mut rng = replay;
+        self.whole.clear();
+        self.whole.extend((0..n).map(|_| self.data[rng.below(n)]));
+        median_in_place(&mut self.whole)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `ratio_of_medians_ci` before `ResampleMedian`: fill, sort, per resample.
+    fn reference_ratio(a: &[f64], b: &[f64], level: f64) -> [f64; 2] {
+        let mut rng = SplitMix64::new(seed_of(a) ^ seed_of(b).rotate_left(17));
+        let mut ba = vec![0.0; a.len()];
+        let mut bb = vec![0.0; b.len()];
+        let mut ratios = Vec::with_capacity(RESAMPLES);
+        for _ in 0..RESAMPLES {
+            for slot in ba.iter_mut() {
+                *slot = a[rng.below(a.len())];
+            }
+            for slot in bb.iter_mut() {
+                *slot = b[rng.below(b.len())];
+            }
+            let ma = median_in_place(&mut ba);
+            if ma != 0.0 {
+                ratios.push(median_in_place(&mut bb) / ma);
+            }
+        }
+        if ratios.is_empty() {
+            return [f64::NAN, f64::NAN];
+        }
+        percentile_interval(&mut ratios, level)
+    }
+
+    #[test]
+    fn windowed_medians_give_the_bits_of_sorting_every_resample() {
+        let mut rng = SplitMix64::new(11);
+        for case in 0..40 {
+            let len = [1, 2, 3, 50, 333, 4000, 20_001][case % 7];
+            let distinct = [1, 3, 50, 1 << 40][case % 4];
+            let mut draw = |n: usize| -> Vec<f64> {
+                (0..n)
+                    .map(|_| match rng.next_u64() % distinct {
+                        0 => -0.0,
+                        v => v as f64 * if case % 3 == 0 { -0.25 } else { 1.0 },
+                    })
+                    .collect()
+            };
+            let (a, b) = (draw(len), draw(len / 2 + 1));
+            let bits = |ci: [f64; 2]| ci.map(f64::to_bits);
+            assert_eq!(
+                bits(median_ci(&a, 0.95)),
+                bits(bootstrap_ci(&a, 0.95, median_in_place)),
+                "median, case {case}"
+            );
+            assert_eq!(
+                bits(ratio_of_medians_ci(&a, &b, 0.9)),
+                bits(reference_ratio(&a, &b, 0.9)),
+                "ratio, case {case}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_median_outside_the_window_is_found_by_sorting() {
+        // Force the fallback: a window of nothing but the median itself.
+        let data: Vec<f64> = (0..1000).map(f64::from).collect();
+        let mut s = ResampleMedian::new(&data);
+        s.class = data
+            .iter()
+            .map(|&x| match x {
+                x if x < 499.0 => 0,
+                x if x > 500.0 => 2,
+                _ => 1,
+            })
+            .collect();
+        let (mut r1, mut r2) = (SplitMix64::new(3), SplitMix64::new(3));
+        for _ in 0..50 {
+            let mut whole: Vec<f64> = (0..1000).map(|_| data[r2.below(1000)]).collect();
+            assert_eq!(s.draw(&mut r1), median_in_place(&mut whole));
+        }
+        assert_eq!(r1.next_u64(), r2.next_u64(), "the same draws were consumed");
+    }
 
     #[test]
     fn median_ci_covers_and_shrinks() {
