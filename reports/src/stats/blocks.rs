@@ -81,20 +81,27 @@ pub fn ratio_of_medians_ci_over_blocks(ba: &[&[f64]], bb: &[&[f64]], level: f64)
     percentile_interval(&mut ratios, level)
 }
 
-/// The blocks of one side, sorted once, so that the median of a resample — whole blocks
-/// drawn with replacement, block j `counts[j]` times — is found by counting instead of
-/// concatenating and sorting thousands of values 2000 times. It is the same order
-/// statistic of the same multiset (`f64::total_cmp` order, in which equal values have
-/// equal bits), so the interval is bit for bit that of sorting each resample.
+/// The blocks of one side, sorted together once, so that the median of a resample —
+/// whole blocks drawn with replacement, block j `counts[j]` times — is found by counting
+/// instead of concatenating and sorting thousands of values 2000 times. It is the same
+/// order statistic of the same multiset (`f64::total_cmp` order, in which equal values
+/// have equal bits), so the interval is bit for bit that of sorting each resample.
+///
+/// Counting: walking the sorted values and adding the count of each value's block, the
+/// k-th smallest of the resample is the value at which the running total first exceeds
+/// k. Checkpoints every `stride` values hold how many values of each block lie before
+/// them, so the walk starts at the last checkpoint whose total (a dot product with the
+/// counts) is still at most k, found by binary search, and ends within `stride` values.
 struct SortedBlocks {
-    /// Each block, sorted.
-    blocks: Vec<Vec<f64>>,
-    /// Every value of every block, sorted: the k-th smallest of a resample is among them.
+    /// Every value of every block, sorted.
     all: Vec<f64>,
-    /// With many small blocks (one sample each: `--blocks` at least the sample count),
-    /// counting along `all` beats searching every block: the block of each value of
-    /// `all`. `None` when searching is cheaper.
-    owner: Option<Vec<u32>>,
+    /// The block each value of `all` came from.
+    owner: Vec<u32>,
+    /// Length of each block.
+    lens: Vec<usize>,
+    stride: usize,
+    /// `before[c * blocks + j]`: values of block j among `all[..c * stride]`.
+    before: Vec<u32>,
 }
 
 impl SortedBlocks {
@@ -105,23 +112,24 @@ impl SortedBlocks {
             .flat_map(|(b, j)| b.iter().map(move |&x| (x, j)))
             .collect();
         tagged.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
-        let n = tagged.len();
-        let longest = blocks.iter().map(|b| b.len()).max().unwrap_or(0);
-        // Per order statistic: a binary search over `all` (log2 n steps), each step a
-        // binary search in every block, against one pass along `all`.
-        let search_cost = blocks.len() * (n.ilog2() as usize + 1) * (longest.ilog2() as usize + 1);
-        let owner = (search_cost >= n).then(|| tagged.iter().map(|t| t.1).collect());
+        let nb = blocks.len();
+        // As many checkpoint entries as values: a walk of about `nb` values after a
+        // search whose every step costs `nb` multiply-adds.
+        let stride = nb.max(16);
+        let mut before = Vec::with_capacity((tagged.len() / stride + 1) * nb);
+        let mut running = vec![0u32; nb];
+        for (i, t) in tagged.iter().enumerate() {
+            if i % stride == 0 {
+                before.extend_from_slice(&running);
+            }
+            running[t.1 as usize] += 1;
+        }
         SortedBlocks {
-            blocks: blocks
-                .iter()
-                .map(|b| {
-                    let mut v = b.to_vec();
-                    v.sort_unstable_by(f64::total_cmp);
-                    v
-                })
-                .collect(),
-            all: tagged.into_iter().map(|t| t.0).collect(),
-            owner,
+            all: tagged.iter().map(|t| t.0).collect(),
+            owner: tagged.iter().map(|t| t.1).collect(),
+            lens: blocks.iter().map(|b| b.len()).collect(),
+            stride,
+            before,
         }
     }
 
@@ -129,47 +137,53 @@ impl SortedBlocks {
     /// `median_in_place` of their concatenation computes it.
     fn median(&self, counts: &[u32]) -> f64 {
         let n: usize = self
-            .blocks
+            .lens
             .iter()
             .zip(counts)
-            .map(|(b, &c)| b.len() * c as usize)
+            .map(|(len, &c)| len * c as usize)
             .sum();
-        percentile_by_rank(n, 0.5, |k| self.kth(counts, k))
+        let pos = 0.5 * n.saturating_sub(1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        let (at_lo, at_hi) = self.kth_pair(counts, lo, hi);
+        percentile_by_rank(n, 0.5, |k| if k == lo { at_lo } else { at_hi })
     }
 
-    /// The k-th smallest (0-based) value of the resample.
-    fn kth(&self, counts: &[u32], k: usize) -> f64 {
-        if let Some(owner) = &self.owner {
-            let mut seen = 0usize;
-            for (x, &j) in self.all.iter().zip(owner) {
-                seen += counts[j as usize] as usize;
-                if seen > k {
-                    return *x;
-                }
-            }
-            return f64::NAN;
-        }
-        // The smallest value of `all` with more than k resampled values at or below it.
-        // Every value of `all` at or above the answer qualifies and none below it does,
-        // and the answer itself is in `all`.
-        let at_or_below = |x: f64| -> usize {
-            self.blocks
+    /// The lo-th and hi-th smallest (0-based, lo <= hi) values of the resample.
+    fn kth_pair(&self, counts: &[u32], lo: usize, hi: usize) -> (f64, f64) {
+        let nb = self.lens.len();
+        let total_before = |c: usize| -> usize {
+            self.before[c * nb..(c + 1) * nb]
                 .iter()
                 .zip(counts)
-                .filter(|(_, &c)| c > 0)
-                .map(|(b, &c)| c as usize * b.partition_point(|y| y.total_cmp(&x).is_le()))
+                .map(|(&b, &n)| b as usize * n as usize)
                 .sum()
         };
-        let (mut lo, mut hi) = (0, self.all.len() - 1);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if at_or_below(self.all[mid]) > k {
-                hi = mid;
+        // The last checkpoint with at most `lo` resampled values before it (checkpoint 0
+        // has none).
+        let (mut first, mut last) = (0, self.before.len() / nb - 1);
+        while first < last {
+            let mid = first + (last - first).div_ceil(2);
+            if total_before(mid) <= lo {
+                first = mid;
             } else {
-                lo = mid + 1;
+                last = mid - 1;
             }
         }
-        self.all[lo]
+        let mut seen = total_before(first);
+        let mut at_lo = None;
+        for (x, &j) in self.all[first * self.stride..]
+            .iter()
+            .zip(&self.owner[first * self.stride..])
+        {
+            seen += counts[j as usize] as usize;
+            if at_lo.is_none() && seen > lo {
+                at_lo = Some(*x);
+            }
+            if seen > hi {
+                return (at_lo.unwrap_or(*x), *x);
+            }
+        }
+        (f64::NAN, f64::NAN)
     }
 }
 
