@@ -43,6 +43,16 @@ fn gauss(rng: &mut SplitMix64) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// subject, case, median ready, phases, footprint groups, launches.
+type Launcher = (
+    &'static str,
+    &'static str,
+    f64,
+    &'static [&'static str],
+    &'static [&'static str],
+    usize,
+);
+
 struct Gen {
     rng: SplitMix64,
     /// Machine speed over the run: a factor per seventh of it (a busy minute), deliberately
@@ -114,7 +124,7 @@ impl Gen {
             0.1,
             n,
         );
-        let subjects: [(&str, &str, f64, &[&str], &[&str], usize); 13] = [
+        let subjects: [Launcher; 13] = [
             ("process", "default", 1.1e6, &["teardown"], &["payload"], n),
             (
                 "namespaces",
@@ -451,6 +461,28 @@ impl Gen {
             );
         }
     }
+}
+
+/// One synthetic series alone: `n` integral samples around `median` with the drift and
+/// tail of the run files (for the statistics benches).
+pub fn series(seed: u64, n: usize, median: f64) -> Vec<f64> {
+    let mut rng = SplitMix64::new(seed);
+    let mut drift = [1.0; 7];
+    for d in &mut drift {
+        *d = 1.0 + 0.03 * gauss(&mut rng);
+    }
+    let mut g = Gen {
+        rng,
+        drift,
+        opts: Options {
+            shape: Shape::Quick,
+            seed,
+            kernel: String::new(),
+            slow: Vec::new(),
+        },
+        out: Vec::new(),
+    };
+    g.values(median, 0.2, n, true)
 }
 
 /// A synthetic run of `opts.shape`.
