@@ -118,7 +118,10 @@ enum Draws {
     /// drawing n indices, from other random numbers.
     Counts {
         below: Vec<f64>,
+        /// Sorted.
         window: Vec<f64>,
+        /// Per value of `window`: how often the current resample drew it.
+        hits: Vec<u32>,
         above: Vec<f64>,
     },
 }
@@ -130,14 +133,24 @@ impl<'a> ResampleMedian<'a> {
 
     /// `new` with another threshold than `LARGE_SAMPLE` (tests compare both ways).
     fn drawn_by_counts_above(data: &'a [f64], large: usize) -> Self {
-        let mut sorted = data.to_vec();
-        sorted.sort_unstable_by(f64::total_cmp);
-        let n = sorted.len();
+        let n = data.len();
         let half = 4 * (n as f64).sqrt() as usize + 16;
-        let (lo, hi) = (
-            sorted[(n / 2).saturating_sub(half)],
-            sorted[(n / 2 + half).min(n - 1)],
-        );
+        // The window's end values by selection: the ranks n/2 ± half of `data`.
+        let mut scratch = data.to_vec();
+        let top = (n / 2 + half).min(n - 1);
+        let (below_top, hi, _) = scratch.select_nth_unstable_by(top, f64::total_cmp);
+        let hi = *hi;
+        let lo = match (n / 2).checked_sub(half) {
+            // bottom < n/2 <= top: the bottom-th value is among those before `top`.
+            Some(bottom) => *below_top.select_nth_unstable_by(bottom, f64::total_cmp).1,
+            None => below_top
+                .iter()
+                .copied()
+                .chain([hi])
+                .min_by(f64::total_cmp)
+                .unwrap_or(hi),
+        };
+        drop(scratch);
         let class_of = |x: &f64| -> u8 {
             if x.total_cmp(&lo).is_lt() {
                 0
@@ -148,16 +161,14 @@ impl<'a> ResampleMedian<'a> {
             }
         };
         let draws = if n > large {
-            let split = |c: u8| {
-                sorted
-                    .iter()
-                    .copied()
-                    .filter(|x| class_of(x) == c)
-                    .collect()
-            };
+            let split =
+                |c: u8| -> Vec<f64> { data.iter().copied().filter(|x| class_of(x) == c).collect() };
+            let mut window = split(1);
+            window.sort_unstable_by(f64::total_cmp);
             Draws::Counts {
                 below: split(0),
-                window: split(1),
+                hits: vec![0; window.len()],
+                window,
                 above: split(2),
             }
         } else {
@@ -177,7 +188,7 @@ impl<'a> ResampleMedian<'a> {
     fn draw(&mut self, rng: &mut SplitMix64) -> f64 {
         let n = self.data.len();
         self.inside.clear();
-        match &self.draws {
+        match &mut self.draws {
             Draws::Each { class } => {
                 let replay = rng.clone();
                 let mut below = 0usize;
@@ -201,21 +212,44 @@ impl<'a> ResampleMedian<'a> {
             Draws::Counts {
                 below,
                 window,
+                hits,
                 above,
             } => {
                 let n_below = binomial(rng, n as u64, below.len() as f64 / n as f64) as usize;
                 let rest = n - n_below;
                 let p_above = above.len() as f64 / (window.len() + above.len()) as f64;
                 let n_above = binomial(rng, rest as u64, p_above) as usize;
-                self.inside
-                    .extend((0..rest - n_above).map(|_| window[rng.below(window.len())]));
-                if let Some(m) = median_from_inside(&mut self.inside, n, n_below) {
-                    return m;
+                // The window is sorted: the k-th drawn value is that of the k-th drawn
+                // position, so counting hits per position is enough.
+                hits.fill(0);
+                for _ in 0..rest - n_above {
+                    hits[rng.below(window.len())] += 1;
+                }
+                let pos = 0.5 * (n - 1) as f64;
+                let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+                if lo >= n_below && hi < n_below + rest - n_above {
+                    let (mut seen, mut at_lo) = (n_below, None);
+                    for (x, &h) in window.iter().zip(hits.iter()) {
+                        seen += h as usize;
+                        if at_lo.is_none() && seen > lo {
+                            at_lo = Some(*x);
+                        }
+                        if seen > hi {
+                            let at_lo = at_lo.unwrap_or(*x);
+                            return percentile_by_rank(
+                                n,
+                                0.5,
+                                |k| if k == lo { at_lo } else { *x },
+                            );
+                        }
+                    }
                 }
                 // Outside the window: which values below and above it were drawn too.
                 self.whole.clear();
-                self.whole.extend_from_slice(&self.inside);
-                for (count, values) in [(n_below, below), (n_above, above)] {
+                for (x, &h) in window.iter().zip(hits.iter()) {
+                    self.whole.extend(std::iter::repeat_n(*x, h as usize));
+                }
+                for (count, values) in [(n_below, &*below), (n_above, &*above)] {
                     self.whole
                         .extend((0..count).map(|_| values[rng.below(values.len())]));
                 }
