@@ -161,15 +161,20 @@ impl<'a> ResampleMedian<'a> {
             }
         };
         let draws = if n > large {
-            let split =
-                |c: u8| -> Vec<f64> { data.iter().copied().filter(|x| class_of(x) == c).collect() };
-            let mut window = split(1);
+            let (mut below, mut window, mut above) = (Vec::new(), Vec::new(), Vec::new());
+            for x in data {
+                match class_of(x) {
+                    0 => below.push(*x),
+                    1 => window.push(*x),
+                    _ => above.push(*x),
+                }
+            }
             window.sort_unstable_by(f64::total_cmp);
             Draws::Counts {
-                below: split(0),
+                below,
                 hits: vec![0; window.len()],
                 window,
-                above: split(2),
+                above,
             }
         } else {
             Draws::Each {
