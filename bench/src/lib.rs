@@ -205,3 +205,5 @@ mod tests {
         assert_ne!(a, b, "two rounds in the same order");
     }
 }
+
+pub mod synth;

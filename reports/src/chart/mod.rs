@@ -23,6 +23,8 @@ mod throttle;
 
 use serde::Serialize;
 
+pub use startup::MAX_CDF_STEPS;
+
 use crate::model::Run;
 
 /// One drawn chart.

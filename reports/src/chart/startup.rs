@@ -9,6 +9,42 @@ use super::{Chart, ChartError};
 use crate::model::{Measurement, Run};
 use crate::report::select;
 
+/// Most steps drawn per curve. The chart is 420 px high, so a step of 1/1000 of the
+/// launches is under half a pixel: more would only make the SVG bigger (a million
+/// samples drew 2 million points, a 15 MB report).
+pub const MAX_CDF_STEPS: usize = 1000;
+
+fn median_sorted(v: &[f64]) -> f64 {
+    crate::stats::percentile_sorted(v, 0.5)
+}
+
+/// The empirical CDF of `sorted` as the corners of its step function: at value x_k the
+/// share of launches rises from k/n to (k+1)/n. With more than `max_steps` values only
+/// `max_steps` of the steps are drawn, at evenly spaced ranks, the first and the last
+/// among them, joined by straight lines: the drawn curve is everywhere within
+/// 1/`max_steps` of the share of the true one.
+pub fn cdf_steps(sorted: &[f64], max_steps: usize) -> Vec<(f64, f64)> {
+    let n = sorted.len();
+    let steps = n.min(max_steps.max(2));
+    let mut pts = Vec::with_capacity(2 * steps);
+    let mut last = None;
+    for i in 0..steps {
+        // Evenly spaced ranks from 0 to n - 1 (all of them when n <= max_steps).
+        let k = if steps == 1 {
+            0
+        } else {
+            i * (n - 1) / (steps - 1)
+        };
+        if last == Some(k) {
+            continue;
+        }
+        last = Some(k);
+        pts.push((sorted[k], k as f64 / n as f64));
+        pts.push((sorted[k], (k + 1) as f64 / n as f64));
+    }
+    pts
+}
+
 pub fn chart(run: &Run) -> Result<Vec<Chart>, ChartError> {
     let ms: Vec<&Measurement> = select::ok_metric(run, "startup", "ready")
         .filter(|m| select::unswept(m) && select::class_of(&m.subject) != select::Class::Harness)
@@ -30,10 +66,11 @@ pub fn chart(run: &Run) -> Result<Vec<Chart>, ChartError> {
         })
         .filter(|(_, v)| !v.is_empty())
         .collect();
-    curves.sort_by(|a, b| crate::stats::median(&a.1).total_cmp(&crate::stats::median(&b.1)));
-    let all: Vec<f64> = curves.iter().flat_map(|(_, v)| v.iter().copied()).collect();
-    let axis = Axis::new("ns", all.iter().copied(), true);
-    let x_range = axis.range(all.iter().copied());
+    // Each curve is sorted: its median and its extremes are read off, not recomputed.
+    curves.sort_by(|a, b| median_sorted(&a.1).total_cmp(&median_sorted(&b.1)));
+    let ends = || curves.iter().flat_map(|(_, v)| [v[0], v[v.len() - 1]]);
+    let axis = Axis::new("ns", ends(), true);
+    let x_range = axis.range(ends());
     let svg = draw::render("startup", (draw::WIDTH, 420), |root| {
         let mut ch = ChartBuilder::on(root)
             .margin(12)
@@ -54,17 +91,12 @@ pub fn chart(run: &Run) -> Result<Vec<Chart>, ChartError> {
         let mut items = Vec::new();
         for (i, (name, v)) in curves.iter().enumerate() {
             let c = draw::color(i);
-            let n = v.len() as f64;
-            // Empirical CDF as a step function.
-            let mut pts = Vec::with_capacity(v.len() * 2);
-            for (k, x) in v.iter().enumerate() {
-                let t = axis.map(*x);
-                pts.push((t, k as f64 / n));
-                pts.push((t, (k + 1) as f64 / n));
-            }
+            let pts = cdf_steps(v, MAX_CDF_STEPS)
+                .into_iter()
+                .map(|(x, share)| (axis.map(x), share));
             ch.draw_series(LineSeries::new(pts, c.stroke_width(2)))?;
             items.push((format!("{name} (n={})", v.len()), c));
-            let med = axis.map(crate::stats::median(v));
+            let med = axis.map(median_sorted(v));
             ch.draw_series(std::iter::once(Circle::new((med, 0.5), 4, c.filled())))?;
         }
         draw::legend(root, &items, draw::Swatch::Line)
@@ -79,4 +111,37 @@ pub fn chart(run: &Run) -> Result<Vec<Chart>, ChartError> {
                 .into(),
         svg,
     }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cdf_steps_are_every_step_when_few_and_bounded_when_many() {
+        let few: Vec<f64> = (1..=5).map(f64::from).collect();
+        assert_eq!(
+            cdf_steps(&few, 1000),
+            [1.0, 2.0, 3.0, 4.0, 5.0]
+                .iter()
+                .enumerate()
+                .flat_map(|(k, &x)| [(x, k as f64 / 5.0), (x, (k + 1) as f64 / 5.0)])
+                .collect::<Vec<_>>()
+        );
+        let many: Vec<f64> = (0..123_457).map(f64::from).collect();
+        let pts = cdf_steps(&many, 1000);
+        assert!(pts.len() <= 2000, "{}", pts.len());
+        assert_eq!(pts[0], (0.0, 0.0));
+        assert_eq!(pts[pts.len() - 1], (123_456.0, 1.0));
+        // Every drawn corner lies on the true CDF; between corners the share moves by
+        // at most 1/1000 of the launches plus one step.
+        for w in pts.windows(2) {
+            assert!(w[1].0 >= w[0].0 && w[1].1 >= w[0].1);
+            assert!(w[1].1 - w[0].1 <= 1.0 / 1000.0 + 1.0 / 123_457.0 + 1e-12);
+        }
+        for &(x, share) in &pts {
+            let true_share = (x + 1.0) / 123_457.0;
+            assert!(share == true_share || share == x / 123_457.0, "{x} {share}");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! permutation tests, multiple-comparison corrections, a seeded PRNG. No IO; tested on
 //! its own.
 
+mod binomial;
 pub mod blocks;
 mod bootstrap;
 pub mod mann_whitney;

@@ -5,14 +5,22 @@ use crate::model::Summary;
 /// Percentile `q` in [0, 1] of sorted data, linear interpolation between closest ranks
 /// (type 7 of Hyndman & Fan, what numpy and R use by default).
 pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
-    match sorted.len() {
+    percentile_by_rank(sorted.len(), q, |k| sorted[k])
+}
+
+/// `percentile_sorted` of `n` values of which `kth(k)` gives the k-th smallest (0-based),
+/// for callers that find order statistics without sorting (the bootstraps). The same
+/// arithmetic on the same order statistics, so the same bits.
+pub(crate) fn percentile_by_rank(n: usize, q: f64, mut kth: impl FnMut(usize) -> f64) -> f64 {
+    match n {
         0 => f64::NAN,
-        1 => sorted[0],
+        1 => kth(0),
         n => {
             let pos = q.clamp(0.0, 1.0) * (n - 1) as f64;
             let lo = pos.floor() as usize;
             let hi = pos.ceil() as usize;
-            sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+            let (at_lo, at_hi) = (kth(lo), kth(hi));
+            at_lo + (at_hi - at_lo) * (pos - lo as f64)
         }
     }
 }
@@ -34,10 +42,26 @@ pub(crate) fn percentile_interval(values: &mut [f64], level: f64) -> [f64; 2] {
     ]
 }
 
+/// Median of the finite values of `data`: `percentile_sorted(sorted, 0.5)` of them, with
+/// the two order statistics it needs selected rather than all values sorted.
 pub fn median(data: &[f64]) -> f64 {
     let mut v: Vec<f64> = data.iter().copied().filter(|x| x.is_finite()).collect();
-    v.sort_by(f64::total_cmp);
-    percentile_sorted(&v, 0.5)
+    median_by_selection(&mut v)
+}
+
+/// `median_in_place` without sorting: the same order statistics (in `f64::total_cmp`
+/// order, where equal values have equal bits), found in linear time; `v` is reordered.
+pub(crate) fn median_by_selection(v: &mut [f64]) -> f64 {
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let lo = (0.5 * (n - 1) as f64).floor() as usize;
+    let (_, at, rest) = v.select_nth_unstable_by(lo, f64::total_cmp);
+    let at_lo = *at;
+    // After selection every value behind `at` is at or above it.
+    let at_hi = rest.iter().copied().min_by(f64::total_cmp).unwrap_or(at_lo);
+    percentile_by_rank(n, 0.5, |k| if k == lo { at_lo } else { at_hi })
 }
 
 pub fn mean(data: &[f64]) -> f64 {
@@ -89,6 +113,28 @@ mod tests {
         assert_eq!(percentile_sorted(&v, 0.0), 1.0);
         assert_eq!(percentile_sorted(&v, 1.0), 4.0);
         assert_eq!(median(&[5.0, 1.0, 3.0]), 3.0);
+    }
+
+    #[test]
+    fn selected_medians_are_sorted_medians() {
+        let mut rng = crate::stats::SplitMix64::new(3);
+        for n in [1usize, 2, 3, 4, 10, 11, 1000, 1001] {
+            for distinct in [1u64, 3, 1 << 50] {
+                let v: Vec<f64> = (0..n)
+                    .map(|_| match rng.next_u64() % distinct {
+                        0 => -0.0,
+                        x => x as f64 - 1.5,
+                    })
+                    .collect();
+                let mut sorted = v.clone();
+                sorted.sort_by(f64::total_cmp);
+                let want = percentile_sorted(&sorted, 0.5).to_bits();
+                assert_eq!(median(&v).to_bits(), want, "n {n}");
+                assert_eq!(median_by_selection(&mut v.clone()).to_bits(), want);
+            }
+        }
+        assert!(median(&[]).is_nan());
+        assert_eq!(median(&[f64::NAN, 2.0]), 2.0);
     }
 
     #[test]
