@@ -17,5 +17,6 @@ pub mod scenario;
 pub mod subject;
 pub mod subprocess;
 pub mod sys;
+pub mod trust;
 pub mod vm;
 pub mod workdir;
