@@ -4,7 +4,22 @@
 //! journal. Each test plays the attack and checks it no longer works; they are skipped,
 //! saying why, only where the test cannot switch to uid 65534.
 
+use std::path::PathBuf;
+use std::process::Output;
+
 mod common;
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_isobench"))
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
 
 mod work_dir {
     //! 1. The work directory
@@ -89,5 +104,180 @@ mod work_dir {
         assert_eq!((m.uid(), m.mode() & 0o7777), (0, 0o755));
         let d = std::fs::symlink_metadata(&env.workdir).expect("work dir");
         assert_eq!((d.uid(), d.mode() & 0o7777), (0, 0o755));
+    }
+}
+
+mod clean {
+    //! 2. `clean` and teardown
+
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+
+    use isobench::cleanup::Resource;
+    use serde_json::json;
+
+    use crate::common::hostile::{mounts_at, Hostile, TestMount, NOBODY};
+    use crate::{bin, common, text};
+
+    /// The journal of a dead run (no pid 999999999 exists) listing `resources`.
+    pub(super) fn journal_text(resources: &[serde_json::Value]) -> String {
+        let mut lines =
+            vec![json!({"op": "owner", "pid": 999_999_999u32, "start_time": 1}).to_string()];
+        for (i, r) in resources.iter().enumerate() {
+            lines.push(json!({"op": "add", "id": i + 1, "res": r}).to_string());
+        }
+        lines.join("\n") + "\n"
+    }
+
+    fn dead_journal(dir: &Path, resources: &[serde_json::Value]) -> PathBuf {
+        let p = dir.join("999999999.jsonl");
+        std::fs::write(&p, journal_text(resources)).expect("write journal");
+        p
+    }
+
+    /// `isobench clean --journal-dir DIR` as root.
+    pub(super) fn clean(journal: &Path) -> Output {
+        Command::new(bin())
+            .arg("clean")
+            .arg("--journal-dir")
+            .arg(journal)
+            .output()
+            .expect("isobench clean")
+    }
+
+    #[test]
+    fn clean_does_not_unmount_through_a_symlink_another_user_planted() {
+        let Some(h) = Hostile::new("clean_does_not_unmount_through_a_symlink_another_user_planted")
+        else {
+            return;
+        };
+        // A killed run's journal names a mount below a directory the other user controls;
+        // it replaces the run's directory with a symlink to a decoy whose `rootfs/proc` is a
+        // mount point (pointed at `/`, that would be the host's /proc).
+        let hostile = h.their_dir("hostile", 0o755);
+        let decoy = h.root_dir("decoy", 0o755);
+        let target = decoy.join("rootfs/proc");
+        let decoy_mount = TestMount::new(&target);
+        let journal = h.root_dir("journal", 0o700);
+        let recorded = hostile.join("work/rootfs/proc");
+        dead_journal(
+            &journal,
+            &[json!({"kind": "mount", "path": recorded, "mount_id": decoy_mount.id()})],
+        );
+        h.sh_ok(&format!(
+            "ln -s '{}' '{}/work'",
+            decoy.display(),
+            hostile.display()
+        ));
+        let out = clean(&journal);
+        let all = text(&out);
+        assert!(
+            !mounts_at(&target).is_empty(),
+            "root's clean unmounted {} through uid {NOBODY}'s symlink {}/work:\n{all}",
+            target.display(),
+            hostile.display()
+        );
+        assert!(
+            all.contains("skipped") && all.contains(&recorded.display().to_string()),
+            "clean says what it skipped: {all}"
+        );
+    }
+
+    #[test]
+    fn clean_does_not_delete_through_a_symlink_another_user_planted() {
+        let Some(h) = Hostile::new("clean_does_not_delete_through_a_symlink_another_user_planted")
+        else {
+            return;
+        };
+        let hostile = h.their_dir("hostile", 0o755);
+        let decoy = h.root_dir("decoy", 0o755);
+        std::fs::create_dir_all(decoy.join("rootfs/data")).expect("mkdir");
+        let precious = decoy.join("rootfs/data/precious");
+        std::fs::write(&precious, "precious\n").expect("write");
+        let journal = h.root_dir("journal", 0o700);
+        let recorded = hostile.join("work/rootfs/data");
+        dead_journal(&journal, &[json!({"kind": "dir", "path": recorded})]);
+        h.sh_ok(&format!(
+            "ln -s '{}' '{}/work'",
+            decoy.display(),
+            hostile.display()
+        ));
+        let out = clean(&journal);
+        let all = text(&out);
+        assert!(
+            precious.exists(),
+            "root's clean deleted {} through uid {NOBODY}'s symlink {}/work:\n{all}",
+            precious.display(),
+            hostile.display()
+        );
+        assert!(
+            all.contains("skipped") && all.contains("symlink"),
+            "clean says what it skipped and why: {all}"
+        );
+    }
+
+    #[test]
+    fn clean_leaves_a_mount_that_is_not_the_one_it_recorded() {
+        if !common::is_root() {
+            eprintln!("skipping clean_leaves_a_mount_that_is_not_the_one_it_recorded: mounting needs root");
+            return;
+        }
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let point = tmp.path().join("m");
+        let recorded = {
+            let _first = TestMount::new(&point);
+            isobench::sys::fs::mount_ids(&point).expect("mount ids")
+        };
+        let recorded_id = recorded.id;
+        // Someone else's mount now stands at the same path.
+        let second = TestMount::new(&point);
+        let second_id = second.id();
+        let journal = tmp.path().join("journal");
+        std::fs::create_dir(&journal).expect("mkdir");
+        dead_journal(
+            &journal,
+            &[json!({
+                "kind": "mount",
+                "path": point,
+                "mount_id": recorded.id,
+                "mount_unique_id": recorded.unique,
+            })],
+        );
+        let out = clean(&journal);
+        let all = text(&out);
+        assert!(
+            mounts_at(&point).iter().any(|m| m.0 == second_id),
+            "clean unmounted mount {second_id} at {}, not the mount {recorded_id} it recorded:\n{all}",
+            point.display()
+        );
+        assert!(all.contains("skipped"), "{all}");
+        assert!(out.status.success(), "nothing of ours is left: {all}");
+    }
+
+    #[test]
+    fn removing_a_directory_does_not_reach_into_a_mount_below_it() {
+        if !common::is_root() {
+            eprintln!("skipping removing_a_directory_does_not_reach_into_a_mount_below_it: mounting needs root");
+            return;
+        }
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("work");
+        let mounted = TestMount::new(&dir.join("rootfs/data"));
+        let inside = mounted.0.join("file");
+        std::fs::write(&inside, "on the mounted file system").expect("write");
+        std::fs::write(dir.join("ours"), "x").expect("write");
+        let r = isobench::cleanup::remove_resource(&Resource::Dir { path: dir.clone() });
+        assert!(
+            inside.exists(),
+            "removing {} deleted a file on the file system mounted below it",
+            dir.display()
+        );
+        let e = r
+            .expect_err("a mount point below the directory is an error")
+            .to_string();
+        assert!(
+            e.contains("mount point") && e.contains("rootfs/data"),
+            "{e}"
+        );
     }
 }

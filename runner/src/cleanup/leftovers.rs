@@ -13,6 +13,8 @@ use super::*;
 pub struct CleanReport {
     pub journals: Vec<PathBuf>,
     pub removed: Vec<String>,
+    /// Left alone, with the reason: what stands there is not what the journal recorded.
+    pub skipped: Vec<String>,
     pub failed: Vec<String>,
     /// Journals skipped because their run is still alive.
     pub active: Vec<(PathBuf, u32)>,
@@ -63,6 +65,7 @@ pub fn clean_leftovers(dir: &Path) -> std::io::Result<CleanReport> {
         for (_, res) in live.iter().rev() {
             match remove_resource(res) {
                 Ok(()) => report.removed.push(res.to_string()),
+                Err(e @ CleanupError::Skipped { .. }) => report.skipped.push(e.to_string()),
                 Err(e) => {
                     all_ok = false;
                     report.failed.push(e.to_string());

@@ -30,8 +30,22 @@ pub enum Resource {
     Dir { path: PathBuf },
     /// A file.
     File { path: PathBuf },
-    /// A mount point in the host's mount namespace. Lazily unmounted.
-    Mount { path: PathBuf },
+    /// A mount point in the host's mount namespace. Lazily unmounted, and only if
+    /// /proc/self/mountinfo shows a mount at exactly `path` (reached without following a
+    /// symlink) whose ID is `mount_id`, and, where the kernel has them (Linux 6.8), whose
+    /// never-reused ID is `mount_unique_id` (the kernel gives a freed `mount_id` to the
+    /// next mount at once). Both are recorded right after mounting
+    /// ([`Guard::set_mount_ids`]), so a mount someone else made there later is left
+    /// alone. Without them (journals of older versions; the sandbox's guard against
+    /// mounts of its child's namespace reaching the host, whose IDs isobench cannot know)
+    /// a mount found there is reported, not unmounted.
+    Mount {
+        path: PathBuf,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mount_id: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mount_unique_id: Option<u64>,
+    },
     /// A cgroup directory (v1: one per controller hierarchy; v2: one). Its processes are
     /// killed, then it is removed (children first).
     Cgroup { path: PathBuf },
@@ -54,7 +68,7 @@ impl std::fmt::Display for Resource {
         match self {
             Resource::Dir { path } => write!(f, "directory {}", path.display()),
             Resource::File { path } => write!(f, "file {}", path.display()),
-            Resource::Mount { path } => write!(f, "mount {}", path.display()),
+            Resource::Mount { path, .. } => write!(f, "mount {}", path.display()),
             Resource::Cgroup { path } => write!(f, "cgroup {}", path.display()),
             Resource::Process { pid, .. } => write!(f, "process {pid}"),
             Resource::EngineContainer { engine, id } => write!(f, "{engine} container {id}"),
@@ -73,6 +87,9 @@ pub enum CleanupError {
     },
     #[error("cannot remove {resource}: {reason}")]
     Remove { resource: String, reason: String },
+    /// Left alone on purpose: what stands there now is not what was registered.
+    #[error("skipped {resource}: {reason}")]
+    Skipped { resource: String, reason: String },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -138,6 +155,22 @@ impl Guard {
     pub fn release(mut self) -> Result<(), CleanupError> {
         self.armed = false;
         self.cleanup.remove(self.id)
+    }
+
+    /// Record which mount was just made for a registered `Resource::Mount`
+    /// (`sys::fs::mount_ids(path)` right after mount(2)), in memory and in the journal.
+    pub fn set_mount_ids(&self, ids: crate::sys::fs::MountIds) -> Result<(), CleanupError> {
+        self.cleanup.update(self.id, |res| {
+            if let Resource::Mount {
+                mount_id,
+                mount_unique_id,
+                ..
+            } = res
+            {
+                *mount_id = Some(ids.id);
+                *mount_unique_id = ids.unique;
+            }
+        })
     }
 
     /// The resource is gone by other means (e.g. `docker run --rm` removed it); only
@@ -241,6 +274,26 @@ impl Cleanup {
         })
     }
 
+    /// Change the registered resource `id` and journal it again (a later `add` of the same
+    /// id replaces the earlier one on replay).
+    fn update(&self, id: u64, change: impl FnOnce(&mut Resource)) -> Result<(), CleanupError> {
+        let mut inner = self.lock();
+        let Some(res) = inner.live.get_mut(&id) else {
+            return Ok(());
+        };
+        change(res);
+        let res = res.clone();
+        if let Some(f) = inner.journal.as_mut() {
+            write_line(f, &JournalLine::Add { id, res }).map_err(|source| {
+                CleanupError::Journal {
+                    path: self.journal_path.clone().unwrap_or_default(),
+                    source,
+                }
+            })?;
+        }
+        Ok(())
+    }
+
     fn forget(&self, id: u64) {
         let mut inner = self.lock();
         inner.live.remove(&id);
@@ -253,7 +306,8 @@ impl Cleanup {
         let res = self.lock().live.get(&id).cloned();
         let Some(res) = res else { return Ok(()) };
         let result = remove_resource(&res);
-        if result.is_ok() {
+        // Skipped: what stands there is not ours, so there is nothing of ours left.
+        if matches!(result, Ok(()) | Err(CleanupError::Skipped { .. })) {
             self.forget(id);
         }
         result
@@ -342,5 +396,52 @@ mod tests {
         assert_eq!(r.removed.len(), 1, "{r:?}");
         assert!(!leftover.exists());
         assert!(!jdir.join("123.jsonl").exists());
+    }
+
+    /// A mount registered, made, and recorded with its IDs is unmounted by its guard, and
+    /// the IDs are journalled (a second `add` of the same id, which replay keeps).
+    #[test]
+    fn a_recorded_mount_is_unmounted_and_its_ids_are_journalled() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let point = tmp.path().join("m");
+        fs::create_dir(&point).expect("mkdir");
+        let c = Cleanup::new_in(&tmp.path().join("journal")).expect("journal");
+        let g = c
+            .register(Resource::Mount {
+                path: point.clone(),
+                mount_id: None,
+                mount_unique_id: None,
+            })
+            .expect("register");
+        if let Err(e) = crate::sys::fs::mount("isobench-test", &point, "tmpfs", 0, "size=4k") {
+            g.forget();
+            // Capability probe: mounting needs CAP_SYS_ADMIN.
+            eprintln!("skipping: cannot mount a tmpfs here: {e}");
+            return;
+        }
+        let ids = crate::sys::fs::mount_ids(&point).expect("mount ids");
+        g.set_mount_ids(ids).expect("record");
+        let journal = fs::read_to_string(c.journal_path.clone().expect("path")).expect("read");
+        let last = journal.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with(r#"{"op":"add","id":1,"#)
+                && last.contains(&format!(r#""mount_id":{}"#, ids.id)),
+            "{journal}"
+        );
+        assert_eq!(
+            c.live(),
+            vec![Resource::Mount {
+                path: point.clone(),
+                mount_id: Some(ids.id),
+                mount_unique_id: ids.unique,
+            }]
+        );
+        g.release().expect("unmount");
+        c.finish();
+        assert_ne!(
+            crate::sys::fs::mount_ids(&point).map(|m| m.id).ok(),
+            Some(ids.id),
+            "still mounted"
+        );
     }
 }

@@ -22,6 +22,9 @@ pub fn cmd_clean(a: CleanArgs) -> anyhow::Result<i32> {
     for x in &r.removed {
         println!("removed {x}");
     }
+    for x in &r.skipped {
+        println!("{x}");
+    }
     for x in &r.failed {
         println!("FAILED  {x}");
     }
@@ -32,7 +35,7 @@ pub fn cmd_clean(a: CleanArgs) -> anyhow::Result<i32> {
     for x in &extra {
         println!("removed {x}");
     }
-    if r.removed.is_empty() && r.failed.is_empty() && extra.is_empty() {
+    if r.removed.is_empty() && r.skipped.is_empty() && r.failed.is_empty() && extra.is_empty() {
         println!(
             "nothing to clean ({} journals in {})",
             r.journals.len(),

@@ -52,19 +52,44 @@ pub fn umount(target: &Path, flags: libc::c_int) -> io::Result<()> {
     check(unsafe { libc::umount2(t.as_ptr(), flags) }.into()).map(|_| ())
 }
 
-/// The mount ID of the mount `path` is on (statx(2) `STATX_MNT_ID`, Linux 5.8): the ID
-/// /proc/self/mountinfo lists first. A final symlink is not followed. On a mount point
-/// this is the mount made there, so calling it right after mount(2) records which mount
-/// is ours.
-pub fn mount_id(path: &Path) -> io::Result<u64> {
-    let p = cpath(path)?;
-    statx_mount(libc::AT_FDCWD, &p, libc::AT_SYMLINK_NOFOLLOW).and_then(|(_, id)| {
-        id.ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::Unsupported,
-                "statx(2) does not report mount IDs before Linux 5.8",
-            )
-        })
+/// Which mount a file is on, as statx(2) reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MountIds {
+    /// The ID /proc/self/mountinfo lists first (`STATX_MNT_ID`, Linux 5.8). The kernel
+    /// hands a freed one to the next mount at once.
+    pub id: u64,
+    /// The ID that is never reused while the system runs (`STATX_MNT_ID_UNIQUE`, Linux
+    /// 6.8), where the kernel has it.
+    pub unique: Option<u64>,
+}
+
+/// The mount `path` is on, a final symlink not followed. On a mount point this is the
+/// mount made there, so reading it right after mount(2) records which mount is ours.
+pub fn mount_ids(path: &Path) -> io::Result<MountIds> {
+    let fd = open_at(None, path, libc::O_PATH | libc::O_NOFOLLOW)?;
+    mount_ids_of(fd.as_fd())
+}
+
+/// [`mount_ids`] of an open file.
+pub fn mount_ids_of(fd: BorrowedFd<'_>) -> io::Result<MountIds> {
+    let ask = |mask| {
+        // SAFETY: statx is plain old data; zeroed is a valid value.
+        let mut st: libc::statx = unsafe { std::mem::zeroed() };
+        let flags = libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW;
+        // SAFETY: the path is the empty C string (AT_EMPTY_PATH: `fd` itself) and `st` is
+        // valid for writes.
+        check(unsafe { libc::statx(fd.as_raw_fd(), c"".as_ptr(), flags, mask, &mut st) }.into())
+            .map(|_| (st.stx_mask & mask != 0).then_some(st.stx_mnt_id))
+    };
+    let id = ask(libc::STATX_MNT_ID)?.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            "statx(2) reports no mount ID (Linux before 5.8)",
+        )
+    })?;
+    Ok(MountIds {
+        id,
+        unique: ask(libc::STATX_MNT_ID_UNIQUE)?,
     })
 }
 
@@ -508,5 +533,47 @@ fn write_in_child(
             "the writer of {} was killed by a signal",
             path.display()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remove_tree_removes_links_not_what_they_point_to() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir(&outside).expect("mkdir");
+        std::fs::write(outside.join("keep"), "x").expect("write");
+        let tree = tmp.path().join("tree");
+        std::fs::create_dir_all(tree.join("a/b/c")).expect("mkdir");
+        std::fs::write(tree.join("a/b/file"), "x").expect("write");
+        std::os::unix::fs::symlink(&outside, tree.join("a/link")).expect("symlink");
+        std::os::unix::fs::symlink(outside.join("keep"), tree.join("a/b/c/l")).expect("symlink");
+        assert_eq!(remove_tree(&tree).expect("remove"), TreeRemoval::Removed);
+        assert!(!tree.exists());
+        assert!(outside.join("keep").exists());
+        assert_eq!(remove_tree(&tree).expect("again"), TreeRemoval::Gone);
+    }
+
+    #[test]
+    fn remove_tree_does_not_go_through_a_symlink_on_the_way() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let real = tmp.path().join("real");
+        std::fs::create_dir_all(real.join("data")).expect("mkdir");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        assert_eq!(
+            remove_tree(&link.join("data")).expect("walk"),
+            TreeRemoval::Symlink
+        );
+        assert_eq!(remove_tree(&link).expect("last"), TreeRemoval::Symlink);
+        assert!(real.join("data").is_dir() && link.exists());
+        assert!(remove_tree(Path::new("relative/path")).is_err());
+        assert!(
+            remove_tree(&real.join("../real")).is_err(),
+            "`..` is refused"
+        );
     }
 }
