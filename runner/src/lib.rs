@@ -6,6 +6,7 @@
 //! collected into `isobench_reports::Measurement`s → the run file is rewritten atomically
 //! after each scenario.
 
+pub mod atomic_write;
 pub mod cgroup;
 pub mod cleanup;
 pub mod cli;

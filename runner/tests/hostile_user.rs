@@ -21,6 +21,11 @@ fn text(o: &Output) -> String {
     )
 }
 
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/runs/small-startup-clone.json"
+);
+
 mod work_dir {
     //! 1. The work directory
 
@@ -279,5 +284,142 @@ mod clean {
             e.contains("mount point") && e.contains("rootfs/data"),
             "{e}"
         );
+    }
+}
+
+mod outputs {
+    //! 3. Output files
+
+    use std::os::unix::fs::MetadataExt;
+    use std::path::Path;
+    use std::process::{Command, Stdio};
+
+    use crate::common::hostile::{Hostile, NOBODY};
+    use crate::{bin, text, FIXTURE};
+
+    #[test]
+    fn compare_output_does_not_follow_a_planted_partial_link() {
+        let Some(h) = Hostile::new("compare_output_does_not_follow_a_planted_partial_link") else {
+            return;
+        };
+        // Root writes into a directory the other user can write (its own).
+        let out_dir = h.their_dir("out", 0o755);
+        let victim = h.root_dir("victim", 0o755).join("precious");
+        std::fs::write(&victim, "precious\n").expect("write");
+        h.sh_ok(&format!(
+            "ln -s '{}' '{}/cmp.partial'",
+            victim.display(),
+            out_dir.display()
+        ));
+        let out = Command::new(bin())
+            .args(["compare", FIXTURE, FIXTURE, "-o"])
+            .arg(out_dir.join("cmp.txt"))
+            .output()
+            .expect("compare");
+        assert_eq!(
+            std::fs::read_to_string(&victim).expect("victim"),
+            "precious\n",
+            "compare -o wrote through uid {NOBODY}'s link: {}",
+            text(&out)
+        );
+        let m = std::fs::symlink_metadata(out_dir.join("cmp.txt")).expect("output");
+        assert!(m.file_type().is_file() && m.len() > 0);
+    }
+
+    #[test]
+    fn report_and_export_outputs_do_not_follow_links_planted_for_every_pid() {
+        let Some(h) =
+            Hostile::new("report_and_export_outputs_do_not_follow_links_planted_for_every_pid")
+        else {
+            return;
+        };
+        let out_dir = h.their_dir("out", 0o755);
+        let victims = h.root_dir("victims", 0o755);
+        let pid_max: u64 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+            .expect("pid_max")
+            .trim()
+            .parse()
+            .expect("pid_max");
+        // Every pid when there are few (32768 here, as the issue found); else the next
+        // 20000 pids, which the commands below will get on a host that is not forking madly.
+        let last: u64 = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(1);
+        let (from, to) = if pid_max <= 65536 {
+            (1, pid_max)
+        } else {
+            (last + 1, (last + 20000).min(pid_max))
+        };
+        for name in ["report.html", "export.csv"] {
+            h.sh_ok(&format!(
+                "cd '{}' && seq {from} {to} | sed 's|^|{}/.{name}.tmp.|' | xargs ln -s -t .",
+                out_dir.display(),
+                victims.display()
+            ));
+        }
+        let spawn = |args: &[&str], out: &str| {
+            let child = Command::new(bin())
+                .args(args)
+                .arg("-o")
+                .arg(out_dir.join(out))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            let pid = u64::from(child.id());
+            let o = child.wait_with_output().expect("wait");
+            (pid, o)
+        };
+        for (args, out) in [
+            (vec!["report", FIXTURE], "report.html"),
+            (vec!["export", "--format", "csv", FIXTURE], "export.csv"),
+        ] {
+            let (pid, o) = spawn(&args, out);
+            assert!(o.status.success(), "{}", text(&o));
+            let written: Vec<_> = std::fs::read_dir(&victims)
+                .expect("victims")
+                .flatten()
+                .map(|e| e.file_name())
+                .collect();
+            assert!(
+                written.is_empty(),
+                "`isobench {}` (pid {pid}) wrote through uid {NOBODY}'s link into {}: {written:?}",
+                args[0],
+                victims.display()
+            );
+            assert!(
+                (from..=to).contains(&pid),
+                "pid {pid} outside the planted range"
+            );
+            let m = std::fs::symlink_metadata(out_dir.join(out)).expect("output");
+            assert!(m.file_type().is_file() && m.len() > 0);
+            assert_eq!(m.mode() & 0o777, 0o644, "output mode");
+        }
+    }
+
+    #[test]
+    fn the_run_file_does_not_follow_a_planted_temp_link() {
+        let Some(h) = Hostile::new("the_run_file_does_not_follow_a_planted_temp_link") else {
+            return;
+        };
+        let out_dir = h.their_dir("results", 0o755);
+        let victim = h.root_dir("victim", 0o755).join("precious");
+        std::fs::write(&victim, "precious\n").expect("write");
+        h.sh_ok(&format!(
+            "ln -s '{}' '{}/.run.json.tmp.{}'",
+            victim.display(),
+            out_dir.display(),
+            std::process::id()
+        ));
+        let run = isobench_reports::Run::load(Path::new(FIXTURE)).expect("fixture");
+        isobench::output::runfile::write_run(&out_dir.join("run.json"), &run).expect("write run");
+        assert_eq!(
+            std::fs::read_to_string(&victim).expect("victim"),
+            "precious\n",
+            "the run file was written through uid {NOBODY}'s link"
+        );
+        let back = isobench_reports::Run::load(&out_dir.join("run.json")).expect("reload");
+        assert_eq!(back.measurements.len(), run.measurements.len());
     }
 }

@@ -19,7 +19,6 @@
 //! missing, unreadable, malformed or of another schema is treated as no verdict and
 //! overwritten by the next probe: the cache can save time, never stop a run.
 
-use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -168,16 +167,7 @@ pub fn store(path: &Path, entry: &Entry) -> Result<(), CacheError> {
     std::fs::create_dir_all(dir).map_err(write_err)?;
     let mut json = serde_json::to_vec_pretty(entry)?;
     json.push(b'\n');
-    // Same directory, so the rename cannot cross file systems; the temp file is removed
-    // if anything fails before the rename.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kvm-probe.")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(write_err)?;
-    tmp.write_all(&json).map_err(write_err)?;
-    tmp.persist(path).map_err(|e| write_err(e.error))?;
-    Ok(())
+    crate::atomic_write::replace(path, &json, 0o600).map_err(write_err)
 }
 
 #[cfg(test)]
