@@ -45,8 +45,8 @@ pub enum TrustError {
     NotDirectory { path: PathBuf },
     #[error(
         "{path} is owned by uid {owner}, not by {allowed} (uid {me}): that user could swap what \
-         isobench keeps below it for their own; use a directory whose every parent is owned by \
-         root or you (the default /var/tmp is), or `chown` it"
+         isobench keeps below it for their own; `chown` it, or use a directory whose every \
+         parent is owned by root or you"
     )]
     Owner {
         path: PathBuf,

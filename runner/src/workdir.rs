@@ -66,7 +66,7 @@ pub enum EnvError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("refusing the work directory base: {0}")]
+    #[error("refusing the work directory base: {0} (the default, /var/tmp, is safe)")]
     Untrusted(#[from] TrustError),
     #[error(
         "{path} is not the directory isobench just made (owner uid {owner}, mode {mode:04o}): \

@@ -423,3 +423,224 @@ mod outputs {
         assert_eq!(back.measurements.len(), run.measurements.len());
     }
 }
+
+mod journals {
+    //! 4. Journals and the KVM cache
+
+    use std::os::unix::process::CommandExt;
+    use std::path::Path;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use isobench::vm::kvm_cache::{self, Entry, FileStamp, Key};
+    use serde_json::json;
+
+    use super::clean::{clean, journal_text};
+    use crate::common::hostile::{mode_of, Hostile, NOBODY};
+    use crate::{bin, common, text};
+
+    /// Copy `content` into `dest` as the other user (the file is theirs).
+    fn plant(h: &Hostile, dest: &Path, content: &str) {
+        let staged = h.path().join(format!(
+            "staged-{}",
+            dest.file_name().expect("name").to_string_lossy()
+        ));
+        std::fs::write(&staged, content).expect("stage");
+        h.sh_ok(&format!("cp '{}' '{}'", staged.display(), dest.display()));
+    }
+
+    #[test]
+    fn clean_refuses_a_journal_dir_another_user_made() {
+        let Some(h) = Hostile::new("clean_refuses_a_journal_dir_another_user_made") else {
+            return;
+        };
+        // The other user pre-creates the journal directory (mode 777) with a journal naming
+        // the victim's directory.
+        let journal = h.their_dir("journal", 0o777);
+        let important = h.root_dir("important", 0o755);
+        std::fs::write(important.join("file"), "keep").expect("write");
+        plant(
+            &h,
+            &journal.join("1.jsonl"),
+            &journal_text(&[json!({"kind": "dir", "path": important})]),
+        );
+        let out = clean(&journal);
+        let all = text(&out);
+        assert!(
+            important.join("file").exists(),
+            "clean deleted {} on the word of uid {NOBODY}'s journal:\n{all}",
+            important.display()
+        );
+        assert_eq!(out.status.code(), Some(1), "{all}");
+        assert!(all.contains("owned by uid 65534"), "{all}");
+    }
+
+    #[test]
+    fn a_non_root_clean_refuses_a_journal_dir_it_does_not_own() {
+        let Some(h) = Hostile::new("a_non_root_clean_refuses_a_journal_dir_it_does_not_own") else {
+            return;
+        };
+        // Here uid 65534 is the victim: its journal directory was made by someone else with
+        // mode 777 (as another user can pre-create /tmp/isobench-<uid>).
+        let journal = h.root_dir("journal", 0o777);
+        let mine = h.their_dir("mine", 0o755);
+        h.sh_ok(&format!("echo keep > '{}/file'", mine.display()));
+        std::fs::write(
+            journal.join("1.jsonl"),
+            journal_text(&[json!({"kind": "dir", "path": mine})]),
+        )
+        .expect("journal");
+        let out = Command::new(bin())
+            .arg("clean")
+            .env("ISOBENCH_JOURNAL_DIR", &journal)
+            .env("HOME", "/nonexistent")
+            .env_remove("XDG_RUNTIME_DIR")
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .output()
+            .expect("clean as nobody");
+        let all = text(&out);
+        assert!(
+            mine.join("file").exists(),
+            "uid {NOBODY}'s clean deleted its {} on the word of a journal it did not write:\n{all}",
+            mine.display()
+        );
+        assert_eq!(out.status.code(), Some(1), "{all}");
+        assert!(all.contains(&journal.display().to_string()), "{all}");
+    }
+
+    #[test]
+    fn run_refuses_a_journal_dir_another_user_made() {
+        let Some(h) = Hostile::new("run_refuses_a_journal_dir_another_user_made") else {
+            return;
+        };
+        let journal = h.their_dir("journal", 0o777);
+        let work = h.root_dir("work", 0o755);
+        let out = Command::new(bin())
+            .args(["run", "--scenario", "startup", "--subject", "process"])
+            .args([
+                "--iterations",
+                "1",
+                "--warmup",
+                "0",
+                "--no-progress",
+                "--json",
+            ])
+            .arg(h.path().join("run.json"))
+            .env("ISOBENCH_JOURNAL_DIR", &journal)
+            .env("ISOBENCH_WORKDIR", &work)
+            .output()
+            .expect("run");
+        let all = text(&out);
+        assert!(
+            !out.status.success(),
+            "the run used uid {NOBODY}'s journal dir:\n{all}"
+        );
+        assert!(all.contains("owned by uid 65534"), "{all}");
+    }
+
+    #[test]
+    fn journals_are_private_to_their_user() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let journal = tmp.path().join("journal");
+        let work = tmp.path().join("work");
+        std::fs::create_dir(&work).expect("mkdir");
+        let mut child = Command::new(bin())
+            .args(["run", "--scenario", "startup", "--subject", "process"])
+            .args([
+                "--iterations",
+                "100000",
+                "--warmup",
+                "0",
+                "--no-progress",
+                "--json",
+            ])
+            .arg(tmp.path().join("run.json"))
+            .env("ISOBENCH_JOURNAL_DIR", &journal)
+            .env("ISOBENCH_WORKDIR", &work)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn run");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let file = loop {
+            let found = std::fs::read_dir(&journal).ok().and_then(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            });
+            if let Some(f) = found {
+                break f;
+            }
+            if Instant::now() > deadline || child.try_wait().expect("try_wait").is_some() {
+                let _ = child.kill();
+                panic!("no journal appeared in {}", journal.display());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let (file_mode, dir_mode) = (mode_of(&file), mode_of(&journal));
+        isobench::sys::process::kill(child.id() as i32, libc::SIGINT).expect("SIGINT");
+        let (_, stderr) = common::wait_run(&mut child, Duration::from_secs(60));
+        assert_eq!(
+            file_mode,
+            0o600,
+            "journal {} mode; {stderr}",
+            file.display()
+        );
+        assert_eq!(dir_mode, 0o700, "journal dir {} mode", journal.display());
+    }
+
+    /// A key whose files are real (a fake QEMU and kernel) in `dir`.
+    fn key_in(dir: &Path) -> Key {
+        let qemu = dir.join("qemu");
+        let kernel = dir.join("vmlinuz");
+        std::fs::write(&qemu, b"#!/bin/sh\n").expect("write qemu");
+        std::fs::write(&kernel, b"kernel").expect("write kernel");
+        Key {
+            boot_id: "6f1c2d9e-0000-4000-8000-000000000002".into(),
+            qemu: FileStamp::of(&qemu).expect("stat qemu"),
+            kernel: FileStamp::of(&kernel).expect("stat kernel"),
+            machine: "pc".into(),
+        }
+    }
+
+    #[test]
+    fn a_kvm_cache_another_user_can_write_is_refused() {
+        let Some(h) = Hostile::new("a_kvm_cache_another_user_can_write_is_refused") else {
+            return;
+        };
+        let key = key_in(&h.root_dir("files", 0o755));
+        let entry = Entry::new(key.clone(), true, "usable: planted".into());
+        let planted = serde_json::to_string(&entry).expect("json");
+
+        // A verdict the other user planted in its own directory is not believed, and
+        // nothing is written there.
+        let theirs = h.their_dir("cache", 0o755);
+        plant(&h, &theirs.join("kvm-probe.json"), &planted);
+        assert!(
+            kvm_cache::load(&theirs.join("kvm-probe.json"), &key).is_none(),
+            "a verdict planted by uid {NOBODY} was believed"
+        );
+        let e = kvm_cache::store(&theirs.join("new.json"), &entry)
+            .expect_err("a cache in uid 65534's directory is refused")
+            .to_string();
+        assert!(e.contains("owned by uid 65534"), "{e}");
+        assert!(!theirs.join("new.json").exists());
+
+        // Root's directory, but writable by everyone (sticky or not): refused too.
+        for mode in [0o777, 0o1777] {
+            let shared = h.root_dir(&format!("shared-{mode:o}"), mode);
+            let e = kvm_cache::store(&shared.join("kvm-probe.json"), &entry)
+                .expect_err("a cache in a directory others can write is refused")
+                .to_string();
+            assert!(e.contains("writable by group or others"), "{e}");
+        }
+
+        // A private directory: written, mode 0600, and believed.
+        let mine = h.root_dir("mine", 0o700);
+        let path = mine.join("kvm-probe.json");
+        kvm_cache::store(&path, &entry).expect("store");
+        assert_eq!(mode_of(&path), 0o600);
+        assert!(kvm_cache::load(&path, &key).is_some());
+    }
+}

@@ -7,11 +7,18 @@
 //!
 //! Journal: one JSON object per line, `{"op":"add","id":N,"res":{...}}` or
 //! `{"op":"del","id":N}`, in `journal_dir()/<pid>.jsonl`.
+//!
+//! A journal tells `isobench clean` what to delete and unmount, so only the user's own
+//! journals are believed: the directory must be the user's and writable by nobody else
+//! (`trust::Leaf::Own`; another user could pre-create `/tmp/isobench-<uid>` with mode
+//! 777 and a journal naming the victim's files), or `run` and `clean` refuse it and say
+//! why. The directory is made 0700 and journals 0600.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
@@ -85,6 +92,16 @@ pub enum CleanupError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("refusing the journal directory {dir}: {source}")]
+    UntrustedJournalDir {
+        dir: PathBuf,
+        source: crate::trust::TrustError,
+    },
+    #[error("cannot read the journals in {dir}: {source}")]
+    ReadJournals {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot remove {resource}: {reason}")]
     Remove { resource: String, reason: String },
     /// Left alone on purpose: what stands there now is not what was registered.
@@ -134,6 +151,16 @@ pub fn journal_dir() -> PathBuf {
         return PathBuf::from(d).join("isobench");
     }
     PathBuf::from(format!("/tmp/isobench-{}", crate::sys::geteuid()))
+}
+
+/// `dir`'s real path, if it is the user's alone (`trust::Leaf::Own`).
+pub(crate) fn trusted_journal_dir(dir: &Path) -> Result<PathBuf, CleanupError> {
+    crate::trust::check(dir, crate::trust::Leaf::Own).map_err(|source| {
+        CleanupError::UntrustedJournalDir {
+            dir: dir.to_path_buf(),
+            source,
+        }
+    })
 }
 
 /// A registered resource; removing it happens on drop unless `disarm`ed.
@@ -194,24 +221,42 @@ impl Drop for Guard {
 impl Cleanup {
     /// A registry with a journal in `journal_dir()`.
     pub fn new() -> Result<Cleanup, CleanupError> {
-        let dir = journal_dir();
-        let path = dir.join(format!("{}.jsonl", std::process::id()));
-        let open = || -> std::io::Result<File> {
-            // Another isobench's `finish` may rmdir the (then empty) directory between our
-            // mkdir and open: make it again.
-            let mut tries = 0;
-            loop {
-                fs::create_dir_all(&dir)?;
-                match OpenOptions::new().create(true).append(true).open(&path) {
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 5 => tries += 1,
-                    r => return r,
-                }
+        Cleanup::new_in(&journal_dir())
+    }
+
+    /// A registry with a journal in `dir` (made 0700 if missing; refused if it is not the
+    /// user's alone, see the module doc).
+    pub fn new_in(dir: &Path) -> Result<Cleanup, CleanupError> {
+        let name = format!("{}.jsonl", std::process::id());
+        let journal_err = |source| CleanupError::Journal {
+            path: dir.join(&name),
+            source,
+        };
+        // Another isobench's `finish` may rmdir the (then empty) directory between our
+        // mkdir and open: make it again.
+        let mut tries = 0;
+        let (mut file, path) = loop {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(journal_err)?;
+            // The checked real path is the one opened: a symlink named `dir` cannot be
+            // repointed in between.
+            let real = trusted_journal_dir(dir)?;
+            let path = real.join(&name);
+            match OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)
+            {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 5 => tries += 1,
+                Err(source) => return Err(CleanupError::Journal { path, source }),
+                Ok(f) => break (f, path),
             }
         };
-        let mut file = open().map_err(|source| CleanupError::Journal {
-            path: path.clone(),
-            source,
-        })?;
         let me = std::process::id();
         let line = JournalLine::Owner {
             pid: me,

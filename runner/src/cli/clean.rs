@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -14,8 +13,8 @@ pub struct CleanArgs {
 
 pub fn cmd_clean(a: CleanArgs) -> anyhow::Result<i32> {
     let dir = a.journal_dir.unwrap_or_else(crate::cleanup::journal_dir);
-    let r = crate::cleanup::clean_leftovers(&dir)
-        .with_context(|| format!("reading journals in {}", dir.display()))?;
+    // The error names the directory (and why it is refused).
+    let r = crate::cleanup::clean_leftovers(&dir)?;
     for (p, pid) in &r.active {
         println!("skipped {} (run {pid} is still alive)", p.display());
     }
