@@ -137,14 +137,25 @@ pub struct TestMount(pub PathBuf);
 
 impl TestMount {
     pub fn new(path: &Path) -> TestMount {
-        std::fs::create_dir_all(path).expect("mkdir mount point");
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=1m", "hostile-test"])
+        TestMount::sized(path, "1m").expect("mount tmpfs")
+    }
+
+    /// A tmpfs of `size` (mount(8) `size=`), or why it could not be mounted.
+    pub fn sized(path: &Path, size: &str) -> Result<TestMount, String> {
+        std::fs::create_dir_all(path).map_err(|e| format!("mkdir {}: {e}", path.display()))?;
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "hostile-test"])
             .arg(path)
-            .status()
-            .expect("mount");
-        assert!(st.success(), "mount tmpfs on {}", path.display());
-        TestMount(path.to_path_buf())
+            .output()
+            .map_err(|e| format!("mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount -t tmpfs on {}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(TestMount(path.to_path_buf()))
     }
 
     /// The mount ID (mountinfo field 1) of the topmost mount at the path.
