@@ -6,6 +6,7 @@
 //! collected into `isobench_reports::Measurement`s → the run file is rewritten atomically
 //! after each scenario.
 
+pub mod atomic_write;
 pub mod cgroup;
 pub mod cleanup;
 pub mod cli;
@@ -17,5 +18,6 @@ pub mod scenario;
 pub mod subject;
 pub mod subprocess;
 pub mod sys;
+pub mod trust;
 pub mod vm;
 pub mod workdir;

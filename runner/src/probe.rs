@@ -1,17 +1,53 @@
 //! The probe binary, embedded at build time (see `runner/build.rs`).
 
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
 /// The static `isobench-probe` ELF.
 pub const PROBE_ELF: &[u8] = include_bytes!(env!("ISOBENCH_PROBE_PATH"));
 
-/// Write the probe to `path` (mode 0755), atomically. The bytes are written by a forked
-/// child (see [`crate::sys::fs::write_executable`]) so that exec'ing the probe can never
-/// fail with "Text file busy" because a concurrent fork inherited the writing fd.
-pub fn write_to(path: &Path) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    crate::sys::fs::write_executable(&tmp, PROBE_ELF, 0o755)?;
-    std::fs::rename(&tmp, path)
+/// The probe's file name in the work directory.
+pub const FILE_NAME: &str = "isobench-probe";
+
+/// Create the probe as [`FILE_NAME`] in the open directory `dir` (mode 0755; nothing of
+/// that name may exist yet), then check with fstat(2) that the file standing there is
+/// the one written: a regular file of ours, mode 0755, of the probe's size. Returns its
+/// name. Written by a forked child (see [`crate::sys::fs::write_executable`]) so that
+/// exec'ing the probe can never fail with "Text file busy" because a concurrent fork
+/// inherited the writing fd.
+pub fn write_in(dir: BorrowedFd<'_>) -> io::Result<&'static str> {
+    let name = Path::new(FILE_NAME);
+    crate::sys::fs::create_executable_at(Some(dir), name, PROBE_ELF, 0o755)?;
+    let f = crate::sys::fs::open_at(Some(dir), name, libc::O_RDONLY | libc::O_NOFOLLOW)?;
+    let st = crate::sys::fs::fstat(f.as_fd())?;
+    if !st.is_file()
+        || st.uid != crate::sys::geteuid()
+        || st.perm() != 0o755
+        || st.size != PROBE_ELF.len() as u64
+    {
+        return Err(io::Error::other(format!(
+            "the file there is not the probe just written (uid {}, mode {:04o}, {} bytes)",
+            st.uid,
+            st.perm(),
+            st.size
+        )));
+    }
+    Ok(FILE_NAME)
+}
+
+/// Write the probe to `path` (mode 0755), atomically: created under an unguessable temp
+/// name beside it (`O_EXCL`: nothing planted is written through), then renamed.
+pub fn write_to(path: &Path) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| FILE_NAME.into());
+    let tmp = path.with_file_name(format!(".{name}.{:016x}.tmp", crate::sys::random_u64()?));
+    crate::sys::fs::create_executable_at(None, &tmp, PROBE_ELF, 0o755)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 /// What the probe does after signalling ready (its MODE argument).

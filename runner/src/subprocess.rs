@@ -3,10 +3,115 @@
 //! Every external command isobench runs goes through `run`: output is collected on
 //! threads so a chatty child cannot block on a full pipe, and a child still running at
 //! the deadline (or when Ctrl-C arrives) is killed and reaped.
+//!
+//! Reading a pipe to its end can take for ever: the end comes when the *last* holder of
+//! the write side closes it, and a command may leave a process behind that still holds
+//! its stdout or stderr. So no reader is ever joined without a deadline ([`PipeReader`],
+//! [`end_pipes`]): each command runs in a process group of its own, and once it has
+//! exited, a pipe still open after [`PIPE_GRACE`] gets the whole group SIGKILLed, and a
+//! pipe still open [`PIPE_GIVE_UP`] after that (held by a process that left the group) is
+//! abandoned, its reader left to finish on its own.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// How long a child's pipes may stay open after it exited before its process group is
+/// killed.
+pub const PIPE_GRACE: Duration = Duration::from_millis(500);
+
+/// How long the pipes may stay open after the group was killed before they are
+/// abandoned.
+pub const PIPE_GIVE_UP: Duration = Duration::from_secs(2);
+
+/// A thread draining a pipe (or any reader) to its end, without ever being joined: what
+/// it read so far can be taken at any time.
+#[derive(Debug)]
+pub struct PipeReader {
+    buf: Arc<Mutex<Vec<u8>>>,
+    done: mpsc::Receiver<()>,
+    ended: bool,
+}
+
+impl PipeReader {
+    pub fn spawn<R: Read + Send + 'static>(mut r: R) -> PipeReader {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let (tx, done) = mpsc::channel();
+        let shared = Arc::clone(&buf);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 16 * 1024];
+            loop {
+                match r.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => lock(&shared).extend_from_slice(&chunk[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            let _ = tx.send(());
+        });
+        PipeReader {
+            buf,
+            done,
+            ended: false,
+        }
+    }
+
+    /// A reader of nothing (a pipe that was not set up).
+    pub fn empty() -> PipeReader {
+        let (_, done) = mpsc::channel();
+        PipeReader {
+            buf: Arc::default(),
+            done,
+            ended: true,
+        }
+    }
+
+    /// Wait until the end of the pipe was read, or `deadline`; whether it was.
+    pub fn wait_end(&mut self, deadline: Instant) -> bool {
+        if !self.ended {
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.ended = !matches!(
+                self.done.recv_timeout(left),
+                Err(mpsc::RecvTimeoutError::Timeout)
+            );
+        }
+        self.ended
+    }
+
+    /// What was read so far: all of it once `wait_end` returned true.
+    pub fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut *lock(&self.buf))
+    }
+}
+
+fn lock(b: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
+    // A reader thread cannot panic while holding it; keep going if one did.
+    b.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The pipes of a child that has exited or was killed and is not reaped yet (so the
+/// process group `pgid` it leads cannot have been reused): each gets [`PIPE_GRACE`] to
+/// reach its end; if one is still open, a process the child left behind holds it, so the
+/// group is SIGKILLed and they get [`PIPE_GIVE_UP`] more. Whether every pipe ended (a
+/// process that left the group can hold one for ever; its reader is then abandoned).
+pub fn end_pipes(pipes: &mut [&mut PipeReader], pgid: i32) -> bool {
+    // Every pipe is waited for (no short circuit): each keeps what it read.
+    let all_end = |pipes: &mut [&mut PipeReader], deadline| {
+        let mut all = true;
+        for p in pipes.iter_mut() {
+            all &= p.wait_end(deadline);
+        }
+        all
+    };
+    if all_end(pipes, Instant::now() + PIPE_GRACE) {
+        return true;
+    }
+    let _ = crate::sys::process::kill_group(pgid, libc::SIGKILL);
+    all_end(pipes, Instant::now() + PIPE_GIVE_UP)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -64,28 +169,33 @@ fn run_inner(
     let command = describe(cmd);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        // Its own group, so what it leaves behind can be killed with it (module doc).
+        .process_group(0);
     let mut child = cmd.spawn().map_err(|source| ExecError::Spawn {
         program: cmd.get_program().to_string_lossy().into_owned(),
         source,
     })?;
-    let out = child.stdout.take();
-    let err = child.stderr.take();
-    let t_out = std::thread::spawn(move || read_all(out));
-    let t_err = std::thread::spawn(move || read_all(err));
+    let mut out = child
+        .stdout
+        .take()
+        .map_or_else(PipeReader::empty, PipeReader::spawn);
+    let mut err = child
+        .stderr
+        .take()
+        .map_or_else(PipeReader::empty, PipeReader::spawn);
     let status = wait_inner(
         &mut child,
         Instant::now() + timeout,
         &command,
         timeout,
         honour_signals,
+        &mut [&mut out, &mut err],
     )?;
-    let stdout = t_out.join().unwrap_or_default();
-    let stderr = t_err.join().unwrap_or_default();
     Ok(Output {
         status,
-        stdout,
-        stderr,
+        stdout: out.take(),
+        stderr: err.take(),
     })
 }
 
@@ -103,54 +213,43 @@ pub fn run_ok(cmd: &mut Command, timeout: Duration) -> Result<Output, ExecError>
     Ok(out)
 }
 
-fn read_all<R: Read>(r: Option<R>) -> Vec<u8> {
-    let mut buf = Vec::new();
-    if let Some(mut r) = r {
-        let _ = r.read_to_end(&mut buf);
-    }
-    buf
-}
-
-/// Wait for `child` until `deadline`; kill and reap it on timeout or Ctrl-C.
-pub fn wait_deadline(
-    child: &mut Child,
-    deadline: Instant,
-    command: &str,
-    timeout: Duration,
-) -> Result<ExitStatus, ExecError> {
-    wait_inner(child, deadline, command, timeout, true)
-}
-
+/// Wait for `child` (the leader of its own process group) until `deadline`; kill its
+/// group and reap it on timeout or Ctrl-C. Once it has exited, and before it is reaped,
+/// `pipes` are ended with [`end_pipes`].
 fn wait_inner(
     child: &mut Child,
     deadline: Instant,
     command: &str,
     timeout: Duration,
     honour_signals: bool,
+    pipes: &mut [&mut PipeReader],
 ) -> Result<ExitStatus, ExecError> {
+    let pid = child.id() as i32;
+    let wait_err = |source| ExecError::Wait {
+        command: command.to_string(),
+        source,
+    };
+    let kill = |child: &mut Child| {
+        // Not reaped yet: the group ID is still ours to signal.
+        let _ = crate::sys::process::kill_group(pid, libc::SIGKILL);
+        let _ = child.kill();
+        let _ = child.wait();
+    };
     let mut sleep = Duration::from_micros(200);
     loop {
-        match child.try_wait() {
-            Ok(Some(st)) => return Ok(st),
-            Ok(None) => {}
-            Err(source) => {
-                return Err(ExecError::Wait {
-                    command: command.to_string(),
-                    source,
-                })
-            }
+        if crate::sys::process::exited_unreaped(pid).map_err(wait_err)? {
+            end_pipes(pipes, pid);
+            return child.wait().map_err(wait_err);
         }
         if let Some(sig) = crate::sys::signals::interrupted().filter(|_| honour_signals) {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill(child);
             return Err(ExecError::Interrupted {
                 command: command.to_string(),
                 signal: crate::sys::signals::name(sig),
             });
         }
         if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill(child);
             return Err(ExecError::Timeout {
                 command: command.to_string(),
                 timeout,

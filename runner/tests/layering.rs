@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cli → run → scenario → subject → {vm, cgroup, measure, probe, cleanup, output, workdir}
-//!     → subprocess → sys
+//!     → {subprocess, atomic_write, trust} → sys
 //! ```
 //!
 //! with no cycle between top-level modules (services of one layer may use each other,
@@ -23,7 +23,7 @@ fn rank(module: &str) -> Option<u8> {
         "scenario" => 4,
         "subject" => 3,
         "vm" | "cgroup" | "measure" | "probe" | "cleanup" | "output" | "workdir" => 2,
-        "subprocess" => 1,
+        "subprocess" | "atomic_write" | "trust" => 1,
         "sys" => 0,
         _ => return None,
     })

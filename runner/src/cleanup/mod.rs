@@ -7,11 +7,18 @@
 //!
 //! Journal: one JSON object per line, `{"op":"add","id":N,"res":{...}}` or
 //! `{"op":"del","id":N}`, in `journal_dir()/<pid>.jsonl`.
+//!
+//! A journal tells `isobench clean` what to delete and unmount, so only the user's own
+//! journals are believed: the directory must be the user's and writable by nobody else
+//! (`trust::Leaf::Own`; another user could pre-create `/tmp/isobench-<uid>` with mode
+//! 777 and a journal naming the victim's files), or `run` and `clean` refuse it and say
+//! why. The directory is made 0700 and journals 0600.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
@@ -30,8 +37,22 @@ pub enum Resource {
     Dir { path: PathBuf },
     /// A file.
     File { path: PathBuf },
-    /// A mount point in the host's mount namespace. Lazily unmounted.
-    Mount { path: PathBuf },
+    /// A mount point in the host's mount namespace. Lazily unmounted, and only if
+    /// /proc/self/mountinfo shows a mount at exactly `path` (reached without following a
+    /// symlink) whose ID is `mount_id`, and, where the kernel has them (Linux 6.8), whose
+    /// never-reused ID is `mount_unique_id` (the kernel gives a freed `mount_id` to the
+    /// next mount at once). Both are recorded right after mounting
+    /// ([`Guard::set_mount_ids`]), so a mount someone else made there later is left
+    /// alone. Without them (journals of older versions; the sandbox's guard against
+    /// mounts of its child's namespace reaching the host, whose IDs isobench cannot know)
+    /// a mount found there is reported, not unmounted.
+    Mount {
+        path: PathBuf,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mount_id: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mount_unique_id: Option<u64>,
+    },
     /// A cgroup directory (v1: one per controller hierarchy; v2: one). Its processes are
     /// killed, then it is removed (children first).
     Cgroup { path: PathBuf },
@@ -54,7 +75,7 @@ impl std::fmt::Display for Resource {
         match self {
             Resource::Dir { path } => write!(f, "directory {}", path.display()),
             Resource::File { path } => write!(f, "file {}", path.display()),
-            Resource::Mount { path } => write!(f, "mount {}", path.display()),
+            Resource::Mount { path, .. } => write!(f, "mount {}", path.display()),
             Resource::Cgroup { path } => write!(f, "cgroup {}", path.display()),
             Resource::Process { pid, .. } => write!(f, "process {pid}"),
             Resource::EngineContainer { engine, id } => write!(f, "{engine} container {id}"),
@@ -71,8 +92,21 @@ pub enum CleanupError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("refusing the journal directory {dir}: {source}")]
+    UntrustedJournalDir {
+        dir: PathBuf,
+        source: crate::trust::TrustError,
+    },
+    #[error("cannot read the journals in {dir}: {source}")]
+    ReadJournals {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot remove {resource}: {reason}")]
     Remove { resource: String, reason: String },
+    /// Left alone on purpose: what stands there now is not what was registered.
+    #[error("skipped {resource}: {reason}")]
+    Skipped { resource: String, reason: String },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -119,6 +153,16 @@ pub fn journal_dir() -> PathBuf {
     PathBuf::from(format!("/tmp/isobench-{}", crate::sys::geteuid()))
 }
 
+/// `dir`'s real path, if it is the user's alone (`trust::Leaf::Own`).
+pub(crate) fn trusted_journal_dir(dir: &Path) -> Result<PathBuf, CleanupError> {
+    crate::trust::check(dir, crate::trust::Leaf::Own).map_err(|source| {
+        CleanupError::UntrustedJournalDir {
+            dir: dir.to_path_buf(),
+            source,
+        }
+    })
+}
+
 /// A registered resource; removing it happens on drop unless `disarm`ed.
 #[must_use = "dropping the guard removes the resource at once"]
 pub struct Guard {
@@ -138,6 +182,22 @@ impl Guard {
     pub fn release(mut self) -> Result<(), CleanupError> {
         self.armed = false;
         self.cleanup.remove(self.id)
+    }
+
+    /// Record which mount was just made for a registered `Resource::Mount`
+    /// (`sys::fs::mount_ids(path)` right after mount(2)), in memory and in the journal.
+    pub fn set_mount_ids(&self, ids: crate::sys::fs::MountIds) -> Result<(), CleanupError> {
+        self.cleanup.update(self.id, |res| {
+            if let Resource::Mount {
+                mount_id,
+                mount_unique_id,
+                ..
+            } = res
+            {
+                *mount_id = Some(ids.id);
+                *mount_unique_id = ids.unique;
+            }
+        })
     }
 
     /// The resource is gone by other means (e.g. `docker run --rm` removed it); only
@@ -161,24 +221,42 @@ impl Drop for Guard {
 impl Cleanup {
     /// A registry with a journal in `journal_dir()`.
     pub fn new() -> Result<Cleanup, CleanupError> {
-        let dir = journal_dir();
-        let path = dir.join(format!("{}.jsonl", std::process::id()));
-        let open = || -> std::io::Result<File> {
-            // Another isobench's `finish` may rmdir the (then empty) directory between our
-            // mkdir and open: make it again.
-            let mut tries = 0;
-            loop {
-                fs::create_dir_all(&dir)?;
-                match OpenOptions::new().create(true).append(true).open(&path) {
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 5 => tries += 1,
-                    r => return r,
-                }
+        Cleanup::new_in(&journal_dir())
+    }
+
+    /// A registry with a journal in `dir` (made 0700 if missing; refused if it is not the
+    /// user's alone, see the module doc).
+    pub fn new_in(dir: &Path) -> Result<Cleanup, CleanupError> {
+        let name = format!("{}.jsonl", std::process::id());
+        let journal_err = |source| CleanupError::Journal {
+            path: dir.join(&name),
+            source,
+        };
+        // Another isobench's `finish` may rmdir the (then empty) directory between our
+        // mkdir and open: make it again.
+        let mut tries = 0;
+        let (mut file, path) = loop {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(journal_err)?;
+            // The checked real path is the one opened: a symlink named `dir` cannot be
+            // repointed in between.
+            let real = trusted_journal_dir(dir)?;
+            let path = real.join(&name);
+            match OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)
+            {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 5 => tries += 1,
+                Err(source) => return Err(CleanupError::Journal { path, source }),
+                Ok(f) => break (f, path),
             }
         };
-        let mut file = open().map_err(|source| CleanupError::Journal {
-            path: path.clone(),
-            source,
-        })?;
         let me = std::process::id();
         let line = JournalLine::Owner {
             pid: me,
@@ -241,6 +319,26 @@ impl Cleanup {
         })
     }
 
+    /// Change the registered resource `id` and journal it again (a later `add` of the same
+    /// id replaces the earlier one on replay).
+    fn update(&self, id: u64, change: impl FnOnce(&mut Resource)) -> Result<(), CleanupError> {
+        let mut inner = self.lock();
+        let Some(res) = inner.live.get_mut(&id) else {
+            return Ok(());
+        };
+        change(res);
+        let res = res.clone();
+        if let Some(f) = inner.journal.as_mut() {
+            write_line(f, &JournalLine::Add { id, res }).map_err(|source| {
+                CleanupError::Journal {
+                    path: self.journal_path.clone().unwrap_or_default(),
+                    source,
+                }
+            })?;
+        }
+        Ok(())
+    }
+
     fn forget(&self, id: u64) {
         let mut inner = self.lock();
         inner.live.remove(&id);
@@ -253,7 +351,8 @@ impl Cleanup {
         let res = self.lock().live.get(&id).cloned();
         let Some(res) = res else { return Ok(()) };
         let result = remove_resource(&res);
-        if result.is_ok() {
+        // Skipped: what stands there is not ours, so there is nothing of ours left.
+        if matches!(result, Ok(()) | Err(CleanupError::Skipped { .. })) {
             self.forget(id);
         }
         result
@@ -342,5 +441,52 @@ mod tests {
         assert_eq!(r.removed.len(), 1, "{r:?}");
         assert!(!leftover.exists());
         assert!(!jdir.join("123.jsonl").exists());
+    }
+
+    /// A mount registered, made, and recorded with its IDs is unmounted by its guard, and
+    /// the IDs are journalled (a second `add` of the same id, which replay keeps).
+    #[test]
+    fn a_recorded_mount_is_unmounted_and_its_ids_are_journalled() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let point = tmp.path().join("m");
+        fs::create_dir(&point).expect("mkdir");
+        let c = Cleanup::new_in(&tmp.path().join("journal")).expect("journal");
+        let g = c
+            .register(Resource::Mount {
+                path: point.clone(),
+                mount_id: None,
+                mount_unique_id: None,
+            })
+            .expect("register");
+        if let Err(e) = crate::sys::fs::mount("isobench-test", &point, "tmpfs", 0, "size=4k") {
+            g.forget();
+            // Capability probe: mounting needs CAP_SYS_ADMIN.
+            eprintln!("skipping: cannot mount a tmpfs here: {e}");
+            return;
+        }
+        let ids = crate::sys::fs::mount_ids(&point).expect("mount ids");
+        g.set_mount_ids(ids).expect("record");
+        let journal = fs::read_to_string(c.journal_path.clone().expect("path")).expect("read");
+        let last = journal.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with(r#"{"op":"add","id":1,"#)
+                && last.contains(&format!(r#""mount_id":{}"#, ids.id)),
+            "{journal}"
+        );
+        assert_eq!(
+            c.live(),
+            vec![Resource::Mount {
+                path: point.clone(),
+                mount_id: Some(ids.id),
+                mount_unique_id: ids.unique,
+            }]
+        );
+        g.release().expect("unmount");
+        c.finish();
+        assert_ne!(
+            crate::sys::fs::mount_ids(&point).map(|m| m.id).ok(),
+            Some(ids.id),
+            "still mounted"
+        );
     }
 }

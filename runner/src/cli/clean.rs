@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -14,13 +13,16 @@ pub struct CleanArgs {
 
 pub fn cmd_clean(a: CleanArgs) -> anyhow::Result<i32> {
     let dir = a.journal_dir.unwrap_or_else(crate::cleanup::journal_dir);
-    let r = crate::cleanup::clean_leftovers(&dir)
-        .with_context(|| format!("reading journals in {}", dir.display()))?;
+    // The error names the directory (and why it is refused).
+    let r = crate::cleanup::clean_leftovers(&dir)?;
     for (p, pid) in &r.active {
         println!("skipped {} (run {pid} is still alive)", p.display());
     }
     for x in &r.removed {
         println!("removed {x}");
+    }
+    for x in &r.skipped {
+        println!("{x}");
     }
     for x in &r.failed {
         println!("FAILED  {x}");
@@ -32,7 +34,7 @@ pub fn cmd_clean(a: CleanArgs) -> anyhow::Result<i32> {
     for x in &extra {
         println!("removed {x}");
     }
-    if r.removed.is_empty() && r.failed.is_empty() && extra.is_empty() {
+    if r.removed.is_empty() && r.skipped.is_empty() && r.failed.is_empty() && extra.is_empty() {
         println!(
             "nothing to clean ({} journals in {})",
             r.journals.len(),

@@ -80,7 +80,7 @@ pub(super) fn threshold_fraction(percent: f64) -> anyhow::Result<f64> {
     Ok(percent / 100.0)
 }
 
-/// Write `text` to `output` (atomically: temp file + rename) or stdout.
+/// Write `text` to `output` (atomically, `atomic_write::replace`) or stdout.
 pub(super) fn emit(text: &str, output: Option<&Path>) -> anyhow::Result<()> {
     match output {
         None => {
@@ -90,10 +90,8 @@ pub(super) fn emit(text: &str, output: Option<&Path>) -> anyhow::Result<()> {
                 .context("writing to stdout")?;
         }
         Some(p) => {
-            let tmp = p.with_extension("partial");
-            std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-            std::fs::rename(&tmp, p)
-                .with_context(|| format!("renaming {} to {}", tmp.display(), p.display()))?;
+            crate::atomic_write::replace(p, text.as_bytes(), crate::atomic_write::PUBLIC)
+                .with_context(|| format!("writing {}", p.display()))?;
         }
     }
     Ok(())

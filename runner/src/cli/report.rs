@@ -108,12 +108,12 @@ pub fn write_report(runs: &[PathBuf], out: &Path) -> Result<(), ReportCmdError> 
 
 fn write_inputs(inputs: &[Input], out: &Path) -> Result<(), ReportCmdError> {
     let html = report::html(inputs)?;
-    crate::output::runfile::write_atomic(out, html.as_bytes()).map_err(|source| {
-        ReportCmdError::Write {
+    crate::atomic_write::replace(out, html.as_bytes(), crate::atomic_write::PUBLIC).map_err(
+        |source| ReportCmdError::Write {
             path: out.to_path_buf(),
             source,
-        }
-    })
+        },
+    )
 }
 
 /// `isobench report`.
@@ -158,12 +158,11 @@ pub fn export_cmd(a: ExportArgs) -> anyhow::Result<i32> {
         .serialize(&run)
         .map_err(ReportCmdError::from)?;
     match &a.output {
-        Some(path) => crate::output::runfile::write_atomic(path, &bytes).map_err(|source| {
-            ReportCmdError::Write {
+        Some(path) => crate::atomic_write::replace(path, &bytes, crate::atomic_write::PUBLIC)
+            .map_err(|source| ReportCmdError::Write {
                 path: path.clone(),
                 source,
-            }
-        })?,
+            })?,
         None => {
             let mut so = std::io::stdout().lock();
             so.write_all(&bytes)

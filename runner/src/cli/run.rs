@@ -134,10 +134,12 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         print!("{}", table::render(ms, table::FULL_TABLE_METRICS));
     } else {
         print!("{}", summary::render(ms));
-        println!(
-            "\nfull table: isobench report {} --table (or run with --full-table)",
-            json.display()
-        );
+        if result.write_error.is_none() {
+            println!(
+                "\nfull table: isobench report {} --table (or run with --full-table)",
+                json.display()
+            );
+        }
     }
     if let Some(note) = emulation_note(&result.run) {
         println!("\n{note}");
@@ -145,6 +147,13 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     let spent = isobench_reports::text::time_spent::render(&result.run.time_spent);
     if !spent.is_empty() {
         print!("\n{spent}");
+    }
+    if let Some(e) = &result.write_error {
+        for f in &result.cleanup_failures {
+            eprintln!("isobench: cleanup failed: {f}");
+        }
+        eprintln!("isobench: {e}: the results above are not (all) in it");
+        return Ok(1);
     }
     crate::cli::report::after_run(&result.run, &json);
     crate::cli::history::record_history_after_run(&result.run, a.history.as_deref());

@@ -57,6 +57,10 @@ pub struct RunResult {
     pub interrupted: Option<&'static str>,
     /// Resources that could not be removed (reported, never silently left).
     pub cleanup_failures: Vec<String>,
+    /// The run file could not be written once measuring had begun (a full disk): the
+    /// measurements are only in `run`, for the caller to print, and the run stopped
+    /// there. The file holds, if anything, the last state that fit, marked interrupted.
+    pub write_error: Option<runfile::RunFileWriteError>,
 }
 
 pub fn now_rfc3339() -> String {
@@ -115,7 +119,11 @@ fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunErro
         time_spent: Vec::new(),
         measurements: Vec::new(),
     };
+    // Nothing measured yet: a file that cannot be written stops the run before it starts.
     runfile::write_run(&cfg.json, &run)?;
+    // (measurements, scenarios' time_spent) in the file as last written.
+    let mut persisted = (0, 0);
+    let mut write_error = None;
     let mut interrupted = None;
     for &sk in &cfg.scenarios {
         if let Some(sig) = crate::sys::signals::interrupted() {
@@ -151,7 +159,14 @@ fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunErro
             eprintln!("{sk}: {:.1} s", t.elapsed().as_secs_f64());
         }
         run.measurements.extend(outcome.measurements);
-        runfile::write_run(&cfg.json, &run)?;
+        match runfile::write_run(&cfg.json, &run) {
+            Ok(()) => persisted = (run.measurements.len(), run.time_spent.len()),
+            Err(e) => {
+                // Nowhere to keep more results: stop, and hand back what was measured.
+                write_error = Some(e);
+                break;
+            }
+        }
         if outcome.interrupted.is_some() {
             interrupted = outcome.interrupted;
             break;
@@ -159,10 +174,37 @@ fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunErro
     }
     run.interrupted = interrupted.is_some();
     run.finished_at = Some(now_rfc3339());
-    runfile::write_run(&cfg.json, &run)?;
+    if write_error.is_none() {
+        write_error = runfile::write_run(&cfg.json, &run).err();
+    }
+    if write_error.is_some() {
+        mark_cut_short(&cfg.json, &run, persisted);
+    }
     Ok(RunResult {
         run,
         interrupted,
         cleanup_failures: Vec::new(),
+        write_error,
     })
+}
+
+/// After the run file could not take all of `run`: rewrite it with the measurements
+/// (and scenario times) that last fit, `persisted`, marked interrupted, so a reader of
+/// the file is not told the run is complete (or still going). Best effort: the disk may
+/// be too full even for that, and the caller reports the first failure.
+fn mark_cut_short(path: &std::path::Path, run: &Run, persisted: (usize, usize)) {
+    let mut cut = run.clone();
+    cut.measurements.truncate(persisted.0);
+    cut.time_spent.truncate(persisted.1);
+    cut.interrupted = true;
+    cut.host.notes.insert(
+        "run_file".into(),
+        format!(
+            "cut short: the run file could not be written (a full disk?); {} of {} \
+             measurements are here; the run printed all of them when it ended",
+            persisted.0,
+            run.measurements.len()
+        ),
+    );
+    let _ = runfile::write_run(path, &cut);
 }

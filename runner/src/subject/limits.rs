@@ -32,12 +32,12 @@
 //! per-run parent gets the same weight as the container ([`weigh_parent`]).
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{Exit, Instance, SubjectError};
 use crate::cgroup::{common::unique_name, AnyManager, CgroupManager, Stats};
 use crate::probe::ProbeMode;
+use crate::subprocess::{PipeReader, PIPE_GIVE_UP};
 use crate::sys;
 use crate::workdir::Env;
 
@@ -148,7 +148,7 @@ impl<I: Instance + PayloadCpu> Drop for InCgroup<I> {
 pub struct CgroupProbe {
     pid: i32,
     ready_rd: OwnedFd,
-    output: Option<JoinHandle<String>>,
+    output: Option<PipeReader>,
     reaped: bool,
     /// user + system time from wait4, once reaped normally.
     cpu: Option<Duration>,
@@ -208,12 +208,7 @@ pub fn spawn_probe_in_cgroup(
     };
     // The probe prints its results (thousands of latencies) at the end; a reader thread
     // keeps the pipe drained so it never blocks on a full pipe.
-    let output = std::thread::spawn(move || {
-        let mut f = std::fs::File::from(out_rd);
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut f, &mut s);
-        s
-    });
+    let output = PipeReader::spawn(std::fs::File::from(out_rd));
     Ok(CgroupProbe {
         pid,
         ready_rd,
@@ -234,11 +229,13 @@ impl CgroupProbe {
         self.cgroup.paths()
     }
 
+    /// The probe's stdout, once it has exited (bounded: a pipe still open is given up).
     fn collect_output(&mut self) -> String {
-        self.output
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default()
+        let Some(mut r) = self.output.take() else {
+            return String::new();
+        };
+        r.wait_end(Instant::now() + PIPE_GIVE_UP);
+        String::from_utf8_lossy(&r.take()).into_owned()
     }
 }
 

@@ -101,6 +101,26 @@ pub fn write_all(fd: RawFd, mut buf: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// 64 random bits from the kernel (getrandom(2)), for names another user must not
+/// guess.
+pub fn random_u64() -> io::Result<u64> {
+    let mut b = [0u8; 8];
+    let mut off = 0;
+    while off < b.len() {
+        // SAFETY: `b[off..]` is valid for writes of `b.len() - off` bytes.
+        let n = unsafe { libc::getrandom(b[off..].as_mut_ptr().cast(), b.len() - off, 0) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        off += n as usize;
+    }
+    Ok(u64::from_ne_bytes(b))
+}
+
 /// Effective uid.
 pub fn geteuid() -> u32 {
     // SAFETY: geteuid cannot fail and touches no memory.

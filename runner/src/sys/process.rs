@@ -228,6 +228,29 @@ pub unsafe fn fork_raw() -> i32 {
     unsafe { libc::fork() }
 }
 
+/// kill(2) of the process group `pgid` (a negative pid).
+pub fn kill_group(pgid: i32, sig: i32) -> io::Result<()> {
+    if pgid <= 1 {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    // SAFETY: kill takes integers only.
+    check(unsafe { libc::kill(-pgid, sig) }.into()).map(|_| ())
+}
+
+/// Whether our child `pid` has exited, without reaping it (waitid(2) `WNOWAIT`): while
+/// it is a zombie its pid, and the process group it leads, cannot be reused, so the
+/// group can still be signalled safely.
+pub fn exited_unreaped(pid: i32) -> io::Result<bool> {
+    // SAFETY: siginfo_t is plain old data; zeroed means "no child" to WNOHANG.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: `info` is valid for writes.
+    let rc = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+    check(rc.into())?;
+    // SAFETY: waitid filled `info` (or left it zeroed); si_pid reads its pid field.
+    Ok(unsafe { info.si_pid() } == pid)
+}
+
 /// Whether `pid` is a zombie (exited, not yet reaped): state `Z` in /proc/PID/stat.
 pub fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))

@@ -2,7 +2,11 @@
 //! with timestamps (`vm::console`). The guest's serial port is QEMU's stdout, a pipe the
 //! harness reads.
 //! QEMU's stderr goes to a separate pipe drained by a thread (its warnings must not be
-//! mistaken for console output, nor block QEMU on a full pipe).
+//! mistaken for console output, nor block QEMU on a full pipe). That thread is never
+//! joined without a deadline: a child QEMU left behind may hold the pipe for ever, so
+//! once QEMU has exited the pipe gets `subprocess::PIPE_GRACE`, then QEMU's whole process
+//! group (its own, from the spawn) is SIGKILLed, and a pipe still open after that is
+//! abandoned (`subprocess::end_pipes`). Killing QEMU kills its group too.
 //!
 //! Timer points, all `Instant`s read in the harness, relative to `t0` (read just before
 //! the QEMU process is spawned): each console chunk is stamped when `read(2)` returns it,
@@ -24,12 +28,12 @@
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::process::{Child, ChildStdout, Stdio};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::cmdline::{Accel, BootConfig};
 use super::console::{stamp, Marker, DONE_MARKER, READY_MARKER};
 use crate::cleanup::{Cleanup, Guard, Resource};
+use crate::subprocess::{end_pipes, PipeReader, PIPE_GIVE_UP};
 use crate::sys::{self, PollOutcome};
 
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +101,7 @@ pub struct Boot {
     child: Child,
     pid: i32,
     stdout: Option<ChildStdout>,
-    stderr: Option<JoinHandle<Vec<u8>>>,
+    stderr: Option<PipeReader>,
     guard: Option<Guard>,
     /// The whole console text so far.
     text: String,
@@ -145,7 +149,8 @@ impl Boot {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // Own process group: the terminal's Ctrl-C reaches the harness, which kills QEMU
-        // in order (and QEMU dies with us if we are killed outright).
+        // in order (and QEMU dies with us if we are killed outright), and whatever QEMU
+        // leaves behind in its group is killed with it.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         sys::child::kill_with_parent(&mut cmd);
         let mut child = cmd.spawn().map_err(|source| BootError::Spawn {
@@ -167,13 +172,7 @@ impl Boot {
             }
         };
         let stdout = child.stdout.take();
-        let stderr = child.stderr.take().map(|mut e| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = e.read_to_end(&mut buf);
-                buf
-            })
-        });
+        let stderr = child.stderr.take().map(PipeReader::spawn);
         Ok(Boot {
             t0,
             child,
@@ -399,20 +398,8 @@ impl Boot {
         let start = Instant::now();
         let pidfd = sys::process::pidfd_open(self.pid).ok();
         loop {
-            match self.child.try_wait() {
-                Ok(Some(st)) => {
-                    let at = Instant::now();
-                    self.finish_reaped();
-                    let x = BootExit {
-                        at,
-                        code: st.code(),
-                        signal: std::os::unix::process::ExitStatusExt::signal(&st),
-                        guest_status: self.guest_status(),
-                    };
-                    self.exit = Some(x.clone());
-                    return Ok(x);
-                }
-                Ok(None) => {}
+            let exited = match sys::process::exited_unreaped(self.pid) {
+                Ok(e) => e,
                 Err(source) => {
                     self.kill();
                     return Err(BootError::Wait {
@@ -420,6 +407,26 @@ impl Boot {
                         source,
                     });
                 }
+            };
+            if exited {
+                // A zombie until reaped: its group can still be killed safely.
+                if let Some(r) = self.stderr.as_mut() {
+                    end_pipes(&mut [r], self.pid);
+                }
+                let st = self.child.wait().map_err(|source| BootError::Wait {
+                    pid: self.pid,
+                    source,
+                })?;
+                let at = Instant::now();
+                self.finish_reaped(Duration::ZERO);
+                let x = BootExit {
+                    at,
+                    code: st.code(),
+                    signal: std::os::unix::process::ExitStatusExt::signal(&st),
+                    guest_status: self.guest_status(),
+                };
+                self.exit = Some(x.clone());
+                return Ok(x);
             }
             let now = self.check_stop(start, deadline, "QEMU exit")?;
             let slice = (deadline - now).min(Duration::from_millis(250));
@@ -442,33 +449,44 @@ impl Boot {
         digits.parse().ok()
     }
 
-    /// After wait4 reaped it: the pid is gone, so the journal entry is done with.
-    fn finish_reaped(&mut self) {
+    /// After wait4 reaped it: the pid is gone, so the journal entry is done with. What
+    /// QEMU wrote to stderr is appended to the console text, after waiting at most `wait`
+    /// for the end of the pipe.
+    fn finish_reaped(&mut self, wait: Duration) {
         // `Child` must not try to wait for a pid we already reaped.
         self.stdout = None;
         if let Some(g) = self.guard.take() {
             g.forget();
         }
-        if let Some(h) = self.stderr.take() {
-            let err = h.join().unwrap_or_default();
+        if let Some(mut r) = self.stderr.take() {
+            let ended = r.wait_end(Instant::now() + wait);
+            let err = r.take();
             let err = String::from_utf8_lossy(&err);
             let err = err.trim();
             if !err.is_empty() {
                 self.text.push_str("\n[qemu stderr] ");
                 self.text.push_str(err);
             }
+            if !ended {
+                self.text.push_str(
+                    "\n[qemu stderr still held open by a process QEMU left outside its \
+                     process group; not read further]",
+                );
+            }
         }
     }
 
-    /// SIGKILL and reap QEMU if it is still there. Idempotent.
+    /// SIGKILL QEMU and its process group, and reap it, if it is still there. Idempotent.
     pub fn kill(&mut self) {
         if self.exit.is_some() || self.guard.is_none() {
             return;
         }
+        // Not reaped yet: the group ID is still QEMU's.
+        let _ = sys::process::kill_group(self.pid, libc::SIGKILL);
         let _ = self.child.kill();
         let status = self.child.wait();
         let at = Instant::now();
-        self.finish_reaped();
+        self.finish_reaped(PIPE_GIVE_UP);
         let (code, signal) = match status {
             Ok(s) => (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)),
             Err(_) => (None, None),

@@ -10,7 +10,9 @@
 //!
 //! The file lives under `/run` ([`DEFAULT_PATH`]): a tmpfs the system clears at every
 //! boot, writable by root only, so a verdict never outlives the boot it was made in and
-//! no other user can plant one. It shares the directory with the cleanup journals
+//! no other user can plant one. Wherever it is, a file in a directory another user could
+//! write (`trust::Leaf::Private`, sticky or not) is neither read nor written: that user
+//! could have planted a verdict, or a file in the temp file's place. It shares the directory with the cleanup journals
 //! (`*.jsonl`, the only files `isobench clean` reads). Not root: no cache (every process
 //! probes).
 //! `$ISOBENCH_KVM_CACHE` names another file (tests), or, when empty, turns the cache off.
@@ -19,7 +21,6 @@
 //! missing, unreadable, malformed or of another schema is treated as no verdict and
 //! overwritten by the next probe: the cache can save time, never stop a run.
 
-use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -56,6 +57,11 @@ pub enum CacheError {
     },
     #[error("cannot serialize the KVM verdict: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("refusing the KVM verdict file {path}: {source}")]
+    Untrusted {
+        path: PathBuf,
+        source: crate::trust::TrustError,
+    },
 }
 
 /// One file the verdict depends on, as it is now.
@@ -136,20 +142,44 @@ impl Entry {
     }
 }
 
-/// The cache file to use: `$ISOBENCH_KVM_CACHE` if set (none if empty), else
-/// [`DEFAULT_PATH`] for root, else none.
+/// The cache file to use: `$ISOBENCH_KVM_CACHE` if set (none if empty, and none, saying
+/// why, if another user could write its directory), else [`DEFAULT_PATH`] for root, else
+/// none.
 pub fn location() -> Option<PathBuf> {
     match std::env::var_os(PATH_VAR) {
         Some(p) if p.is_empty() => None,
-        Some(p) => Some(PathBuf::from(p)),
+        Some(p) => {
+            let p = PathBuf::from(p);
+            match trusted_dir(&p) {
+                Ok(_) => Some(p),
+                Err(e) => {
+                    eprintln!("isobench: {PATH_VAR}: {e}; the KVM verdict is not cached");
+                    None
+                }
+            }
+        }
         None if crate::sys::geteuid() == 0 => Some(PathBuf::from(DEFAULT_PATH)),
         None => None,
     }
 }
 
+/// The directory of `path`, if no other user can write it.
+fn trusted_dir(path: &Path) -> Result<PathBuf, CacheError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    crate::trust::check(dir, crate::trust::Leaf::Private).map_err(|source| CacheError::Untrusted {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// The verdict in `path` if it was made for `key`; `None` when the file is missing,
-/// unreadable, malformed, of another schema or for another key.
+/// unreadable, malformed, of another schema or for another key, or when another user
+/// could have put it there.
 pub fn load(path: &Path, key: &Key) -> Option<Entry> {
+    trusted_dir(path).ok()?;
     let bytes = std::fs::read(path).ok()?;
     let entry: Entry = serde_json::from_slice(&bytes).ok()?;
     (entry.schema == SCHEMA && entry.key == *key).then_some(entry)
@@ -166,18 +196,10 @@ pub fn store(path: &Path, entry: &Entry) -> Result<(), CacheError> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(write_err)?;
+    trusted_dir(path)?;
     let mut json = serde_json::to_vec_pretty(entry)?;
     json.push(b'\n');
-    // Same directory, so the rename cannot cross file systems; the temp file is removed
-    // if anything fails before the rename.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kvm-probe.")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(write_err)?;
-    tmp.write_all(&json).map_err(write_err)?;
-    tmp.persist(path).map_err(|e| write_err(e.error))?;
-    Ok(())
+    crate::atomic_write::replace(path, &json, 0o600).map_err(write_err)
 }
 
 #[cfg(test)]

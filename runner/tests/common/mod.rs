@@ -5,6 +5,8 @@
 // Every test file is its own crate and uses only some of these helpers.
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};

@@ -15,7 +15,9 @@ use super::*;
 pub fn clean_labelled(engine: &str) -> Vec<String> {
     let mut removed = Vec::new();
     {
-        if crate::subprocess::which(engine).is_none() {
+        // Only root's runs create engine objects, and a client run by another user
+        // leaves rootless state behind (see `Engine::new`).
+        if !super::rootful() || crate::subprocess::which(engine).is_none() {
             return removed;
         }
         let list = |args: &[&str]| -> Vec<String> {

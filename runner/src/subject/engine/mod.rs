@@ -62,6 +62,11 @@ const CLIENT_WAIT: Duration = Duration::from_secs(10);
 /// Limit for `info`, `inspect` and the clean-up listing commands.
 pub(super) const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Whether this process may run the engines' clients (root; see `Engine::new`).
+fn rootful() -> bool {
+    crate::sys::geteuid() == 0
+}
+
 /// What went wrong with a limited container (`throttled.rs`), beside the generic
 /// [`SubjectError`] cases.
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +130,10 @@ struct Prepared {
 impl Engine {
     pub fn new(q: EngineQuirks) -> Engine {
         let path = crate::subprocess::which(q.binary);
-        let version = path.as_ref().and_then(|_| {
+        // Measured rootful only: as another user the client is never run, not even for
+        // its version (rootless podman answers `--version` by creating its runtime
+        // directories, most commands by starting a pause process that outlives them).
+        let version = path.as_ref().filter(|_| rootful()).and_then(|_| {
             crate::subprocess::version_line(q.binary, &["--version"]).map(|l| {
                 // "Docker version 28.2.2, build e6534b4" / "podman version 4.3.1"
                 l.split_whitespace()

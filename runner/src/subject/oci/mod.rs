@@ -132,14 +132,19 @@ const CGROUPS_PATH_MARK: &str = "@@ISOBENCH-CGROUPS-PATH@@";
 impl OciRuntime {
     pub fn new(q: Quirks) -> OciRuntime {
         let path = crate::subprocess::which(q.binary);
-        let version = path.as_ref().and_then(|_| {
-            crate::subprocess::version_line(q.binary, &["--version"]).map(|l| {
-                l.rsplit(' ')
-                    .next()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| l.clone())
-            })
-        });
+        // Measured as root only; run by another user even `crun --version` makes
+        // $XDG_RUNTIME_DIR/crun, which a run must not leave behind.
+        let version = path
+            .as_ref()
+            .filter(|_| crate::sys::geteuid() == 0)
+            .and_then(|_| {
+                crate::subprocess::version_line(q.binary, &["--version"]).map(|l| {
+                    l.rsplit(' ')
+                        .next()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| l.clone())
+                })
+            });
         OciRuntime {
             q,
             path,

@@ -148,13 +148,19 @@ impl Subject for Sandbox {
         }
         let rootfs = crate::subject::rootfs::get(env)?;
         // Never mounted in the host's namespace (see the module doc); registered so a
-        // propagation bug could not leave one behind. Innermost first.
+        // propagation bug could not leave one behind unnoticed (without a mount ID, which
+        // a mount of the child's namespace has none of here, teardown reports a mount
+        // found there instead of unmounting it). Innermost first.
         let mount_guards = vec![
             env.cleanup.register(Resource::Mount {
                 path: rootfs.clone(),
+                mount_id: None,
+                mount_unique_id: None,
             })?,
             env.cleanup.register(Resource::Mount {
                 path: rootfs.join("proc"),
+                mount_id: None,
+                mount_unique_id: None,
             })?,
         ];
         let layout = crate::cgroup::detect().map_err(crate::cgroup::CgroupError::from)?;
