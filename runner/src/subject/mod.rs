@@ -80,6 +80,8 @@ subjects! {
     Runc = "runc" => oci::runc::subject(),
     /// The crun OCI runtime (create + start, and run) on a generated bundle.
     Crun = "crun" => oci::crun::subject(),
+    /// gVisor's runsc OCI runtime (create + start, and run): a user-space kernel sandbox.
+    Runsc = "runsc" => oci::runsc::subject(),
     /// `docker run` of an image imported from the generated rootfs.
     Docker = "docker" => engine::docker::subject(),
     /// `podman run` of an image imported from the generated rootfs.

@@ -46,13 +46,14 @@ pub mod bundle;
 pub mod crun;
 pub mod instance;
 pub mod runc;
+pub mod runsc;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Description, Instance, Subject, SubjectError, SubjectKind, Unavailable};
+use super::{Check, Description, Instance, Subject, SubjectError, SubjectKind, Unavailable};
 use crate::cgroup::mounts::cgroup_mounts;
 use crate::cleanup::{Guard, Resource};
 use crate::probe::ProbeMode;
@@ -60,10 +61,13 @@ use crate::subject::reserved_names::Slots;
 use crate::sys;
 use crate::workdir::Env;
 use bundle::config_text;
-use instance::{read_pid_file, OciInstance};
+use instance::{read_pid_file, OciInstance, ReadyPipe};
 
 /// The fd number the container finds its ready pipe on (`--preserve-fds 1` passes fd 3).
 pub const READY_FD: i32 = 3;
+
+/// The line the probe prints on stdout when it has no ready fd (`ReadyChannel::Stdout`).
+pub const READY_LINE: &str = "ISOBENCH-READY";
 
 /// Cases of every OCI runtime subject.
 pub const CASES: &[&str] = &["create-start", "run"];
@@ -83,18 +87,81 @@ pub enum OciError {
     },
 }
 
-/// What differs between runtimes (see `runc.rs`, `crun.rs`).
+/// What differs between runtimes (see `runc.rs`, `crun.rs`, `runsc.rs`).
 #[derive(Debug, Clone)]
 pub struct Quirks {
     pub kind: SubjectKind,
     /// The executable, looked up on PATH.
     pub binary: &'static str,
-    /// Global options placed before the command.
-    pub global_args: &'static [&'static str],
+    /// Global options placed before every command (runsc reads its platform and
+    /// network from each invocation, `start` included; decided at run time).
+    pub global_args: fn() -> Vec<String>,
     /// The runtime refuses a hybrid host whose cgroup2 mount lists controllers
     /// (crun: "cgroups in hybrid mode not supported, drop all controllers from cgroupv2")
     /// and must be shown the host without that mount (a private mount namespace).
     pub refuses_hybrid_v2_controllers: bool,
+    /// How the probe's ready marker leaves the container.
+    pub ready: ReadyChannel,
+    /// Where the runtime keeps a container's state, and which of its processes outlive
+    /// `create` outside the container's own process tree.
+    pub state: StateLayout,
+    /// `Description.class`: "container", or "sandboxed container" (a user-space kernel).
+    pub class: &'static str,
+    /// Labels of every measurement beyond `cgroup_manager` (runsc's `platform`).
+    pub labels: fn() -> Vec<(String, String)>,
+    /// What this runtime needs of the host beyond root and cgroupfs (runsc: its
+    /// platform's kernel interface); `Ok` says what was found, for `doctor`.
+    pub host_check: fn() -> Result<String, Unavailable>,
+}
+
+/// How the ready marker reaches the harness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadyChannel {
+    /// A pipe passed as fd 3 with `--preserve-fds 1`; the probe writes one byte on it
+    /// (`ISOBENCH_READY_FD=3`).
+    PreservedFd,
+    /// The runtime passes the container nothing but stdio (runsc has no
+    /// `--preserve-fds`): the runtime's stdout is a pipe and the probe prints the
+    /// `ISOBENCH-READY` line on it; `ready` = that line read.
+    Stdout,
+}
+
+/// A runtime's state directory layout (`--root`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateLayout {
+    /// `<root>/<id>/` (runc, crun); the container's init is the only process left after
+    /// `create`.
+    Dir,
+    /// `<root>/<id>_sandbox:<id>.state`, a JSON file (runsc). `create` leaves two
+    /// processes, re-parented to the harness: the sandbox (`pid`, the sentry, which the
+    /// pid file names) and the gofer (`goferPid`), which serves the rootfs to it. Both
+    /// must be reaped by us: `runsc delete` waits (5 s, then fails with "context deadline
+    /// exceeded") for them to vanish, which a zombie never does.
+    RunscFile,
+}
+
+impl StateLayout {
+    /// The path whose existence says the runtime still has state for `id`.
+    pub fn state_path(self, root: &Path, id: &str) -> PathBuf {
+        match self {
+            StateLayout::Dir => root.join(id),
+            StateLayout::RunscFile => root.join(format!("{id}_sandbox:{id}.state")),
+        }
+    }
+
+    /// Runtime processes of `id` outside the container's tree (runsc's gofer).
+    pub fn helper_pids(self, root: &Path, id: &str) -> Vec<i32> {
+        match self {
+            StateLayout::Dir => Vec::new(),
+            StateLayout::RunscFile => fs::read_to_string(self.state_path(root, id))
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| v.get("goferPid")?.as_i64())
+                .filter(|p| *p > 0)
+                .map(|p| vec![p as i32])
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// One OCI runtime subject.
@@ -117,6 +184,8 @@ struct Prepared {
     hide: Vec<PathBuf>,
     /// Reserved container names with their bundle and container registrations.
     slots: Slots,
+    /// Global options of every command (`Quirks::global_args`, decided in `prepare`).
+    global: Vec<String>,
     /// `config.json` text per probe argument list, with `CGROUPS_PATH_MARK` to replace.
     templates: HashMap<Vec<String>, String>,
     _cgroups: Vec<Guard>,
@@ -195,18 +264,42 @@ impl Subject for OciRuntime {
         if let Err(e) = crate::cgroup::detect() {
             return Err(Unavailable::new(e.to_string(), "mount cgroupfs"));
         }
-        Ok(())
+        (self.q.host_check)().map(|_| ())
+    }
+
+    fn doctor_checks(&self, _env: &Env) -> Vec<Check> {
+        if self.path.is_none() {
+            return Vec::new();
+        }
+        let name = format!("{} host", self.q.binary);
+        match (self.q.host_check)() {
+            Ok(detail) if detail.is_empty() => Vec::new(),
+            Ok(detail) => vec![Check::yes("subjects", name, detail)],
+            Err(u) => vec![Check::no("subjects", name, u.reason, u.fix)],
+        }
     }
 
     fn describe(&self) -> Description {
         Description {
             name: self.q.binary.into(),
-            class: "container",
+            class: self.q.class,
             phrase: format!("a {} container", self.q.binary),
             version: self.version.clone(),
             method: format!(
-                "{} create + start (and run) of a bundle generated from the isobench rootfs, cgroupfs manager; ready = byte on a pipe passed with --preserve-fds; total = container init exit",
-                self.q.binary
+                "{}{} create + start (and run) of a bundle generated from the isobench rootfs, cgroupfs manager; ready = {}; total = {} exit",
+                self.q.binary,
+                (self.q.global_args)()
+                    .iter()
+                    .map(|a| format!(" {a}"))
+                    .collect::<String>(),
+                match self.q.ready {
+                    ReadyChannel::PreservedFd => "byte on a pipe passed with --preserve-fds",
+                    ReadyChannel::Stdout => "ISOBENCH-READY line on the runtime's stdout (a pipe)",
+                },
+                match self.q.state {
+                    StateLayout::Dir => "container init",
+                    StateLayout::RunscFile => "sandbox (sentry)",
+                },
             ),
         }
     }
@@ -218,6 +311,7 @@ impl Subject for OciRuntime {
     fn labels(&self, _case: &str) -> BTreeMap<String, String> {
         let mut l = BTreeMap::new();
         l.insert("cgroup_manager".into(), "cgroupfs".into());
+        l.extend((self.q.labels)());
         if let Some(p) = &self.prep {
             if !p.hide.is_empty() {
                 // crun sees a v1-only host: the hybrid cgroup2 mount is hidden from it.
@@ -249,9 +343,12 @@ impl Subject for OciRuntime {
             })?);
         }
         let (runtime, root, dir) = (self.binary(), state_root.clone(), bundles.clone());
+        // Container ids are unique per run, not only per `--root`: runsc names its
+        // control socket after the id in the host's abstract socket namespace ("creating
+        // control server socket for sandbox ...: address already in use" otherwise).
         let slots = Slots::new(
             env.cleanup.clone(),
-            format!("isobench-{}", std::process::id()),
+            run_name.clone(),
             Box::new(move |id| {
                 vec![
                     Resource::Dir { path: dir.join(id) },
@@ -269,6 +366,7 @@ impl Subject for OciRuntime {
             bundles,
             cgroup_parent,
             hide: self.mounts_to_hide(),
+            global: (self.q.global_args)(),
             slots,
             templates: HashMap::new(),
             _cgroups: guards,
@@ -321,7 +419,7 @@ impl OciRuntime {
         limits: Option<&crate::subject::limits::Limits>,
     ) -> Result<OciInstance, SubjectError> {
         let binary = self.binary();
-        let global: Vec<String> = self.q.global_args.iter().map(|s| s.to_string()).collect();
+        let (ready, layout) = (self.q.ready, self.q.state);
         let prep = self
             .prep
             .as_mut()
@@ -347,12 +445,13 @@ impl OciRuntime {
         let config = match limits {
             None => {
                 if !prep.templates.contains_key(&args) {
-                    let text = config_text(&prep.rootfs, args.clone(), CGROUPS_PATH_MARK, None)?;
+                    let text =
+                        config_text(&prep.rootfs, args.clone(), CGROUPS_PATH_MARK, ready, None)?;
                     prep.templates.insert(args.clone(), text);
                 }
                 prep.templates[&args].replace(CGROUPS_PATH_MARK, &cgroups_path)
             }
-            Some(l) => config_text(&prep.rootfs, args.clone(), &cgroups_path, Some(l))?,
+            Some(l) => config_text(&prep.rootfs, args.clone(), &cgroups_path, ready, Some(l))?,
         };
         fs::create_dir(&bundle)
             .and_then(|_| fs::write(bundle.join("config.json"), config))
@@ -361,12 +460,13 @@ impl OciRuntime {
 
         let mut inst = OciInstance {
             binary,
-            global,
+            global: prep.global.clone(),
+            layout,
             state_root: prep.state_root.clone(),
             id: id.clone(),
             log: bundle.join("stdio.log"),
             pid_file: bundle.join("container.pid"),
-            ready_rd: None,
+            ready: None,
             ready_at: None,
             runtime_pid: None,
             runtime_reaped: true,
@@ -383,25 +483,17 @@ impl OciRuntime {
             cpu: None,
         };
         let (ready_rd, ready_wr) = sys::pipe().map_err(|e| SubjectError::io("pipe", e))?;
-        inst.ready_rd = Some(ready_rd);
+        inst.ready = Some(ReadyPipe::new(ready, ready_rd));
         let hide: Vec<&Path> = prep.hide.iter().map(PathBuf::as_path).collect();
         let verb = if run { "run" } else { "create" };
         let bundle_s = bundle.to_string_lossy().into_owned();
         let pid_file_s = inst.pid_file.to_string_lossy().into_owned();
-        let pid = inst.spawn_runtime(
-            &[
-                verb,
-                "--bundle",
-                &bundle_s,
-                "--pid-file",
-                &pid_file_s,
-                "--preserve-fds",
-                "1",
-                &id,
-            ],
-            Some(&ready_wr),
-            &hide,
-        )?;
+        let mut argv = vec![verb, "--bundle", &bundle_s, "--pid-file", &pid_file_s];
+        if ready == ReadyChannel::PreservedFd {
+            argv.extend(["--preserve-fds", "1"]);
+        }
+        argv.push(&id);
+        let pid = inst.spawn_runtime(&argv, Some((ready, &ready_wr)), &hide)?;
         drop(ready_wr);
         if run {
             inst.runtime_pid = Some(pid);
