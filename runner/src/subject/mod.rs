@@ -37,7 +37,8 @@ use crate::workdir::Env;
 /// subject says of itself.
 macro_rules! subjects {
     ($($(#[doc = $doc:literal])* $variant:ident = $name:literal => $create:expr,)+) => {
-        /// Every subject isobench knows, in the order they are listed and run.
+        /// Every subject isobench knows, in the order they are listed and run: the
+        /// headline's ladder (process, namespaces, containers, sandboxed containers, VMs).
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum,
         )]
@@ -80,12 +81,12 @@ subjects! {
     Runc = "runc" => oci::runc::subject(),
     /// The crun OCI runtime (create + start, and run) on a generated bundle.
     Crun = "crun" => oci::crun::subject(),
-    /// gVisor's runsc OCI runtime (create + start, and run): a user-space kernel sandbox.
-    Runsc = "runsc" => oci::runsc::subject(),
     /// `docker run` of an image imported from the generated rootfs.
     Docker = "docker" => engine::docker::subject(),
     /// `podman run` of an image imported from the generated rootfs.
     Podman = "podman" => engine::podman::subject(),
+    /// gVisor's runsc OCI runtime (create + start, and run): a user-space kernel sandbox.
+    Runsc = "runsc" => oci::runsc::subject(),
     /// The probe as /init of a QEMU VM (cases: machine types; TCG unless KVM works).
     Qemu = "qemu" => qemu::Qemu::default(),
 }

@@ -26,6 +26,7 @@ pub fn subject() -> OciRuntime {
         ready: ReadyChannel::PreservedFd,
         state: StateLayout::Dir,
         class: "container",
+        phrase: "a crun container",
         labels: Vec::new,
         host_check: || Ok(String::new()),
     })

@@ -110,6 +110,8 @@ pub struct Quirks {
     pub state: StateLayout,
     /// `Description.class`: "container", or "sandboxed container" (a user-space kernel).
     pub class: &'static str,
+    /// `Description.phrase`: "a runc container".
+    pub phrase: &'static str,
     /// Labels of every measurement beyond `cgroup_manager` (runsc's `platform`).
     pub labels: fn() -> Vec<(String, String)>,
     /// What this runtime needs of the host beyond root and cgroupfs (runsc: its
@@ -286,7 +288,7 @@ impl Subject for OciRuntime {
         Description {
             name: self.q.binary.into(),
             class: self.q.class,
-            phrase: format!("a {} container", self.q.binary),
+            phrase: self.q.phrase.into(),
             version: self.version.clone(),
             method: format!(
                 "{}{} create + start (and run) of a bundle generated from the isobench rootfs, cgroupfs manager; ready = {}; total = {} exit",

@@ -16,6 +16,7 @@ pub fn subject() -> OciRuntime {
         ready: ReadyChannel::PreservedFd,
         state: StateLayout::Dir,
         class: "container",
+        phrase: "a runc container",
         labels: Vec::new,
         host_check: || Ok(String::new()),
     })

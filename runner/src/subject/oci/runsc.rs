@@ -37,6 +37,7 @@ pub fn subject() -> OciRuntime {
         ready: ReadyChannel::Stdout,
         state: StateLayout::RunscFile,
         class: "sandboxed container",
+        phrase: "a gVisor (runsc) sandbox",
         labels: || vec![("platform".into(), platform().into())],
         host_check,
     })
