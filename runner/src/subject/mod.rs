@@ -14,6 +14,7 @@ pub mod child;
 pub mod engine;
 pub mod limits;
 pub mod namespaces;
+pub mod nspawn;
 pub mod oci;
 pub mod process;
 pub mod qemu;
@@ -81,6 +82,8 @@ subjects! {
     Runc = "runc" => oci::runc::subject(),
     /// The crun OCI runtime (create + start, and run) on a generated bundle.
     Crun = "crun" => oci::crun::subject(),
+    /// systemd-nspawn (no machined, no systemd unit) of the generated rootfs.
+    Nspawn = "nspawn" => nspawn::Nspawn::default(),
     /// `docker run` of an image imported from the generated rootfs.
     Docker = "docker" => engine::docker::subject(),
     /// `podman run` of an image imported from the generated rootfs.
