@@ -13,6 +13,7 @@ pub mod bwrap;
 pub mod child;
 pub mod engine;
 pub mod limits;
+pub mod lxc;
 pub mod namespaces;
 pub mod nspawn;
 pub mod oci;
@@ -84,6 +85,8 @@ subjects! {
     Crun = "crun" => oci::crun::subject(),
     /// systemd-nspawn (no machined, no systemd unit) of the generated rootfs.
     Nspawn = "nspawn" => nspawn::Nspawn::default(),
+    /// LXC: `lxc-start -F` of a generated config, the probe as the container's init.
+    Lxc = "lxc" => lxc::Lxc::default(),
     /// `docker run` of an image imported from the generated rootfs.
     Docker = "docker" => engine::docker::subject(),
     /// `podman run` of an image imported from the generated rootfs.
