@@ -17,6 +17,10 @@
 //! = nspawn's descendants (the container's PID 1), `runtime_*` = nspawn itself,
 //! `cgroup_memory` = the launch cgroup's memory usage.
 //!
+//! Under limits (`launch_limited`, the `throttle` scenario): the limits are written to the
+//! launch cgroup before nspawn starts in it, so the payload runs under them from its
+//! first instruction; nspawn's exit status then is a result (an OOM kill), not an error.
+//!
 //! Cleanup: the cgroup is `Resource::Cgroup` (its removal kills what is in it: a payload
 //! survives a SIGKILLed nspawn, so killing nspawn is not enough), nspawn's per-machine
 //! directory `/run/systemd/nspawn/propagate/ID` is journalled with the reserved machine
@@ -203,6 +207,41 @@ impl Subject for Nspawn {
         _case: &str,
         mode: &ProbeMode,
     ) -> Result<Box<dyn Instance>, SubjectError> {
+        Ok(Box::new(self.start(env, mode, None)?))
+    }
+
+    fn launch_limited(
+        &mut self,
+        env: &Env,
+        _case: &str,
+        mode: &ProbeMode,
+        limits: &crate::subject::limits::Limits,
+    ) -> Result<Box<dyn crate::subject::limits::LimitedInstance>, SubjectError> {
+        Ok(Box::new(self.start(env, mode, Some(limits))?))
+    }
+
+    fn finish(&mut self, _env: &Env) -> Result<(), SubjectError> {
+        // Dropping the pool forgets unused machine names; the lock guards remove the
+        // image locks a killed nspawn left.
+        self.prep = None;
+        // nspawn makes its run directories on first use: removed when empty (another
+        // nspawn user's entries keep them).
+        for d in [PROPAGATE_DIR, LOCKS_DIR, "/run/systemd/nspawn"] {
+            let _ = fs::remove_dir(d);
+        }
+        Ok(())
+    }
+}
+
+impl Nspawn {
+    /// One container (see the module doc); `limits` are written to its cgroup before
+    /// nspawn is started in it.
+    fn start(
+        &mut self,
+        env: &Env,
+        mode: &ProbeMode,
+        limits: Option<&crate::subject::limits::Limits>,
+    ) -> Result<NspawnInstance, SubjectError> {
         let binary = self
             .binary
             .as_ref()
@@ -214,7 +253,13 @@ impl Subject for Nspawn {
             .ok_or_else(|| SubjectError::Other("nspawn: launch before prepare".into()))?;
         let mut slot = prep.slots.take()?;
         let t_cgroup = Instant::now();
-        let cgroup = AnyManager::create(&env.cleanup, &format!("{}-cg", slot.id))?;
+        let mut cgroup = AnyManager::create(&env.cleanup, &format!("{}-cg", slot.id))?;
+        if let Some(l) = limits {
+            if let Err(e) = cgroup.apply(l) {
+                let _ = cgroup.remove();
+                return Err(e.into());
+            }
+        }
         let cgroup_time = t_cgroup.elapsed();
         let argv = command_line(&binary, &prep.rootfs, &slot.id, mode);
         let log = prep.logs.join(format!("{}.log", slot.id));
@@ -249,6 +294,7 @@ impl Subject for Nspawn {
             phases: vec![("cgroup".into(), cgroup_time)],
             torn_down: false,
             exited: false,
+            any_exit_ok: limits.is_some(),
         };
         match spawned {
             Ok(pid) => inst.pid = Some(pid),
@@ -264,14 +310,7 @@ impl Subject for Nspawn {
                 ));
             }
         }
-        Ok(Box::new(inst))
-    }
-
-    fn finish(&mut self, _env: &Env) -> Result<(), SubjectError> {
-        // Dropping the pool forgets unused machine names; the lock guards remove the
-        // image locks a killed nspawn left.
-        self.prep = None;
-        Ok(())
+        Ok(inst)
     }
 }
 
@@ -301,6 +340,33 @@ pub fn command_line(binary: &str, rootfs: &Path, machine: &str, mode: &ProbeMode
     argv
 }
 
+/// The payload's end as nspawn reports it on stderr: "Container NAME terminated by
+/// signal KILL." or "Container NAME failed with error code 3." (nspawn itself then exits
+/// 1): `(code, signal)`.
+fn payload_status(log: &str) -> Option<(Option<i32>, Option<i32>)> {
+    for line in log.lines() {
+        if let Some((_, sig)) = line.split_once(" terminated by signal ") {
+            let num = match sig.trim().trim_end_matches('.') {
+                "KILL" => libc::SIGKILL,
+                "TERM" => libc::SIGTERM,
+                "INT" => libc::SIGINT,
+                "HUP" => libc::SIGHUP,
+                "ABRT" => libc::SIGABRT,
+                "SEGV" => libc::SIGSEGV,
+                "BUS" => libc::SIGBUS,
+                _ => continue,
+            };
+            return Some((None, Some(num)));
+        }
+        if let Some((_, code)) = line.split_once(" failed with error code ") {
+            if let Ok(c) = code.trim().trim_end_matches('.').parse::<i32>() {
+                return Some((Some(c), None));
+            }
+        }
+    }
+    None
+}
+
 /// One running systemd-nspawn.
 pub struct NspawnInstance {
     pid: Option<i32>,
@@ -313,6 +379,8 @@ pub struct NspawnInstance {
     phases: Vec<(String, Duration)>,
     torn_down: bool,
     exited: bool,
+    /// Limited launches: a non-zero exit (an OOM kill of the payload) is a result.
+    any_exit_ok: bool,
 }
 
 impl std::fmt::Debug for NspawnInstance {
@@ -354,10 +422,18 @@ impl Instance for NspawnInstance {
             .ok_or_else(|| SubjectError::Other("nspawn was not started".into()))?;
         let r = wait_pid_deadline(pid, deadline);
         self.reaped = true;
-        let r = r?;
+        let mut r = r?;
         let at = Instant::now();
         self.exited = true;
-        if r.code != Some(0) {
+        // nspawn exits 1 whatever ended the payload; its message says what did.
+        if r.code == Some(1) {
+            if let Some((code, signal)) =
+                payload_status(&fs::read_to_string(&self.log).unwrap_or_default())
+            {
+                (r.code, r.signal) = (code, signal);
+            }
+        }
+        if r.code != Some(0) && !self.any_exit_ok {
             return Err(SubjectError::PayloadFailed(format!(
                 "systemd-nspawn: {}; output: {}",
                 status_text(r.code, r.signal),
@@ -431,6 +507,19 @@ impl Instance for NspawnInstance {
     }
 }
 
+/// Under limits (`throttle`): the launch cgroup is the harness's, read after nspawn
+/// exited and before teardown removes it. It holds nspawn as well as the payload, so
+/// nspawn's own work is charged to the limits too (a few ms of setup).
+impl crate::subject::limits::LimitedInstance for NspawnInstance {
+    fn cgroup_stats(&self) -> Result<crate::cgroup::Stats, SubjectError> {
+        Ok(self.cgroup.stats()?)
+    }
+
+    fn cgroup_version(&self) -> &'static str {
+        self.cgroup.version()
+    }
+}
+
 impl Drop for NspawnInstance {
     fn drop(&mut self) {
         if let Err(e) = self.teardown() {
@@ -465,5 +554,21 @@ mod tests {
             assert!(argv.iter().any(|x| x == a), "{a} missing: {argv:?}");
         }
         assert!(argv.ends_with(&["--".into(), "/isobench-probe".into(), "ready".into()]));
+    }
+
+    #[test]
+    fn payload_status_from_nspawn_messages() {
+        assert_eq!(
+            payload_status("Container isobench-t5 terminated by signal KILL.\n"),
+            Some((None, Some(libc::SIGKILL)))
+        );
+        assert_eq!(
+            payload_status("Container x failed with error code 3.\n"),
+            Some((Some(3), None))
+        );
+        assert_eq!(
+            payload_status("Attempted to remove disk file system\n"),
+            None
+        );
     }
 }
