@@ -1,4 +1,4 @@
-//! OCI runtime subjects (runc, crun): a payload that hangs past a short deadline, and the
+//! OCI runtime subjects (runc, crun, runsc): a payload that hangs past a short deadline, and the
 //! footprint pass's hanging payload, leave no container, bundle or cgroup behind; a
 //! normal launch measures the documented phases. Skips (with the reason) where the
 //! runtime is missing or cannot run here.
@@ -21,7 +21,7 @@ fn containers_of(binary: &str, root: &std::path::Path) -> Vec<String> {
     let out = std::process::Command::new(binary)
         .arg("--root")
         .arg(root)
-        .args(["list", "-q"])
+        .args(["list", "--quiet"])
         .output()
         .expect("list");
     String::from_utf8_lossy(&out.stdout)
@@ -31,8 +31,8 @@ fn containers_of(binary: &str, root: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
-/// How many of our children are named `comm`.
-fn children_named(comm: &str) -> usize {
+/// Our children named `comm` (tests run in parallel: others' containers count too).
+fn children_named(comm: &str) -> Vec<i32> {
     let me = std::process::id() as i32;
     std::fs::read_dir("/proc")
         .expect("/proc")
@@ -42,7 +42,28 @@ fn children_named(comm: &str) -> usize {
             std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
                 && isobench::subject::child::parent_of(*pid) == Some(me)
         })
-        .count()
+        .collect()
+}
+
+/// Those of `pids` whose command line names `needle` (runsc's processes carry the
+/// state directory: `--root=<dir>`), i.e. this test's own.
+fn naming(pids: Vec<i32>, needle: &str) -> Vec<i32> {
+    pids.into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+        })
+        .collect()
+}
+
+/// What a `create` leaves to the harness (a subreaper), by `comm`: runc's and crun's
+/// container init (the probe, once started), runsc's sandbox and gofer (`exe`: runsc
+/// re-executes /proc/self/exe for both).
+fn left_by_create(kind: SubjectKind) -> (&'static str, usize) {
+    match kind {
+        SubjectKind::Runsc => ("exe", 2),
+        _ => ("isobench-probe", 1),
+    }
 }
 
 fn check_hang_cleanup(kind: SubjectKind) {
@@ -63,13 +84,19 @@ fn check_hang_cleanup(kind: SubjectKind) {
             fp.iter().any(|(m, v)| m == "payload_rss" && *v > 0),
             "{case}: {fp:?}"
         );
+        let (comm, count) = left_by_create(kind);
+        let mut ours = Vec::new();
         if case == "create-start" {
             // `create`'s runtime process has exited: its payload is now our child (we are
             // a subreaper), so wait_exit can reap it and read its status.
             assert!(
-                children_named("isobench-probe") >= 1,
+                children_named(comm).len() >= count,
                 "the container's init is not re-parented to the harness"
             );
+            ours = naming(children_named(comm), &state.to_string_lossy());
+            if kind == SubjectKind::Runsc {
+                assert!(ours.len() >= count, "{case}: sandbox and gofer: {ours:?}");
+            }
         }
         let err = inst
             .wait_exit(Instant::now() + Duration::from_millis(300))
@@ -88,6 +115,12 @@ fn check_hang_cleanup(kind: SubjectKind) {
             .expect("ready");
         drop(inst);
         assert!(containers_of(binary, &state).is_empty(), "{case}");
+        // The runtime's processes left to us are gone: neither running nor zombies.
+        let left: Vec<&i32> = ours
+            .iter()
+            .filter(|p| std::path::Path::new(&format!("/proc/{p}")).exists())
+            .collect();
+        assert!(left.is_empty(), "{case}: processes left: {left:?}");
     }
     let bundles = env.workdir.join(format!("{binary}-bundles"));
     let left: Vec<_> = std::fs::read_dir(&bundles)
@@ -137,6 +170,16 @@ fn runc_hanging_payload_leaves_nothing() {
 #[test]
 fn crun_hanging_payload_leaves_nothing() {
     check_hang_cleanup(SubjectKind::Crun);
+}
+
+#[test]
+fn runsc_hanging_payload_leaves_nothing() {
+    check_hang_cleanup(SubjectKind::Runsc);
+}
+
+#[test]
+fn runsc_measures_phases() {
+    check_phases(SubjectKind::Runsc);
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! The headline: the "lightweight virtualization" claim in numbers. Container vs process vs
-//! VM on this host, as ratios of medians with a bootstrap 95% CI of the ratio
+//! VM on this host (and a sandboxed container, gVisor, between containers and VMs), as ratios of medians with a bootstrap 95% CI of the ratio
 //! (`stats::ratio_of_medians_ci`, both sides resampled independently), each with a plain
 //! sentence and the caveats a reader needs next to the number (software-emulated VMs,
 //! few samples, skipped subjects).
@@ -127,11 +127,12 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
-/// Subjects the headline compares: processes, namespaces, containers, VMs.
+/// Subjects the headline compares: processes, namespaces, containers, sandboxed
+/// containers, VMs.
 fn comparable(cat: select::Catalog<'_>, m: &Measurement) -> bool {
     matches!(
         cat.class(&m.subject),
-        Class::Process | Class::Namespaces | Class::Container | Class::Vm
+        Class::Process | Class::Namespaces | Class::Container | Class::Sandboxed | Class::Vm
     )
 }
 
@@ -179,8 +180,9 @@ enum Aspect {
     Throughput,
 }
 
-/// Rows for the pairs (container, VM), (process, container), (process, namespaces),
-/// (process, VM) found in `ms`, in that order.
+/// Rows for the pairs (container, VM), (container, sandboxed), (sandboxed, VM),
+/// (process, container), (process, namespaces), (process, VM) found in `ms`, in that
+/// order: a sandboxed container (gVisor) is compared with its neighbours on the ladder.
 fn pairs(cat: select::Catalog<'_>, ms: &[&Measurement], aspect: Aspect) -> Vec<HeadlineRow> {
     let of = |c: Class| -> Vec<&Measurement> {
         ms.iter()
@@ -188,15 +190,18 @@ fn pairs(cat: select::Catalog<'_>, ms: &[&Measurement], aspect: Aspect) -> Vec<H
             .filter(|m| cat.class(&m.subject) == c)
             .collect()
     };
-    let (procs, nss, ctrs, vms) = (
+    let (procs, nss, ctrs, sandboxed, vms) = (
         lightest_per_subject(of(Class::Process)),
         lightest_per_subject(of(Class::Namespaces)),
         lightest_per_subject(of(Class::Container)),
+        lightest_per_subject(of(Class::Sandboxed)),
         lightest_per_subject(of(Class::Vm)),
     );
     let mut rows = Vec::new();
     for (lighter, heavier) in [
         (&ctrs, &vms),
+        (&ctrs, &sandboxed),
+        (&sandboxed, &vms),
         (&procs, &ctrs),
         (&procs, &nss),
         (&procs, &vms),
@@ -422,6 +427,39 @@ mod tests {
         // process vs runc and process vs qemu are there too.
         assert_eq!(h.rows.len(), 3);
         assert!(h.notes.iter().any(|n| n.contains("TCG")));
+    }
+
+    #[test]
+    fn a_sandboxed_container_sits_between_containers_and_vms() {
+        let run = run_with(vec![
+            m("process", "default", 1e6, None),
+            m("runc", "run", 3e7, None),
+            m("runsc", "run", 1.2e8, None),
+            m("qemu", "microvm", 3.6e9, Some("tcg")),
+        ]);
+        let h = headline(&run);
+        let pairs: Vec<(&str, &str)> = h
+            .rows
+            .iter()
+            .map(|r| (r.lighter.as_str(), r.heavier.as_str()))
+            .collect();
+        assert_eq!(
+            pairs[..3],
+            [
+                ("runc/run", "qemu/microvm [tcg]"),
+                ("runc/run", "runsc/run"),
+                ("runsc/run", "qemu/microvm [tcg]"),
+            ]
+        );
+        let r = &h.rows[1];
+        assert!((r.ratio - 4.0).abs() < 0.1, "{}", r.ratio);
+        assert!(
+            r.sentence.contains("sooner than a gVisor (runsc) sandbox"),
+            "{}",
+            r.sentence
+        );
+        // gVisor is not counted as a container: no process-vs-runsc row.
+        assert!(!pairs.contains(&("process", "runsc/run")), "{pairs:?}");
     }
 
     #[test]

@@ -13,8 +13,12 @@ pub enum Class {
     Process,
     /// A process in fresh namespaces, no container runtime.
     Namespaces,
-    /// A container runtime or sandbox (isobench's own sandbox, runc, crun, bwrap, engines).
+    /// A container runtime or sandbox (isobench's own sandbox, runc, crun, bwrap, engines):
+    /// the payload runs on the host's kernel.
     Container,
+    /// A container whose payload runs on a kernel of its own in user space (gVisor's
+    /// runsc): between containers and VMs.
+    Sandboxed,
     /// A virtual machine (QEMU, ...).
     Vm,
     /// The harness measuring itself (timer overhead), never compared.
@@ -28,7 +32,8 @@ impl Class {
         match label {
             "process" => Class::Process,
             "namespaces" => Class::Namespaces,
-            "container" | "sandboxed container" => Class::Container,
+            "container" => Class::Container,
+            "sandboxed container" => Class::Sandboxed,
             "vm" => Class::Vm,
             "harness" => Class::Harness,
             _ => Class::Other,
@@ -76,6 +81,7 @@ pub fn class_of(subject: &str) -> Class {
         "sandbox" | "runc" | "crun" | "bwrap" | "docker" | "podman" | "youki" | "lxc" => {
             Class::Container
         }
+        "runsc" => Class::Sandboxed,
         "harness" => Class::Harness,
         s if s.starts_with("qemu")
             || s.starts_with("firecracker")
@@ -121,6 +127,7 @@ pub fn subject_phrase(m: &Measurement) -> String {
         "runc" => "a runc container".to_string(),
         "crun" => "a crun container".to_string(),
         "bwrap" => "a bubblewrap sandbox".to_string(),
+        "runsc" => "a gVisor (runsc) sandbox".to_string(),
         "docker" => "a Docker container".to_string(),
         "podman" => "a Podman container".to_string(),
         s if class_of(s) == Class::Vm => {
@@ -228,6 +235,10 @@ mod tests {
         assert!(is_emulated(&m));
         assert_eq!(class_of("runc"), Class::Container);
         assert_eq!(class_of("qemu"), Class::Vm);
+        assert_eq!(class_of("runsc"), Class::Sandboxed);
+        assert_eq!(Class::from_label("sandboxed container"), Class::Sandboxed);
+        // The ladder: each class isolates more than the one before.
+        assert!(Class::Container < Class::Sandboxed && Class::Sandboxed < Class::Vm);
         assert!(quota_order("25%") < quota_order("100%"));
         assert!(quota_order("100%") < quota_order("unthrottled"));
     }

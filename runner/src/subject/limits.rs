@@ -19,6 +19,11 @@
 //!   period,shares}`, `memory.{limit,swap}`, `pids.limit`; `cgroupsPath` below a
 //!   registered per-run parent; counters read after exit, before `delete`
 //!   ([`crate::cgroup::AnyManager::existing`]).
+//! * `runsc`: as runc (the spec's `linux.resources`); the sandbox (sentry and gofer)
+//!   joins the container's cgroup, so gVisor's own work counts against the limits too.
+//! * `nspawn`: the harness's launch cgroup gets the limits before systemd-nspawn is
+//!   spawned into it (`sys::cgroup_spawn`); nspawn's "terminated by signal KILL" says
+//!   an OOM kill.
 //! * `docker`/`podman`: `--cpu-period`/`--cpu-quota` (what `--cpus` sets), `--cpu-shares`,
 //!   `--memory`/`--memory-swap`, `--pids-limit`, `--cgroup-parent` a registered per-run
 //!   parent; the engine removes the cgroup when the container exits, so the probe
@@ -26,7 +31,7 @@
 //! * `qemu`: a cgroup made with [`crate::cgroup::AnyManager`], which QEMU joins between
 //!   fork and exec, so the vCPU threads are limited; CPU counters of the guest's window.
 //! * `bwrap` (no cgroups) and `namespaces` (no cgroup of its own) say why not: one
-//!   skipped line each.
+//!   skipped line each; `lxc` (its `lxc.cgroup.*` keys) is not done yet and says so.
 //!
 //! CPU weight: `cpu.shares` only competes among siblings, so a runtime's or engine's
 //! per-run parent gets the same weight as the container ([`weigh_parent`]).

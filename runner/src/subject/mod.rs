@@ -13,7 +13,9 @@ pub mod bwrap;
 pub mod child;
 pub mod engine;
 pub mod limits;
+pub mod lxc;
 pub mod namespaces;
+pub mod nspawn;
 pub mod oci;
 pub mod process;
 pub mod qemu;
@@ -38,7 +40,8 @@ use crate::workdir::Env;
 /// subject says of itself.
 macro_rules! subjects {
     ($($(#[doc = $doc:literal])* $variant:ident = $name:literal => $create:expr,)+) => {
-        /// Every subject isobench knows, in the order they are listed and run.
+        /// Every subject isobench knows, in the order they are listed and run: the
+        /// headline's ladder (process, namespaces, containers, sandboxed containers, VMs).
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum,
         )]
@@ -81,10 +84,16 @@ subjects! {
     Runc = "runc" => oci::runc::subject(),
     /// The crun OCI runtime (create + start, and run) on a generated bundle.
     Crun = "crun" => oci::crun::subject(),
+    /// systemd-nspawn (no machined, no systemd unit) of the generated rootfs.
+    Nspawn = "nspawn" => nspawn::Nspawn::default(),
+    /// LXC: `lxc-start -F` of a generated config, the probe as the container's init.
+    Lxc = "lxc" => lxc::Lxc::default(),
     /// `docker run` of an image imported from the generated rootfs.
     Docker = "docker" => engine::docker::subject(),
     /// `podman run` of an image imported from the generated rootfs.
     Podman = "podman" => engine::podman::subject(),
+    /// gVisor's runsc OCI runtime (create + start, and run): a user-space kernel sandbox.
+    Runsc = "runsc" => oci::runsc::subject(),
     /// The probe as /init of a QEMU VM (cases: machine types; TCG unless KVM works).
     Qemu = "qemu" => qemu::Qemu::default(),
 }
@@ -270,6 +279,10 @@ pub enum SubjectError {
     Cgroup(#[from] crate::cgroup::CgroupError),
     #[error(transparent)]
     Rootfs(#[from] rootfs::RootfsError),
+    #[error(transparent)]
+    Lxc(#[from] lxc::LxcError),
+    #[error(transparent)]
+    Nspawn(#[from] nspawn::NspawnError),
     #[error(transparent)]
     Vm(#[from] crate::vm::VmError),
     #[error("QEMU was OOM-killed by the host before the guest was ready: the cgroup's {limit_mib} MiB memory limit is below what the VM itself needs (guest RAM {guest_mib} MiB plus QEMU); {source}")]

@@ -7,7 +7,10 @@
 //! rootfs/
 //!   isobench-probe           the payload (entrypoint)
 //!   bin/busybox + applets    only if a static busybox is installed (busybox-static)
-//!   proc/ sys/ dev/ tmp/ etc/hostname etc/passwd etc/group
+//!   proc/ sys/ dev/ tmp/ run/ etc/hostname etc/passwd etc/group
+//!   usr/ etc/os-release      what systemd-nspawn checks an OS tree by (the `nspawn`
+//!                            subject: "Directory ... doesn't look like an OS root
+//!                            directory (os-release file is missing)")
 //! ```
 
 use std::fs;
@@ -47,7 +50,7 @@ pub fn get(env: &Env) -> Result<PathBuf, RootfsError> {
 
 /// Build a rootfs at `root` containing `probe`.
 pub fn build(root: &Path, probe: &Path) -> std::io::Result<()> {
-    for d in ["proc", "sys", "dev", "tmp", "etc", "bin", "run"] {
+    for d in ["proc", "sys", "dev", "tmp", "etc", "bin", "run", "usr"] {
         fs::create_dir_all(root.join(d))?;
     }
     crate::workdir::set_mode(&root.join("tmp"), 0o1777)?;
@@ -57,6 +60,11 @@ pub fn build(root: &Path, probe: &Path) -> std::io::Result<()> {
         "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
     )?;
     fs::write(root.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n")?;
+    // os-release(5): ID and NAME are enough for nspawn.
+    fs::write(
+        root.join("etc/os-release"),
+        "ID=isobench\nNAME=\"isobench probe rootfs\"\n",
+    )?;
     let dest = root.join("isobench-probe");
     // Written from a child, not fs::copy'd: see sys::fs::write_executable (ETXTBSY).
     crate::sys::fs::write_executable(&dest, &fs::read(probe)?, 0o755)?;

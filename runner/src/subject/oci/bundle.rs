@@ -9,7 +9,7 @@ use oci_spec::runtime::{
     LinuxPidsBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder,
 };
 
-use super::{OciError, READY_FD};
+use super::{OciError, ReadyChannel, READY_FD};
 use crate::subject::SubjectError;
 
 /// The `config.json` text of a container of `rootfs` running `args`, under `limits`.
@@ -17,6 +17,7 @@ pub fn config_text(
     rootfs: &Path,
     args: Vec<String>,
     cgroups_path: &str,
+    ready: ReadyChannel,
     limits: Option<&crate::subject::limits::Limits>,
 ) -> Result<String, SubjectError> {
     let spec_error = |source| {
@@ -25,7 +26,7 @@ pub fn config_text(
             source,
         })
     };
-    let mut spec = bundle_spec(rootfs, args, cgroups_path).map_err(spec_error)?;
+    let mut spec = bundle_spec(rootfs, args, cgroups_path, ready).map_err(spec_error)?;
     if let Some(l) = limits {
         set_resources(&mut spec, l).map_err(spec_error)?;
     }
@@ -37,15 +38,18 @@ pub fn bundle_spec(
     rootfs: &Path,
     args: Vec<String>,
     cgroups_path: &str,
+    ready: ReadyChannel,
 ) -> Result<Spec, oci_spec::OciSpecError> {
     let defaults = Spec::default();
+    let mut env = vec!["PATH=/bin".to_string()];
+    if ready == ReadyChannel::PreservedFd {
+        // Without it the probe prints its marker line on stdout (ReadyChannel::Stdout).
+        env.push(format!("ISOBENCH_READY_FD={READY_FD}"));
+    }
     let process = ProcessBuilder::default()
         .terminal(false)
         .args(args)
-        .env(vec![
-            "PATH=/bin".to_string(),
-            format!("ISOBENCH_READY_FD={READY_FD}"),
-        ])
+        .env(env)
         .cwd("/")
         .no_new_privileges(true)
         .build()?;
@@ -123,6 +127,7 @@ mod tests {
             Path::new("/tmp/rootfs"),
             vec!["/isobench-probe".into(), "ready".into()],
             "/isobench-test/c1",
+            ReadyChannel::PreservedFd,
         )
         .expect("spec");
         let json = serde_json::to_value(&spec).expect("json");
@@ -154,6 +159,7 @@ mod tests {
             Path::new("/tmp/rootfs"),
             vec!["/isobench-probe".into(), "work".into()],
             "/isobench-test/c1",
+            ReadyChannel::PreservedFd,
             Some(&limits),
         )
         .expect("config");

@@ -1,5 +1,5 @@
 //! `crun`: the OCI runtime in C, driven through its command line; all logic is in
-//! `oci.rs`.
+//! `oci/mod.rs`.
 //!
 //! Quirks: `--cgroup-manager=cgroupfs` is passed explicitly. On a hybrid cgroup host
 //! whose cgroup2 mount (/sys/fs/cgroup/unified) lists a controller (here `hugetlb`,
@@ -14,14 +14,20 @@
 //! `create`/`run` on the CI host (measured with /bin/true), about 1% of crun's `run`.
 //! `start` and `delete` need no such view and run as they are.
 
-use super::{OciRuntime, Quirks};
+use super::{OciRuntime, Quirks, ReadyChannel, StateLayout};
 use crate::subject::SubjectKind;
 
 pub fn subject() -> OciRuntime {
     OciRuntime::new(Quirks {
         kind: SubjectKind::Crun,
         binary: "crun",
-        global_args: &["--cgroup-manager=cgroupfs"],
+        global_args: || vec!["--cgroup-manager=cgroupfs".into()],
         refuses_hybrid_v2_controllers: true,
+        ready: ReadyChannel::PreservedFd,
+        state: StateLayout::Dir,
+        class: "container",
+        phrase: "a crun container",
+        labels: Vec::new,
+        host_check: || Ok(String::new()),
     })
 }

@@ -1,6 +1,8 @@
 //! One container started by an OCI runtime (`OciInstance`): waiting for its ready marker
 //! and exit, its phases and footprint, and its removal (`delete`, with the container's
 //! init killed first when it is still alive). The timer points are in `oci/mod.rs`.
+//! A sandboxed runtime (runsc, `StateLayout::RunscFile`) differs in what it leaves to the
+//! harness: the sandbox and the gofer, both reaped here, the gofer counted as runtime.
 
 use std::fs::{self, File, OpenOptions};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -10,12 +12,91 @@ use std::time::{Duration, Instant};
 
 use crate::cgroup::mounts::cgroup_memory_of;
 use crate::cleanup::Guard;
-use crate::subject::child::{log_tail, status_text, wait_any_pid};
+use crate::measure::{LineWaiter, MarkerError};
+use crate::subject::child::{log_tail, parent_of, status_text, wait_any_pid};
 use crate::subject::reserved_names::Slots;
 use crate::subject::{Exit, Instance, SubjectError};
 use crate::sys;
 
-use super::{OciError, KILL_WAIT, PID_FILE_PATIENCE, READY_FD};
+use super::{
+    OciError, ReadyChannel, StateLayout, KILL_WAIT, PID_FILE_PATIENCE, READY_FD, READY_LINE,
+};
+
+/// How long the marker's line may take to complete once its first bytes were read.
+const LINE_PATIENCE: Duration = Duration::from_millis(5);
+
+/// How long `wait_exit` reads the rest of the payload's stdout after it exited.
+const OUTPUT_PATIENCE: Duration = Duration::from_secs(2);
+
+/// The harness's end of the ready channel (`ReadyChannel`).
+#[derive(Debug)]
+pub enum ReadyPipe {
+    /// One byte on the pipe the container has as fd 3.
+    Byte(OwnedFd),
+    /// The `ISOBENCH-READY` line on the runtime's stdout; the rest of the text is the
+    /// payload's output.
+    Line { waiter: LineWaiter<File>, fd: i32 },
+}
+
+impl ReadyPipe {
+    pub fn new(channel: ReadyChannel, rd: OwnedFd) -> ReadyPipe {
+        match channel {
+            ReadyChannel::PreservedFd => ReadyPipe::Byte(rd),
+            ReadyChannel::Stdout => ReadyPipe::Line {
+                fd: rd.as_raw_fd(),
+                waiter: LineWaiter::new(File::from(rd)),
+            },
+        }
+    }
+
+    fn raw_fd(&self) -> i32 {
+        match self {
+            ReadyPipe::Byte(fd) => fd.as_raw_fd(),
+            ReadyPipe::Line { fd, .. } => *fd,
+        }
+    }
+
+    /// Block until the marker arrives (or `deadline`); returns its arrival instant.
+    fn wait(&mut self, deadline: Instant) -> Result<Instant, MarkerError> {
+        match self {
+            ReadyPipe::Byte(fd) => crate::measure::wait_byte(fd.as_fd(), deadline),
+            ReadyPipe::Line { waiter, .. } => waiter.wait_for(READY_LINE, deadline),
+        }
+    }
+
+    /// The pipe is readable: consume what is there. `Some(Ok(t))` = the marker arrived at
+    /// `t`, `Some(Err)` = it never will (EOF), `None` = not yet (part of a line).
+    fn on_readable(&mut self) -> Option<Result<Instant, MarkerError>> {
+        match self {
+            ReadyPipe::Byte(fd) => {
+                let mut b = [0u8; 1];
+                Some(match sys::read(fd.as_raw_fd(), &mut b) {
+                    Ok(1) => Ok(Instant::now()),
+                    Ok(_) => Err(MarkerError::Eof(String::new())),
+                    Err(e) => Err(e.into()),
+                })
+            }
+            ReadyPipe::Line { waiter, .. } => {
+                match waiter.wait_for(READY_LINE, Instant::now() + LINE_PATIENCE) {
+                    Err(MarkerError::Timeout(_)) => None,
+                    r => Some(r),
+                }
+            }
+        }
+    }
+
+    /// What the payload printed on the pipe (nothing for `Byte`), read up to EOF within
+    /// `patience`.
+    fn output(&mut self, patience: Duration) -> String {
+        match self {
+            ReadyPipe::Byte(_) => String::new(),
+            ReadyPipe::Line { waiter, .. } => {
+                let _ = waiter.read_to_end(Instant::now() + patience);
+                waiter.text.clone()
+            }
+        }
+    }
+}
 
 /// One container of an OCI runtime.
 #[derive(Debug)]
@@ -25,12 +106,13 @@ pub struct OciInstance {
     /// The runtime's executable.
     pub(super) binary: String,
     pub(super) global: Vec<String>,
+    pub(super) layout: StateLayout,
     pub(super) state_root: PathBuf,
     pub(super) id: String,
     /// The container's stdout and stderr, and the runtime's.
     pub(super) log: PathBuf,
     pub(super) pid_file: PathBuf,
-    pub(super) ready_rd: Option<OwnedFd>,
+    pub(super) ready: Option<ReadyPipe>,
     /// The marker, when it arrived while `start` was still running.
     pub(super) ready_at: Option<Instant>,
     /// The foreground `run` process (our child).
@@ -65,11 +147,12 @@ impl OciInstance {
     }
 
     /// Start `RUNTIME <global> --root R <args>` with stdin /dev/null, stdout and stderr
-    /// appended to the log, and `ready` (if any) as fd 3.
+    /// appended to the log, and the ready pipe's write end (if any) as fd 3
+    /// (`PreservedFd`) or as stdout (`Stdout`).
     pub(super) fn spawn_runtime(
         &self,
         args: &[&str],
-        ready: Option<&OwnedFd>,
+        ready: Option<(ReadyChannel, &OwnedFd)>,
         hide: &[&Path],
     ) -> Result<i32, SubjectError> {
         let mut argv = self.base_args();
@@ -86,8 +169,10 @@ impl OciInstance {
             (log.as_raw_fd(), 1),
             (log.as_raw_fd(), 2),
         ];
-        if let Some(r) = ready {
-            map.push((r.as_raw_fd(), READY_FD));
+        match ready {
+            Some((ReadyChannel::PreservedFd, w)) => map.push((w.as_raw_fd(), READY_FD)),
+            Some((ReadyChannel::Stdout, w)) => map[1] = (w.as_raw_fd(), 1),
+            None => {}
         }
         let envp: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
         let result = if hide.is_empty() {
@@ -126,10 +211,14 @@ impl OciInstance {
         pid: i32,
         deadline: Instant,
     ) -> Result<sys::process::Reaped, SubjectError> {
-        let Some(ready) = self.ready_rd.as_ref().filter(|_| self.ready_at.is_none()) else {
+        let Some(ready_fd) = self
+            .ready
+            .as_ref()
+            .filter(|_| self.ready_at.is_none())
+            .map(ReadyPipe::raw_fd)
+        else {
             return crate::subject::child::wait_pid_deadline(pid, deadline);
         };
-        let ready_fd = ready.as_raw_fd();
         let pidfd =
             sys::process::pidfd_open(pid).map_err(|e| SubjectError::pid("pidfd_open", pid, e))?;
         let mut watch_ready = true;
@@ -148,12 +237,15 @@ impl OciInstance {
             let ready_now =
                 sys::spawn::poll_any(&fds, slice).map_err(|e| SubjectError::io("poll", e))?;
             if watch_ready && ready_now[1] {
-                let mut b = [0u8; 1];
-                let n = sys::read(ready_fd, &mut b).map_err(|e| SubjectError::io("read", e))?;
-                if n == 1 {
-                    self.ready_at = Some(Instant::now());
+                match self.ready.as_mut().and_then(ReadyPipe::on_readable) {
+                    Some(Ok(t)) => {
+                        self.ready_at = Some(t);
+                        watch_ready = false;
+                    }
+                    // EOF or a read error: `wait_ready` reports it.
+                    Some(Err(_)) => watch_ready = false,
+                    None => {}
                 }
-                watch_ready = false;
             }
             if ready_now[0] {
                 return crate::subject::child::wait_pid_deadline(pid, deadline);
@@ -170,7 +262,49 @@ impl OciInstance {
 
     /// Whether the runtime still has state for this container.
     pub(super) fn state_exists(&self) -> bool {
-        self.state_root.join(&self.id).exists()
+        self.layout.state_path(&self.state_root, &self.id).exists()
+    }
+
+    /// Reap the runtime's processes outside the container's tree that are our children
+    /// (runsc's gofer: it exits with the sandbox, and is re-parented to us once `create`
+    /// returned), killing them first when `kill`.
+    fn reap_helpers(&self, kill: bool, deadline: Instant) {
+        let me = std::process::id() as i32;
+        for pid in self.layout.helper_pids(&self.state_root, &self.id) {
+            if parent_of(pid) == Some(me) {
+                if kill {
+                    let _ = sys::process::kill(pid, libc::SIGKILL);
+                }
+                let _ = wait_any_pid(pid, deadline);
+            }
+        }
+    }
+
+    /// A sandboxed runtime's processes are stopped and reaped before `delete --force`,
+    /// which would otherwise wait 5 s for zombies and fail (see
+    /// `StateLayout::RunscFile`): with `run` alive they are its children, and it reaps
+    /// them only once its payload is gone, so `RUNTIME kill ID KILL` first and wait for
+    /// `run`; after `create` they are ours, killed and reaped here.
+    fn kill_sandbox_children(&mut self) {
+        if self.layout != StateLayout::RunscFile || self.exited {
+            return;
+        }
+        let deadline = Instant::now() + KILL_WAIT;
+        if let Some(pid) = self.runtime_pid.filter(|_| !self.runtime_reaped) {
+            let mut cmd = self.runtime_cmd(&["kill", &self.id, "KILL"]);
+            // Best effort: `delete --force` below still runs if this failed.
+            let _ = crate::subprocess::run_cleanup(&mut cmd, self.command_timeout);
+            let _ = crate::subject::child::wait_pid_deadline(pid, deadline);
+            self.runtime_reaped = true;
+        }
+        let me = std::process::id() as i32;
+        if let Some(pid) = self.container_pid(Duration::ZERO) {
+            if parent_of(pid) == Some(me) {
+                let _ = sys::process::kill(pid, libc::SIGKILL);
+                let _ = wait_any_pid(pid, deadline);
+            }
+        }
+        self.reap_helpers(true, deadline);
     }
 
     /// The container's init pid from the pid file. `run` writes that file only after
@@ -195,13 +329,13 @@ impl Instance for OciInstance {
         if let Some(t) = self.ready_at {
             return Ok(t);
         }
-        let Some(rd) = self.ready_rd.as_ref() else {
+        let Some(ready) = self.ready.as_mut() else {
             return Err(SubjectError::MissingPipe {
                 subject: self.name,
                 which: "ready",
             });
         };
-        match crate::measure::wait_byte(rd.as_fd(), deadline) {
+        match ready.wait(deadline) {
             Ok(t) => {
                 self.ready_at = Some(t);
                 Ok(t)
@@ -228,6 +362,8 @@ impl Instance for OciInstance {
         };
         let at = Instant::now();
         self.exited = true;
+        // The sandbox is gone: its gofer follows at once (after `at`: not in `total`).
+        self.reap_helpers(false, at + KILL_WAIT);
         if r.code.is_some() || r.signal.is_some() {
             self.cpu = Some(r.user + r.system);
         }
@@ -239,11 +375,17 @@ impl Instance for OciInstance {
                 log_tail(&self.log)
             )));
         }
+        let mut output = self
+            .ready
+            .as_mut()
+            .map(|p| p.output(OUTPUT_PATIENCE))
+            .unwrap_or_default();
+        output.push_str(&fs::read_to_string(&self.log).unwrap_or_default());
         Ok(Exit {
             at: Some(at),
             code: r.code,
             signal: r.signal,
-            output: fs::read_to_string(&self.log).unwrap_or_default(),
+            output,
         })
     }
 
@@ -253,6 +395,7 @@ impl Instance for OciInstance {
         }
         self.torn_down = true;
         let mut result = Ok(());
+        self.kill_sandbox_children();
         if self.state_exists() {
             let t = Instant::now();
             let args: Vec<&str> = if self.exited {
@@ -325,14 +468,17 @@ impl Instance for OciInstance {
             crate::measure::footprint::of_pids(&crate::measure::footprint::descendants(pid))
                 .metrics("payload"),
         );
-        match self.runtime_pid.filter(|_| !self.runtime_reaped) {
-            Some(rp) => out.extend(crate::measure::footprint::of_pids(&[rp]).metrics("runtime")),
-            None => {
-                // After `create` returned, the runtime keeps no process of its own.
-                out.push(("runtime_rss".into(), 0));
-                out.push(("runtime_pss".into(), 0));
-            }
-        }
+        // The foreground `run` process, and processes the runtime keeps beside the
+        // container (runsc's gofer); after runc's `create` returned, none.
+        let mut runtime: Vec<i32> = self
+            .runtime_pid
+            .filter(|_| !self.runtime_reaped)
+            .into_iter()
+            .collect();
+        runtime.extend(self.layout.helper_pids(&self.state_root, &self.id));
+        let fp = crate::measure::footprint::of_pids(&runtime);
+        out.push(("runtime_rss".into(), fp.rss_bytes));
+        out.push(("runtime_pss".into(), fp.pss_bytes));
         if let Some(m) = cgroup_memory_of(pid) {
             out.push(("cgroup_memory".into(), m));
         }

@@ -1,0 +1,71 @@
+//! The isolation of the OCI runtime subjects (runc, crun, runsc), checked from inside by
+//! the probe in `info` mode, in both cases (`create-start`, `run`): the payload is PID 1,
+//! sees only itself in /proc, has the bundle's hostname and no network device but `lo`
+//! (`--network=none` for runsc, a fresh network namespace for the others); the host's
+//! hostname is unchanged afterwards and nothing registered is left but the work
+//! directory.
+//!
+//! The subject's own `available()` is the capability probe: where the runtime is not
+//! installed or cannot run here the test prints why and returns; where it says it can
+//! run, every assertion must hold.
+
+use std::time::Duration;
+
+use isobench::probe::{parse_output, ProbeMode};
+use isobench::subject::SubjectKind;
+
+mod common;
+
+fn host_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .expect("read hostname")
+        .trim()
+        .to_string()
+}
+
+fn check_isolation(kind: SubjectKind) {
+    let mut env = common::subreaper_env();
+    env.timeouts.command = Duration::from_secs(30);
+    let Some(mut s) = common::ready_subject(kind, &env) else {
+        return;
+    };
+    let hostname_before = host_hostname();
+    for case in s.cases(&env) {
+        let (_, output) =
+            isobench::scenario::startup::measure_once(s.as_mut(), &env, &case, &ProbeMode::Info)
+                .unwrap_or_else(|e| panic!("{kind} {case}: {e}"));
+        let info = parse_output(&output);
+        eprintln!("{kind} {case}: the payload saw {info:?}");
+        assert_eq!(info.get("pid").map(String::as_str), Some("1"), "{output}");
+        assert_eq!(
+            info.get("pids").map(String::as_str),
+            Some("1"),
+            "{kind} {case}: only itself in /proc: {output}"
+        );
+        assert_eq!(
+            info.get("hostname").map(String::as_str),
+            Some("isobench"),
+            "{output}"
+        );
+        assert_eq!(info.get("net").map(String::as_str), Some("lo"), "{output}");
+        assert!(output.contains("ISOBENCH-DONE status=0"), "{output}");
+    }
+    s.finish(&env).expect("finish");
+    assert_eq!(host_hostname(), hostname_before);
+    assert_eq!(env.cleanup.live().len(), 1, "{:?}", env.cleanup.live());
+}
+
+#[test]
+fn runc_payload_is_isolated() {
+    check_isolation(SubjectKind::Runc);
+}
+
+#[test]
+fn crun_payload_is_isolated() {
+    check_isolation(SubjectKind::Crun);
+}
+
+#[test]
+fn runsc_payload_is_isolated() {
+    check_isolation(SubjectKind::Runsc);
+}
