@@ -58,6 +58,16 @@ impl<'a> Catalog<'a> {
         }
     }
 
+    /// Whether the subject called itself a "sandboxed container" (a container behind a
+    /// user-space kernel or a VM boundary: gVisor, Kata), which [`Class`] folds into
+    /// `Container` but the ladder keeps apart.
+    pub fn is_sandboxed_container(&self, subject: &str) -> bool {
+        match self.subjects.get(subject) {
+            Some(info) => info.class == "sandboxed container",
+            None => matches!(subject, "runsc" | "gvisor" | "kata"),
+        }
+    }
+
     /// [`subject_phrase`], with the subject's own phrase as the base when it wrote one.
     pub fn phrase(&self, m: &Measurement) -> String {
         match self.subjects.get(&m.subject) {
