@@ -5,7 +5,7 @@
 //! class. It is the first figure of the report: the whole answer in one picture.
 //!
 //! A VM row run under QEMU's software emulator (`accel=tcg`) is drawn in a pale fill and
-//! says "emulated, accel=tcg" beside its value: its startup is not that of a KVM VM.
+//! says "emulated (tcg)" beside its value (the legend: "VM, accel=tcg"): its startup is not that of a KVM VM.
 //! The five class colours have distinct grey levels (51 to 213 of 255) and every bar has
 //! a dark outline, so the figure survives a greyscale print.
 
@@ -124,9 +124,9 @@ fn rungs(run: &Run) -> Vec<Rung> {
 }
 
 /// Row height of the ladder, in SVG pixels.
-const ROW_H: u32 = 30;
+const ROW_H: u32 = 34;
 /// Narrower than the other charts: it shares the first screen with the verdict table.
-const WIDTH: u32 = 760;
+const WIDTH: u32 = 720;
 /// The legend's column at the right.
 const LEGEND_W: u32 = 170;
 
@@ -143,7 +143,7 @@ pub fn chart(run: &Run) -> Result<Option<Chart>, ChartError> {
     let axis = Axis::new("ns", values.iter().copied(), true);
     let mut x = axis.range(values.iter().copied());
     // Room on the right for "2.60 s · emulated, accel=tcg".
-    x.end += (x.end - x.start) * 0.35;
+    x.end += (x.end - x.start) * 0.28;
     let n = rows.len();
     let mut kinds: Vec<Kind> = rows.iter().map(|r| r.kind).collect();
     kinds.sort();
@@ -153,15 +153,15 @@ pub fn chart(run: &Run) -> Result<Option<Chart>, ChartError> {
         .map(|k| (k.name().to_string(), k.color()))
         .collect();
     if rows.iter().any(|r| r.emulated) {
-        legend.push(("VM, emulated (tcg)".into(), pale(Kind::Vm.color())));
+        legend.push(("VM, accel=tcg".into(), pale(Kind::Vm.color())));
     }
-    let height = (70 + ROW_H * n as u32).max(60 + 20 * legend.len() as u32);
+    let height = (70 + ROW_H * n as u32).max(60 + 22 * legend.len() as u32);
     let longest = rows
         .iter()
         .map(|r| r.name.chars().count())
         .max()
         .unwrap_or(4);
-    let label_w = (longest as u32 * 8 + 16).clamp(70, 260);
+    let label_w = (longest as u32 * 9 + 16).clamp(70, 260);
     let svg = draw::render("ladder", (WIDTH, height), |root| {
         let mut ch = ChartBuilder::on(root)
             .margin(10)
@@ -175,8 +175,8 @@ pub fn chart(run: &Run) -> Result<Option<Chart>, ChartError> {
             .x_labels(8)
             .x_label_formatter(&|t| axis.label(*t))
             .x_desc(axis.desc("startup: launch to ready marker, p50 with 95% CI"))
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 15))
             .draw()?;
         // Row i (top first) spans [n-1-i, n-i].
         let top = |i: usize| (n - i) as f64;
@@ -209,7 +209,7 @@ pub fn chart(run: &Run) -> Result<Option<Chart>, ChartError> {
             }
             let mut text = format_value(r.p50, "ns");
             if r.emulated {
-                text.push_str(" · emulated, accel=tcg");
+                text.push_str(" emulated (tcg)");
             }
             let end = axis
                 .map(r.p50)
@@ -219,7 +219,7 @@ pub fn chart(run: &Run) -> Result<Option<Chart>, ChartError> {
                     + Text::new(
                         text,
                         (6, 0),
-                        TextStyle::from((FONT, 13).into_font())
+                        TextStyle::from((FONT, 15).into_font())
                             .pos(Pos::new(HPos::Left, VPos::Center)),
                     ),
             ))?;
@@ -228,14 +228,14 @@ pub fn chart(run: &Run) -> Result<Option<Chart>, ChartError> {
                     + Text::new(
                         r.name.clone(),
                         (-8, 0),
-                        TextStyle::from((FONT, 13).into_font())
+                        TextStyle::from((FONT, 15).into_font())
                             .pos(Pos::new(HPos::Right, VPos::Center)),
                     ),
             ))?;
         }
         let lx = (WIDTH - LEGEND_W) as i32 + 12;
         for (i, (name, c)) in legend.iter().enumerate() {
-            let ly = 20 + 20 * i as i32;
+            let ly = 20 + 22 * i as i32;
             root.draw(&Rectangle::new(
                 [(lx, ly - 6), (lx + 14, ly + 6)],
                 c.filled(),
@@ -247,7 +247,7 @@ pub fn chart(run: &Run) -> Result<Option<Chart>, ChartError> {
             root.draw(&Text::new(
                 name.clone(),
                 (lx + 20, ly),
-                TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+                TextStyle::from((FONT, 15).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
             ))?;
         }
         Ok(())
@@ -317,7 +317,7 @@ mod tests {
             ]
         );
         let c = chart(&run).expect("drawn").expect("a ladder");
-        assert!(c.svg.contains("emulated, accel=tcg"));
+        assert!(c.svg.contains("emulated (tcg)"));
         assert!(c.svg.contains("virtual machine") && c.svg.contains("plain process"));
         assert!(!c.svg.contains("harness"));
     }

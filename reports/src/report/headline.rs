@@ -58,8 +58,10 @@ pub struct VerdictRow {
     pub ratio_text: String,
     /// "×110–140", the bootstrap 95% CI of the ratio.
     pub ci_text: String,
-    /// The pair compared: "crun (fastest container, 20.48 ms) vs qemu/microvm [tcg] (fastest VM, 2.60 s)".
+    /// The pair compared: "crun 20.48 ms vs qemu/microvm [tcg] 2.60 s".
     pub pair: String,
+    /// How the pair was picked: "fastest container vs fastest VM".
+    pub best_of: String,
     /// The subjects the best ones were picked from: "containers runc, crun; VMs qemu/microvm [tcg]".
     pub from: String,
     pub emulated: bool,
@@ -214,6 +216,7 @@ fn verdict_row(cat: select::Catalog<'_>, ms: &[&Measurement], aspect: Aspect) ->
         Aspect::Memory => ("memory", "footprint p50", "leanest"),
         Aspect::Throughput => ("performance", "ops/s p50, no CPU quota", "fastest"),
     };
+    let best_of = format!("{adjective} container vs {adjective} VM");
     let names = |v: &[&Measurement]| {
         v.iter()
             .map(|m| select::series_name(m))
@@ -227,6 +230,7 @@ fn verdict_row(cat: select::Catalog<'_>, ms: &[&Measurement], aspect: Aspect) ->
         ratio_text: "—".into(),
         ci_text: String::new(),
         pair: String::new(),
+        best_of,
         from: String::new(),
         emulated: false,
         missing: String::new(),
@@ -254,7 +258,7 @@ fn verdict_row(cat: select::Catalog<'_>, ms: &[&Measurement], aspect: Aspect) ->
         format!("×{}", trim_x(&r.ci_text))
     };
     out.pair = format!(
-        "{} ({adjective} container, {}) vs {} ({adjective} VM, {})",
+        "{} {} vs {} {}",
         r.lighter, r.lighter_value, r.heavier, r.heavier_value
     );
     out.from = format!("containers {}; VMs {}", names(&ctrs), names(&vms));
@@ -582,12 +586,8 @@ mod tests {
         let s = &v.rows[0];
         assert!(s.measured);
         assert_eq!(s.ratio_text, "×190");
-        assert!(s.pair.starts_with("crun (fastest container"), "{}", s.pair);
-        assert!(
-            s.pair.contains("qemu/microvm [tcg] (fastest VM"),
-            "{}",
-            s.pair
-        );
+        assert_eq!(s.pair, "crun 20.4 ms vs qemu/microvm [tcg] 3.88 s");
+        assert_eq!(s.best_of, "fastest container vs fastest VM");
         assert_eq!(s.from, "containers runc, crun; VMs qemu/microvm [tcg]");
         assert!(s.emulated && v.emulation_caveat.is_some());
         assert!(!v.rows[1].measured && v.rows[1].missing.contains("no container"));
