@@ -4,7 +4,7 @@
 //! runc), the engines (podman, docker), sandboxed containers, VMs — and coloured by
 //! class. It is the first figure of the report: the whole answer in one picture.
 //!
-//! A VM row run under QEMU's software emulator (`accel=tcg`) is drawn in a pale fill and
+//! A VM row run under QEMU's software emulator (`accel=tcg`) is drawn pale and hatched and
 //! says "emulated (tcg)" beside its value (the legend: "VM, accel=tcg"): its startup is not that of a KVM VM.
 //! The five class colours have distinct grey levels (51 to 213 of 255) and every bar has
 //! a dark outline, so the figure survives a greyscale print.
@@ -69,6 +69,22 @@ impl Kind {
 fn pale(c: RGBColor) -> RGBColor {
     let mix = |v: u8| (255.0 - (255.0 - f64::from(v)) * 0.3).round() as u8;
     RGBColor(mix(c.0), mix(c.1), mix(c.2))
+}
+
+/// Diagonal strokes, 7 px apart, filling the pixel rectangle with corners `a` and `b`:
+/// the texture of an emulated VM, which tells it apart in greyscale too.
+fn hatch(a: (i32, i32), b: (i32, i32)) -> Vec<Vec<(i32, i32)>> {
+    let (x0, x1) = (a.0.min(b.0), a.0.max(b.0));
+    let (y0, y1) = (a.1.min(b.1), a.1.max(b.1));
+    let h = y1 - y0;
+    // A stroke starts at (s, y1) and rises to (s + h, y0); clip it to [x0, x1].
+    (x0 - h..x1)
+        .step_by(7)
+        .filter_map(|s| {
+            let (from, to) = (s.max(x0), (s + h).min(x1));
+            (from < to).then(|| vec![(from, y1 - (from - s)), (to, y1 - (to - s))])
+        })
+        .collect()
 }
 
 /// The rung of a subject: the order of the ladder, least isolation first.
@@ -148,12 +164,13 @@ pub fn chart(run: &Run) -> Result<Option<Chart>, ChartError> {
     let mut kinds: Vec<Kind> = rows.iter().map(|r| r.kind).collect();
     kinds.sort();
     kinds.dedup();
-    let mut legend: Vec<(String, RGBColor)> = kinds
+    // (name, fill, hatched)
+    let mut legend: Vec<(String, RGBColor, bool)> = kinds
         .iter()
-        .map(|k| (k.name().to_string(), k.color()))
+        .map(|k| (k.name().to_string(), k.color(), false))
         .collect();
     if rows.iter().any(|r| r.emulated) {
-        legend.push(("VM, accel=tcg".into(), pale(Kind::Vm.color())));
+        legend.push(("VM, accel=tcg".into(), pale(Kind::Vm.color()), true));
     }
     let height = (70 + ROW_H * n as u32).max(60 + 22 * legend.len() as u32);
     let longest = rows
@@ -189,10 +206,17 @@ pub fn chart(run: &Run) -> Result<Option<Chart>, ChartError> {
             };
             let (y0, y1) = (top(i) - 0.82, top(i) - 0.18);
             let corners = [(x.start, y0), (axis.map(r.p50), y1)];
-            ch.draw_series([
-                Rectangle::new(corners, fill.filled()),
-                Rectangle::new(corners, RGBColor(29, 35, 48).stroke_width(1)),
-            ])?;
+            ch.draw_series(std::iter::once(Rectangle::new(corners, fill.filled())))?;
+            if r.emulated {
+                let (a, b) = (ch.backend_coord(&corners[0]), ch.backend_coord(&corners[1]));
+                for stroke in hatch(a, b) {
+                    root.draw(&PathElement::new(stroke, r.kind.color().stroke_width(2)))?;
+                }
+            }
+            ch.draw_series(std::iter::once(Rectangle::new(
+                corners,
+                RGBColor(29, 35, 48).stroke_width(1),
+            )))?;
             let (lo, hi) = (axis.map(r.ci.0), axis.map(r.ci.1));
             let y = mid(i);
             if lo.is_finite() && hi.is_finite() {
@@ -234,12 +258,17 @@ pub fn chart(run: &Run) -> Result<Option<Chart>, ChartError> {
             ))?;
         }
         let lx = (WIDTH - LEGEND_W) as i32 + 12;
-        for (i, (name, c)) in legend.iter().enumerate() {
+        for (i, (name, c, hatched)) in legend.iter().enumerate() {
             let ly = 20 + 22 * i as i32;
             root.draw(&Rectangle::new(
                 [(lx, ly - 6), (lx + 14, ly + 6)],
                 c.filled(),
             ))?;
+            if *hatched {
+                for stroke in hatch((lx, ly - 6), (lx + 14, ly + 6)) {
+                    root.draw(&PathElement::new(stroke, Kind::Vm.color().stroke_width(2)))?;
+                }
+            }
             root.draw(&Rectangle::new(
                 [(lx, ly - 6), (lx + 14, ly + 6)],
                 RGBColor(29, 35, 48).stroke_width(1),
