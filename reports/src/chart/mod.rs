@@ -21,6 +21,7 @@ mod concurrency;
 mod footprint;
 mod mounts;
 mod phases;
+mod stacked_log;
 mod startup;
 mod sweep;
 mod throttle;

@@ -90,9 +90,15 @@ fn the_handcrafted_run_fits_a_screen_and_keeps_every_problem() {
     let text = render_run(&run);
     // The same three-row verdict as the HTML report's first screen opens the summary.
     let head: Vec<&str> = text.lines().take(5).collect();
-    assert!(head[0].starts_with("containers vs VMs on this host"), "{text}");
+    assert!(
+        head[0].starts_with("containers vs VMs on this host"),
+        "{text}"
+    );
     for (line, aspect) in head[1..4].iter().zip(["startup", "memory", "performance"]) {
-        assert!(line.trim_start().starts_with(aspect) && line.contains('×'), "{line}");
+        assert!(
+            line.trim_start().starts_with(aspect) && line.contains('×'),
+            "{line}"
+        );
     }
     assert!(head[4].contains("QEMU TCG"), "the TCG caveat, once: {text}");
     assert_eq!(text.matches("TCG").count(), 1, "{text}");
