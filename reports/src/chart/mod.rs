@@ -11,9 +11,11 @@
 //! * `footprint`   — memory footprint (`*_rss`, `*_pss`).
 //!
 //! `ladder` (every subject's startup on one axis, ordered by isolation) is not in [`all`]:
-//! the report draws it on its first screen, beside the verdict.
+//! the report draws it on its first screen, beside the verdict. `forest` draws a
+//! comparison, not a run (the compare page).
 
 pub mod draw;
+pub mod forest;
 pub mod ladder;
 
 mod clone_cost;
