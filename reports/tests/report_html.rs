@@ -68,7 +68,8 @@ fn handcrafted_run_draws_every_chart_and_the_headline() {
     ] {
         assert!(html.contains(&format!("id=\"{id}\"")), "chart {id} missing");
     }
-    assert_eq!(count(&html, "<svg"), 10);
+    // Ten charts and the ladder.
+    assert_eq!(count(&html, "<svg"), 11);
     // Headline: container vs emulated VM, with its CI and the caveat next to it.
     assert!(html.contains("A runc container reached its first instruction"));
     assert!(html.contains("under software emulation (TCG)"));
@@ -93,6 +94,45 @@ fn handcrafted_run_draws_every_chart_and_the_headline() {
     ] {
         assert!(html.contains(k), "environment lacks {k}");
     }
+}
+
+#[test]
+fn the_page_opens_with_the_ladder_and_the_verdict_then_the_folded_pairs() {
+    let html = report::html(&[common::input("handcrafted-run.json")]).expect("render");
+    let at = |needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing"))
+    };
+    // Ladder and verdict come before the pairwise list, which comes before the charts.
+    assert!(at("id=\"run1-ladder\"") < at("id=\"run1-verdict\""));
+    assert!(at("id=\"run1-verdict\"") < at("<details class=\"pairs\""));
+    assert!(at("<details class=\"pairs\"") < at("id=\"run1-charts\""));
+    // Three verdict rows, each linking to its chart.
+    for (aspect, target) in [
+        ("startup", "run1-startup"),
+        ("memory", "run1-footprint"),
+        ("performance", "run1-throttle-share"),
+    ] {
+        assert!(
+            html.contains(&format!("<a href=\"#{target}\">{aspect}</a>")),
+            "verdict row {aspect} does not link to {target}"
+        );
+    }
+    assert!(html.contains("crun 20.5 ms vs qemu/microvm [tcg] 2.60 s"));
+    // The TCG caveat is said once on the first screen, and each pairwise caveat once per
+    // aspect rather than once per row.
+    assert_eq!(count(&html, "class=\"caveat-once\""), 1);
+    let pairs = &html[at("<details class=\"pairs\"")..at("id=\"run1-charts\"")];
+    let groups = count(pairs, "<h4>");
+    assert_eq!(groups, 3, "one group per aspect");
+    let tcg = count(pairs, "emulated: qemu/microvm [tcg] ran under QEMU TCG");
+    assert!(
+        (1..=groups).contains(&tcg),
+        "{tcg} copies of the TCG caveat"
+    );
+    // Every SVG says what it shows.
+    assert_eq!(count(&html, "<svg"), count(&html, "<title>") - 1);
+    assert_eq!(count(&html, "<svg"), count(&html, "<desc>"));
 }
 
 #[test]

@@ -51,7 +51,7 @@ fn summary_of_every_fixture_run_matches_its_snapshot() {
         let run = Run::load(&path).expect("fixture run file loads");
         common::snapshot(
             &format!("{}.summary.txt", stem(&path)),
-            &summary::render(&run.measurements),
+            &summary::render_run(&run),
         );
     }
 }

@@ -67,6 +67,28 @@ pub fn render(
     Ok(buf)
 }
 
+/// `svg` with a `<title>` and a `<desc>` as the first children of its root element (and
+/// `role="img"`), so a screen reader, a tooltip and a text search can say what it shows.
+/// The text is escaped here; plotters' own output is already escaped.
+pub fn titled(svg: &str, title: &str, desc: &str) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    match svg
+        .strip_prefix("<svg")
+        .and_then(|rest| rest.split_once('>'))
+    {
+        Some((attrs, body)) if !svg.contains("<title>") => format!(
+            "<svg role=\"img\"{attrs}><title>{}</title><desc>{}</desc>{body}",
+            esc(title),
+            esc(desc)
+        ),
+        _ => svg.to_string(),
+    }
+}
+
 /// A value axis: linear in a human unit (µs, MiB) or log10 of the raw value.
 #[derive(Debug, Clone)]
 pub struct Axis {

@@ -9,14 +9,21 @@
 //! * `mounts`      — clone(CLONE_NEWNS) against the size of the mount table;
 //! * `throttle`    — CPU share and p99 latency against the CPU quota;
 //! * `footprint`   — memory footprint (`*_rss`, `*_pss`).
+//!
+//! `ladder` (every subject's startup on one axis, ordered by isolation) is not in [`all`]:
+//! the report draws it on its first screen, beside the verdict. `forest` draws a
+//! comparison, not a run (the compare page).
 
 pub mod draw;
+pub mod forest;
+pub mod ladder;
 
 mod clone_cost;
 mod concurrency;
 mod footprint;
 mod mounts;
 mod phases;
+mod stacked_log;
 mod startup;
 mod sweep;
 mod throttle;
@@ -67,7 +74,10 @@ pub fn all(run: &Run) -> (Vec<Chart>, Vec<ChartError>) {
     let mut errors = Vec::new();
     for b in builders {
         match b(run) {
-            Ok(c) => charts.extend(c),
+            Ok(c) => charts.extend(c.into_iter().map(|mut c| {
+                c.svg = draw::titled(&c.svg, &c.title, &c.caption);
+                c
+            })),
             Err(e) => errors.push(e),
         }
     }
@@ -98,6 +108,12 @@ mod tests {
         assert!(e.is_empty(), "{e:?}");
         assert_eq!(c.len(), 1);
         assert!(c[0].svg.starts_with("<svg"));
+        assert!(
+            c[0].svg.contains("<title>Startup latency"),
+            "{}",
+            &c[0].svg[..200]
+        );
+        assert!(c[0].svg.contains("<desc>"));
         assert!(!c[0].svg.contains("<script>"), "label must be escaped");
         assert!(c[0].svg.contains("&lt;script&gt;"));
     }

@@ -8,12 +8,14 @@
 //! `poweroff`, `teardown`). `delete` (an OCI runtime's delete command) is timed inside
 //! `teardown` and is not stacked again.
 //!
-//! VMs get their own chart: on one linear axis a TCG boot of seconds leaves the phases
-//! of a container (milliseconds) invisible.
+//! Only subject/cases that record a launch phase are drawn: one whose only phase is
+//! `teardown` (docker, podman, `runc/run`) would be a lone teardown bar. The axis is
+//! logarithmic (`stacked_log`), so a sandbox's sub-millisecond phases show beside runc's
+//! tens of milliseconds, and VMs get their own chart.
 
 use std::collections::BTreeMap;
 
-use super::draw::{self, Bars};
+use super::stacked_log::{self, LogStacks};
 use super::{Chart, ChartError};
 use crate::model::{Measurement, Run, Status};
 use crate::report::select::{self, Class};
@@ -52,7 +54,9 @@ pub fn chart(run: &Run) -> Result<Vec<Chart>, ChartError> {
                           and the *_at offsets), stacked per subject in the order they happen. \
                           The phases after the ready marker (run, exit, poweroff, teardown; \
                           an OCI delete is inside teardown) come last, so a stack is longer \
-                          than the startup latency."
+                          than the startup latency. Log axis: each segment runs from the sum of \
+                          the phases before it to the sum after it; subjects that record no \
+                          launch phase (only a teardown) are left out."
                     .into(),
                 svg,
             });
@@ -76,6 +80,11 @@ fn stacked(id: &'static str, ms: &[&Measurement]) -> Result<Option<String>, Char
         }
         p50.insert((cat, m.metric.clone()), s.p50);
     }
+    // A subject/case with no phase before the ready marker would be a lone teardown bar.
+    cats.retain(|c| {
+        p50.keys()
+            .any(|(cat, ph)| cat == c && !AFTER_READY.contains(&ph.as_str()))
+    });
     if cats.is_empty() {
         return Ok(None);
     }
@@ -95,15 +104,13 @@ fn stacked(id: &'static str, ms: &[&Measurement]) -> Result<Option<String>, Char
             (ph.clone(), vals)
         })
         .collect();
-    let svg = draw::hbars(
+    let svg = stacked_log::draw(
         id,
-        &Bars {
+        &LogStacks {
             categories: cats,
-            stacks,
+            series: stacks,
             unit: "ns".into(),
-            value_desc: "median duration of each phase, stacked".into(),
-            annotate: true,
-            ..Bars::default()
+            value_desc: "time into the launch, median phases stacked".into(),
         },
     )?;
     Ok(Some(svg))
@@ -121,6 +128,24 @@ mod tests {
             Default::default(),
             vec![p50; 5],
         )
+    }
+
+    #[test]
+    fn a_lone_teardown_is_not_drawn() {
+        let run = Run::of_measurements(vec![
+            m("docker", "default", "teardown", 300e6),
+            m("runc", "run", "teardown", 40e6),
+            m("sandbox", "default", "create", 0.3e6),
+            m("runc", "default", "create", 46e6),
+        ]);
+        let charts = chart(&run).expect("charts");
+        assert_eq!(charts.len(), 1);
+        let svg = &charts[0].svg;
+        assert!(
+            svg.contains(">\nsandbox\n<") && svg.contains(">\nrunc\n<"),
+            "{svg}"
+        );
+        assert!(!svg.contains("docker") && !svg.contains("runc/run"));
     }
 
     #[test]

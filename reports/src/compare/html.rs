@@ -27,7 +27,8 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:3px 6px}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}\
 tr.regressed td{background:#fde2e2}tr.improved td{background:#e2f5e2}\
-tr.changed td{background:#fff4d6}.muted{color:#888}";
+tr.changed td{background:#fff4d6}.muted{color:#888}\
+figure{margin:1em 0}figure svg{max-width:100%;height:auto}";
 
 pub fn render(c: &Comparison) -> String {
     let mut out = String::new();
@@ -74,6 +75,16 @@ pub fn render(c: &Comparison) -> String {
             out.push_str("</tr>\n");
         }
         out.push_str("</table>\n");
+    }
+    match crate::chart::forest::chart(c) {
+        // plotters escapes the text it draws; the title and desc are escaped by `titled`.
+        Ok(Some(svg)) => {
+            let _ = writeln!(out, "<h2>Changes</h2>\n<figure>{svg}</figure>");
+        }
+        Ok(None) => {}
+        Err(e) => {
+            let _ = writeln!(out, "<p class=\"muted\">{}</p>", escape(&e.to_string()));
+        }
     }
     let _ = writeln!(
         out,

@@ -43,7 +43,7 @@
 //! Runs from different CPU models or core counts are refused (`CompareError::Incomparable`)
 //! unless forced: such a difference would measure the hardware, not the change.
 
-mod format;
+pub(crate) mod format;
 mod host;
 pub mod html;
 pub mod markdown;

@@ -9,6 +9,10 @@
 //! * memory — the footprint metric of each subject (`total_pss` if recorded, otherwise its
 //!   largest `*_pss`, otherwise its largest `*_rss`);
 //! * throughput — `throttle` scenario, unthrottled case, metrics in ops/s.
+//!
+//! The [`Verdict`] is the three-row answer on top of all that: for each aspect, the best
+//! container against the best VM of the run (the same ratio and interval as a row of the
+//! table), so a reader gets "containers vs VMs on this host" before any detail.
 
 use serde::Serialize;
 
@@ -28,6 +32,41 @@ pub struct Headline {
     pub rows: Vec<HeadlineRow>,
     /// What could not be compared and why (missing classes, skipped subjects).
     pub notes: Vec<String>,
+    /// Containers vs VMs in three rows: startup, memory, performance.
+    pub verdict: Verdict,
+}
+
+/// Containers vs VMs on this host, one row per aspect, best of each class against best.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Verdict {
+    /// Always three: startup, memory, performance (a row says when it was not measured).
+    pub rows: Vec<VerdictRow>,
+    /// Said once when any VM in the verdict ran under QEMU TCG.
+    pub emulation_caveat: Option<String>,
+}
+
+/// One aspect of the verdict.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct VerdictRow {
+    /// "startup", "memory", "performance".
+    pub aspect: String,
+    /// "ready p50", "memory p50", "ops/s p50, no CPU quota".
+    pub metric: String,
+    /// Whether a container and a VM were both measured (otherwise `missing` says why).
+    pub measured: bool,
+    /// "×127": how many times lighter the container is (ratio of medians).
+    pub ratio_text: String,
+    /// "×110–140", the bootstrap 95% CI of the ratio.
+    pub ci_text: String,
+    /// The pair compared: "crun 20.48 ms vs qemu/microvm [tcg] 2.60 s".
+    pub pair: String,
+    /// How the pair was picked: "fastest container vs fastest VM".
+    pub best_of: String,
+    /// The subjects the best ones were picked from: "containers runc, crun; VMs qemu/microvm [tcg]".
+    pub from: String,
+    pub emulated: bool,
+    /// Why the row has no number.
+    pub missing: String,
 }
 
 /// One comparison: `ratio` = median(heavier) / median(lighter) for time and memory,
@@ -116,7 +155,115 @@ pub fn headline(run: &Run) -> Headline {
                 .into(),
         );
     }
-    Headline { rows, notes }
+    let verdict = Verdict::of(cat, [&startup, &memory, &throughput]);
+    Headline {
+        rows,
+        notes,
+        verdict,
+    }
+}
+
+impl Verdict {
+    fn of(
+        cat: select::Catalog<'_>,
+        [startup, memory, throughput]: [&[&Measurement]; 3],
+    ) -> Verdict {
+        let rows: Vec<VerdictRow> = [
+            (Aspect::Startup, startup),
+            (Aspect::Memory, memory),
+            (Aspect::Throughput, throughput),
+        ]
+        .into_iter()
+        .map(|(aspect, ms)| verdict_row(cat, ms, aspect))
+        .collect();
+        let emulation_caveat = rows.iter().any(|r| r.emulated).then(|| {
+            "The VMs here ran under QEMU's software CPU emulator (accel=tcg) because KVM was \
+             not usable on this host: a VM with hardware virtualization starts and runs much \
+             faster, so these ratios overstate the gap."
+                .to_string()
+        });
+        Verdict {
+            rows,
+            emulation_caveat,
+        }
+    }
+}
+
+/// The best container against the best VM in `ms` (lowest median for time and memory,
+/// highest for throughput), as a headline [`row`].
+fn verdict_row(cat: select::Catalog<'_>, ms: &[&Measurement], aspect: Aspect) -> VerdictRow {
+    let of = |c: Class| -> Vec<&Measurement> {
+        lightest_per_subject(
+            ms.iter()
+                .copied()
+                .filter(|m| cat.class(&m.subject) == c)
+                .collect(),
+        )
+    };
+    let (ctrs, vms) = (of(Class::Container), of(Class::Vm));
+    fn best<'m>(v: &[&'m Measurement], highest: bool) -> Option<&'m Measurement> {
+        let p50 = |m: &&Measurement| m.summary.map_or(f64::NAN, |s| s.p50);
+        let it = v.iter().copied();
+        if highest {
+            it.max_by(|a, b| p50(a).total_cmp(&p50(b)))
+        } else {
+            it.min_by(|a, b| p50(a).total_cmp(&p50(b)))
+        }
+    }
+    let highest = aspect == Aspect::Throughput;
+    let (aspect_name, metric, adjective) = match aspect {
+        Aspect::Startup => ("startup", "ready p50", "fastest"),
+        Aspect::Memory => ("memory", "footprint p50", "leanest"),
+        Aspect::Throughput => ("performance", "ops/s p50, no CPU quota", "fastest"),
+    };
+    let best_of = format!("{adjective} container vs {adjective} VM");
+    let names = |v: &[&Measurement]| {
+        v.iter()
+            .map(|m| select::series_name(m))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = VerdictRow {
+        aspect: aspect_name.into(),
+        metric: metric.into(),
+        measured: false,
+        ratio_text: "—".into(),
+        ci_text: String::new(),
+        pair: String::new(),
+        best_of,
+        from: String::new(),
+        emulated: false,
+        missing: String::new(),
+    };
+    let (Some(c), Some(v)) = (best(&ctrs, highest), best(&vms, highest)) else {
+        out.missing = match (ctrs.is_empty(), vms.is_empty()) {
+            (true, true) => "not measured: no container and no VM in this run".into(),
+            (true, false) => "not measured: no container in this run".into(),
+            _ => "not measured: no VM in this run".into(),
+        };
+        return out;
+    };
+    let Some(r) = row(cat, c, v, aspect) else {
+        out.missing = "no usable ratio: a median was zero or missing".into();
+        return out;
+    };
+    out.measured = true;
+    if aspect == Aspect::Memory {
+        out.metric = r.metric.clone();
+    }
+    out.ratio_text = format!("×{}", trim_x(&r.ratio_text));
+    out.ci_text = if r.ci_text == "–" {
+        "no interval".into()
+    } else {
+        format!("×{}", trim_x(&r.ci_text))
+    };
+    out.pair = format!(
+        "{} {} vs {} {}",
+        r.lighter, r.lighter_value, r.heavier, r.heavier_value
+    );
+    out.from = format!("containers {}; VMs {}", names(&ctrs), names(&vms));
+    out.emulated = r.emulated;
+    out
 }
 
 fn status_word(s: Status) -> &'static str {
@@ -460,6 +607,28 @@ mod tests {
         );
         // gVisor is not counted as a container: no process-vs-runsc row.
         assert!(!pairs.contains(&("process", "runsc/run")), "{pairs:?}");
+    }
+
+    #[test]
+    fn verdict_is_the_best_container_against_the_best_vm_with_one_caveat() {
+        let run = run_with(vec![
+            m("process", "default", 1e6, None),
+            m("runc", "default", 1e8, None),
+            m("crun", "default", 2e7, None),
+            m("qemu", "microvm", 3.8e9, Some("tcg")),
+            m("qemu", "pc", 7.6e9, Some("tcg")),
+        ]);
+        let v = headline(&run).verdict;
+        let aspects: Vec<&str> = v.rows.iter().map(|r| r.aspect.as_str()).collect();
+        assert_eq!(aspects, ["startup", "memory", "performance"]);
+        let s = &v.rows[0];
+        assert!(s.measured);
+        assert_eq!(s.ratio_text, "×190");
+        assert_eq!(s.pair, "crun 20.4 ms vs qemu/microvm [tcg] 3.88 s");
+        assert_eq!(s.best_of, "fastest container vs fastest VM");
+        assert_eq!(s.from, "containers runc, crun; VMs qemu/microvm [tcg]");
+        assert!(s.emulated && v.emulation_caveat.is_some());
+        assert!(!v.rows[1].measured && v.rows[1].missing.contains("no container"));
     }
 
     #[test]

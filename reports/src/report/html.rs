@@ -3,11 +3,15 @@
 //! template's default formatter; the only unescaped ones are the stylesheet (a constant)
 //! and the charts' SVG, whose text plotters escapes itself. A Content-Security-Policy of
 //! `default-src 'none'` makes the browser refuse any fetch, so the file stands alone.
+//!
+//! A run's section opens with the answer (the ladder figure beside the three-row verdict,
+//! each row linking to the chart it summarises), then the pairwise ratios folded in a
+//! `<details>` with each caveat said once per aspect, then the charts and tables.
 
 use serde::Serialize;
 use tinytemplate::TinyTemplate;
 
-use super::headline::{headline, Headline};
+use super::headline::{headline, Headline, HeadlineRow, VerdictRow};
 use super::tables::{self, KeyValue, ProblemRow, SummaryRow};
 use super::{Input, ReportError};
 use crate::chart::{self, Chart};
@@ -34,6 +38,10 @@ struct RunSection<'a> {
     tool: String,
     interrupted: bool,
     headline: Headline,
+    ladder: Option<Chart>,
+    verdict: Vec<VerdictLine>,
+    pair_count: usize,
+    pairs: Vec<PairGroup>,
     charts: Vec<Chart>,
     chart_errors: Vec<String>,
     problems: Vec<ProblemRow>,
@@ -43,11 +51,86 @@ struct RunSection<'a> {
     notes: Vec<KeyValue>,
 }
 
+/// A verdict row and where on the page its details are.
+#[derive(Debug, Serialize)]
+struct VerdictLine {
+    row: VerdictRow,
+    href: String,
+}
+
+/// The pairwise ratios of one aspect, with the caveats of its rows said once.
+#[derive(Debug, Serialize)]
+struct PairGroup {
+    aspect: String,
+    rows: Vec<HeadlineRow>,
+    caveats: Vec<String>,
+}
+
+/// Rows grouped by aspect in their order; each distinct caveat once per group.
+fn pair_groups(rows: &[HeadlineRow]) -> Vec<PairGroup> {
+    let mut groups: Vec<PairGroup> = Vec::new();
+    for r in rows {
+        let group = match groups.iter().position(|g| g.aspect == r.aspect) {
+            Some(i) => &mut groups[i],
+            None => {
+                groups.push(PairGroup {
+                    aspect: r.aspect.clone(),
+                    rows: Vec::new(),
+                    caveats: Vec::new(),
+                });
+                let last = groups.len() - 1;
+                &mut groups[last]
+            }
+        };
+        for c in &r.caveats {
+            if !group.caveats.contains(c) {
+                group.caveats.push(c.clone());
+            }
+        }
+        group.rows.push(r.clone());
+    }
+    groups
+}
+
+/// The anchor a verdict row links to: the chart of its aspect if it was drawn, else the
+/// table of every measurement.
+fn verdict_href(anchor: &str, aspect: &str, charts: &[Chart]) -> String {
+    let chart_id = match aspect {
+        "startup" => "startup",
+        "memory" => "footprint",
+        _ => "throttle-share",
+    };
+    if charts.iter().any(|c| c.id == chart_id) {
+        format!("#{anchor}-{chart_id}")
+    } else {
+        format!("#{anchor}-summary")
+    }
+}
+
 fn section<'a>(i: usize, input: &'a Input) -> RunSection<'a> {
     let run = &input.run;
-    let (charts, errors) = chart::all(run);
+    let (charts, mut errors) = chart::all(run);
+    let ladder = chart::ladder::chart(run).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let anchor = format!("run{}", i + 1);
+    let headline = headline(run);
+    let verdict = headline
+        .verdict
+        .rows
+        .iter()
+        .map(|row| VerdictLine {
+            href: verdict_href(&anchor, &row.aspect, &charts),
+            row: row.clone(),
+        })
+        .collect();
     RunSection {
-        anchor: format!("run{}", i + 1),
+        ladder,
+        verdict,
+        pair_count: headline.rows.len(),
+        pairs: pair_groups(&headline.rows),
+        anchor,
         name: &input.name,
         host_line: format!(
             "{} · Linux {} · {} × {}",
@@ -57,7 +140,7 @@ fn section<'a>(i: usize, input: &'a Input) -> RunSection<'a> {
         finished_at: run.finished_at.as_deref().unwrap_or("—"),
         tool: format!("{} {}", run.tool.name, run.tool.version),
         interrupted: run.interrupted,
-        headline: headline(run),
+        headline,
         charts,
         chart_errors: errors.iter().map(|e| e.to_string()).collect(),
         problems: tables::problem_rows(run),

@@ -129,7 +129,7 @@ pub fn report_cmd(a: ReportArgs) -> anyhow::Result<i32> {
             text.push_str(&if a.table {
                 table::render(ms, table::FULL_TABLE_METRICS)
             } else {
-                summary::render(ms)
+                summary::render_run(&input.run)
             });
         }
         let mut so = std::io::stdout().lock();

@@ -133,7 +133,7 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     if a.full_table {
         print!("{}", table::render(ms, table::FULL_TABLE_METRICS));
     } else {
-        print!("{}", summary::render(ms));
+        print!("{}", summary::render_run(&result.run));
         if result.write_error.is_none() {
             println!(
                 "\nfull table: isobench report {} --table (or run with --full-table)",

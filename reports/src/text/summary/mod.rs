@@ -1,15 +1,17 @@
-//! The headline summary printed at the end of `isobench run`: one short section per
-//! scenario that ran — startup (ready p50, CI, p99, ratio to a plain process, footprint),
-//! clone (per flag, the concurrency and mount-table sweeps on one line each), throttle (per
-//! subject and quota) — and every skip or failure, one line per distinct reason.
+//! The headline summary printed at the end of `isobench run`: the verdict (containers vs
+//! VMs on startup, memory and performance, as on the HTML report's first screen), then
+//! one short section per scenario that ran — startup (ready p50, CI, p99, ratio to a
+//! plain process, footprint), clone (per flag, the concurrency and mount-table sweeps on
+//! one line each), throttle (per subject and quota) — and every skip or failure, one line
+//! per distinct reason.
 //!
 //! The full per-measurement table (`table.rs`) is what a person digs into; this is what they
-//! read. It is a pure function of the measurements so it is tested without running anything.
+//! read. It is a pure function of the run so it is tested without running anything.
 //! Values are formatted with `table::human`, the same as the full table.
 //!
 //! Here: `render` and the helpers the sections share (the aligned `grid`, `factor`,
 //! `ci_of`, `row_names`, ...) and the plain layout of a scenario without its own; one file
-//! per section (`startup`, `clone`, `throttle` with the OOM case, `problems`).
+//! per section (`verdict`, `startup`, `clone`, `throttle` with the OOM case, `problems`).
 
 mod clone;
 mod problems;
@@ -17,14 +19,28 @@ mod startup;
 #[cfg(test)]
 mod tests;
 mod throttle;
+mod verdict;
 
-use crate::model::{Measurement, Status, Summary};
+use crate::model::{Measurement, Run, Status, Summary};
 use crate::report::select::{self, Class};
 use crate::terminal::printable;
 use crate::text::table::human;
 
 /// Shown where a value does not exist (no process baseline, no footprint of that kind).
 const NONE: &str = "—";
+
+/// The summary of `run`: its verdict, then [`render`] of its measurements.
+pub fn render_run(run: &Run) -> String {
+    let rest = render(&run.measurements);
+    if rest.is_empty() {
+        return rest;
+    }
+    format!(
+        "{}
+{rest}",
+        verdict::section(run)
+    )
+}
 
 /// The summary of `ms`, one section per scenario in the order they first appear, then the
 /// skipped and failed measurements. Empty when there is nothing to say.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::render;
+use super::{render, render_run};
 use crate::model::{Measurement, MeasurementKey, Run, Status};
 use crate::text::table::{self, human};
 
@@ -87,7 +87,21 @@ fn odd_input_does_not_panic() {
 #[test]
 fn the_handcrafted_run_fits_a_screen_and_keeps_every_problem() {
     let run = load("handcrafted-run.json");
-    let text = render(&run.measurements);
+    let text = render_run(&run);
+    // The same three-row verdict as the HTML report's first screen opens the summary.
+    let head: Vec<&str> = text.lines().take(5).collect();
+    assert!(
+        head[0].starts_with("containers vs VMs on this host"),
+        "{text}"
+    );
+    for (line, aspect) in head[1..4].iter().zip(["startup", "memory", "performance"]) {
+        assert!(
+            line.trim_start().starts_with(aspect) && line.contains('×'),
+            "{line}"
+        );
+    }
+    assert!(head[4].contains("QEMU TCG"), "the TCG caveat, once: {text}");
+    assert_eq!(text.matches("TCG").count(), 1, "{text}");
     let lines = text.lines().count();
     assert!((20..=70).contains(&lines), "{lines} lines:\n{text}");
     for m in run.measurements.iter().filter(|m| m.status != Status::Ok) {
@@ -107,7 +121,7 @@ fn the_handcrafted_run_fits_a_screen_and_keeps_every_problem() {
 #[test]
 fn the_real_sample_run_is_a_fraction_of_the_full_table() {
     let run = load("sample-run.json");
-    let text = render(&run.measurements);
+    let text = render_run(&run);
     let full = table::render(&run.measurements, table::FULL_TABLE_METRICS);
     let (short, long) = (text.lines().count(), full.lines().count());
     assert!(
