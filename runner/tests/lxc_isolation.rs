@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use isobench::probe::{parse_output, ProbeMode};
+use isobench::probe::ProbeMode;
 use isobench::subject::{SubjectError, SubjectKind};
 
 mod common;
@@ -24,16 +24,7 @@ fn lxc_payload_is_isolated() {
     let (sample, output) =
         isobench::scenario::startup::measure_once(s.as_mut(), &env, "default", &ProbeMode::Info)
             .unwrap_or_else(|e| panic!("lxc: {e}"));
-    let info = parse_output(&output);
-    eprintln!("lxc: the payload saw {info:?}");
-    assert_eq!(info.get("pid").map(String::as_str), Some("1"), "{output}");
-    assert_eq!(info.get("pids").map(String::as_str), Some("1"), "{output}");
-    assert_eq!(
-        info.get("hostname").map(String::as_str),
-        Some("isobench"),
-        "{output}"
-    );
-    assert_eq!(info.get("net").map(String::as_str), Some("lo"), "{output}");
+    common::assert_isolated_payload("lxc", &output);
     for p in ["config", "ready", "total"] {
         assert!(sample.get(p).is_some(), "no {p} in {sample:?}");
     }

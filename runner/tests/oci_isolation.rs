@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use isobench::probe::{parse_output, ProbeMode};
+use isobench::probe::ProbeMode;
 use isobench::subject::SubjectKind;
 
 mod common;
@@ -34,20 +34,7 @@ fn check_isolation(kind: SubjectKind) {
         let (_, output) =
             isobench::scenario::startup::measure_once(s.as_mut(), &env, &case, &ProbeMode::Info)
                 .unwrap_or_else(|e| panic!("{kind} {case}: {e}"));
-        let info = parse_output(&output);
-        eprintln!("{kind} {case}: the payload saw {info:?}");
-        assert_eq!(info.get("pid").map(String::as_str), Some("1"), "{output}");
-        assert_eq!(
-            info.get("pids").map(String::as_str),
-            Some("1"),
-            "{kind} {case}: only itself in /proc: {output}"
-        );
-        assert_eq!(
-            info.get("hostname").map(String::as_str),
-            Some("isobench"),
-            "{output}"
-        );
-        assert_eq!(info.get("net").map(String::as_str), Some("lo"), "{output}");
+        common::assert_isolated_payload(&format!("{kind} {case}"), &output);
         assert!(output.contains("ISOBENCH-DONE status=0"), "{output}");
     }
     s.finish(&env).expect("finish");

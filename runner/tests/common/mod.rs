@@ -168,3 +168,35 @@ pub fn wait_run(child: &mut Child, limit: Duration) -> (ExitStatus, String) {
     }
     (status, stderr)
 }
+
+/// What every container subject's payload must see (the isolation checks of
+/// `oci_isolation`, `nspawn_isolation` and `lxc_isolation`): it is PID 1, alone in its
+/// /proc, named `isobench`, with only `lo`. Returns what it reported.
+pub fn assert_isolated_payload(
+    who: &str,
+    output: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let info = isobench::probe::parse_output(output);
+    eprintln!("{who}: the payload saw {info:?}");
+    assert_eq!(
+        info.get("pid").map(String::as_str),
+        Some("1"),
+        "{who}: {output}"
+    );
+    assert_eq!(
+        info.get("pids").map(String::as_str),
+        Some("1"),
+        "{who}: only itself in /proc: {output}"
+    );
+    assert_eq!(
+        info.get("hostname").map(String::as_str),
+        Some("isobench"),
+        "{who}: {output}"
+    );
+    assert_eq!(
+        info.get("net").map(String::as_str),
+        Some("lo"),
+        "{who}: {output}"
+    );
+    info
+}
