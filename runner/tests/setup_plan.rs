@@ -49,6 +49,10 @@ const FULL: &[&str] = &[
     "chromium",
     "hyperfine",
     "zstd",
+    "e2fsprogs",
+    "fio",
+    "iperf3",
+    "sysbench",
 ];
 const CI: &[&str] = &["shellcheck", "python3-venv"];
 
