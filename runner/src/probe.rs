@@ -129,6 +129,24 @@ impl ProbeMode {
         }
     }
 
+    /// [`args`](Self::args) with every `--flag value` pair joined as `--flag=value`, which
+    /// the probe reads the same: a VM's kernel hands /init at most 32 arguments
+    /// (`MAX_INIT_ARGS`) and panics beyond ("Too many boot init vars").
+    pub fn joined_args(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut it = self.args().into_iter().peekable();
+        while let Some(a) = it.next() {
+            match it.peek() {
+                Some(v) if a.starts_with("--") && !v.starts_with("--") && !a.contains('=') => {
+                    out.push(format!("{a}={v}"));
+                    it.next();
+                }
+                _ => out.push(a),
+            }
+        }
+        out
+    }
+
     /// Whether the probe prints result lines the harness reads (stdout is captured).
     pub fn prints_results(&self) -> bool {
         !matches!(self, ProbeMode::Ready | ProbeMode::Hang)
@@ -160,6 +178,11 @@ mod tests {
             ProbeMode::Workload(w.clone()).args().join(" "),
             "workload --workloads syscall,fileio --dir /isobench-wl --syscall-iters 1000 --file-mib 8"
         );
+        assert_eq!(
+            ProbeMode::Workload(w.clone()).joined_args().join(" "),
+            "workload --workloads=syscall,fileio --dir=/isobench-wl --syscall-iters=1000 --file-mib=8"
+        );
+        assert_eq!(ProbeMode::Ready.joined_args(), ["ready"]);
         w.disk = Some(("/dev/vda".into(), "/lib/modules-isobench".into()));
         w.dir = Some("/mnt/wl".into());
         assert!(ProbeMode::Workload(w)

@@ -243,6 +243,7 @@ impl Subject for Qemu {
         let mut budget = Duration::ZERO;
         if let ProbeMode::Workload(w) = mode {
             budget = w.budget;
+            cfg.probe_args = mode.joined_args();
             let (c, d) = self.workload_boot(env, cfg, w)?;
             cfg = c;
             disk = d;
@@ -392,7 +393,7 @@ impl Qemu {
             )),
             ..w.clone()
         };
-        cfg.probe_args = ProbeMode::Workload(args).args();
+        cfg.probe_args = ProbeMode::Workload(args).joined_args();
         Ok((cfg, Some(guard)))
     }
 }
