@@ -3,6 +3,12 @@
 //! ranges, and the checks that a size fits where it runs. The run file records the
 //! resolved sizes under `config.options` (`resolve` fills in the defaults first), so a
 //! reader knows the work behind every figure; every subject of a run does the same.
+//!
+//! The full defaults are the probe's calibrated ones (~0.2–1 s per workload natively,
+//! `fixtures/probe/src/modes/workload/mod.rs`). The `--quick` ones are 2–5 times smaller,
+//! so that a quick run of every default subject — gVisor on its ptrace platform and a
+//! VM under TCG included, where a syscall costs 10–70 times more — stays under 4 minutes
+//! on a 2-core host; the memory buffers stay well past the last-level cache.
 
 use clap::builder::RangedU64ValueParser;
 use serde::Serialize;
@@ -40,36 +46,37 @@ macro_rules! sizes {
 }
 
 sizes! {
-    /// syscall: getppid calls (default 250000 with --quick, else 1000000).
-    syscall_iters = "syscall-iters", 1..=1_000_000_000, quick 250_000, full 1_000_000;
-    /// syscall: openat+close pairs (default 50000 with --quick, else 200000).
-    open_iters = "open-iters", 1..=100_000_000, quick 50_000, full 200_000;
-    /// memory: MiB of EACH of the triad's 3 arrays (default 48: 144 MiB, well past a 32 MiB L3).
-    mem_mib = "mem-mib", 1..=65_536, quick 48, full 48;
+    /// syscall: getppid calls (default 100000 with --quick, else 1000000).
+    syscall_iters = "syscall-iters", 1..=1_000_000_000, quick 100_000, full 1_000_000;
+    /// syscall: openat+close pairs (default 20000 with --quick, else 200000).
+    open_iters = "open-iters", 1..=100_000_000, quick 20_000, full 200_000;
+    /// memory: MiB of EACH of the triad's 3 arrays (default 32 with --quick, else 48: 96 or 144
+    /// MiB in all, well past a 32 MiB L3).
+    mem_mib = "mem-mib", 1..=65_536, quick 32, full 48;
     /// memory: MiB the pointer chase spreads its cache lines over (default 32 with --quick, else 128).
     chase_mib = "chase-mib", 1..=65_536, quick 32, full 128;
-    /// memory: MiB mapped and touched once per 4 KiB page (default 64 with --quick, else 128).
-    fault_mib = "fault-mib", 1..=65_536, quick 64, full 128;
-    /// cpu: iterations of the latency-bound chain (default 50000000 with --quick, else 200000000).
-    cpu_iters = "cpu-iters", 1..=100_000_000_000, quick 50_000_000, full 200_000_000;
+    /// memory: MiB mapped and touched once per 4 KiB page (default 32 with --quick, else 128).
+    fault_mib = "fault-mib", 1..=65_536, quick 32, full 128;
+    /// cpu: iterations of the latency-bound chain (default 20000000 with --quick, else 200000000).
+    cpu_iters = "cpu-iters", 1..=100_000_000_000, quick 20_000_000, full 200_000_000;
     /// cpu: KiB of the L1-resident buffer hashed (default 16).
     hash_kib = "hash-kib", 1..=1024, quick 16, full 16;
-    /// cpu: passes of the hash over its buffer (default 50000 with --quick, else 200000).
-    hash_rounds = "hash-rounds", 1..=100_000_000, quick 50_000, full 200_000;
-    /// fileio: MiB written sequentially in 1 MiB blocks, then fsync (default 16 with --quick, else 64).
-    file_mib = "file-mib", 1..=65_536, quick 16, full 64;
-    /// fileio: 4 KiB write + fdatasync rounds (default 100 with --quick, else 400).
-    sync_count = "sync-count", 1..=1_000_000, quick 100, full 400;
-    /// fileio: files created and unlinked (default 2000 with --quick, else 5000).
-    files = "files", 1..=10_000_000, quick 2_000, full 5_000;
-    /// net: 1-byte request/response round trips on 127.0.0.1 (default 5000 with --quick, else 20000).
-    rr_count = "rr-count", 1..=100_000_000, quick 5_000, full 20_000;
-    /// net: MiB streamed over 127.0.0.1 (default 128 with --quick, else 512).
-    stream_mib = "stream-mib", 1..=1_048_576, quick 128, full 512;
-    /// sqlite: transactions of 10 inserts, synchronous=FULL (default 50 with --quick, else 200).
-    sqlite_tx = "sqlite-tx", 1..=10_000_000, quick 50, full 200;
-    /// sqlite: indexed point queries (default 20000 with --quick, else 100000).
-    sqlite_queries = "sqlite-queries", 1..=1_000_000_000, quick 20_000, full 100_000;
+    /// cpu: passes of the hash over its buffer (default 20000 with --quick, else 200000).
+    hash_rounds = "hash-rounds", 1..=100_000_000, quick 20_000, full 200_000;
+    /// fileio: MiB written sequentially in 1 MiB blocks, then fsync (default 8 with --quick, else 64).
+    file_mib = "file-mib", 1..=65_536, quick 8, full 64;
+    /// fileio: 4 KiB write + fdatasync rounds (default 50 with --quick, else 400).
+    sync_count = "sync-count", 1..=1_000_000, quick 50, full 400;
+    /// fileio: files created and unlinked (default 1000 with --quick, else 5000).
+    files = "files", 1..=10_000_000, quick 1_000, full 5_000;
+    /// net: 1-byte request/response round trips on 127.0.0.1 (default 2000 with --quick, else 20000).
+    rr_count = "rr-count", 1..=100_000_000, quick 2_000, full 20_000;
+    /// net: MiB streamed over 127.0.0.1 (default 64 with --quick, else 512).
+    stream_mib = "stream-mib", 1..=1_048_576, quick 64, full 512;
+    /// sqlite: transactions of 10 inserts, synchronous=FULL (default 20 with --quick, else 200).
+    sqlite_tx = "sqlite-tx", 1..=10_000_000, quick 20, full 200;
+    /// sqlite: indexed point queries (default 5000 with --quick, else 100000).
+    sqlite_queries = "sqlite-queries", 1..=1_000_000_000, quick 5_000, full 100_000;
 }
 
 /// The workload list and sizes.
