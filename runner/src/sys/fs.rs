@@ -179,7 +179,7 @@ pub fn free_bytes(path: &Path) -> io::Result<u64> {
     check(unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) }.into())?;
     // SAFETY: statvfs returned 0, so it initialised every field.
     let st = unsafe { st.assume_init() };
-    Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+    Ok(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 /// openat(2) of `name` in `dir` (`None`: relative to the working directory, or an

@@ -57,6 +57,9 @@ pub enum DiskError {
     BadModules { path: PathBuf, what: String },
 }
 
+/// Kernel modules in load order: file name and contents.
+pub type Modules = Vec<(String, Vec<u8>)>;
+
 /// The size of the image for `file_mib` of sequential writes: room for the file, the
 /// SQLite database and its journal, and ext4's own metadata and journal, twice over.
 pub fn image_mib(file_mib: u64) -> u64 {
@@ -104,7 +107,7 @@ impl Mode0600 for std::fs::OpenOptions {
 /// The guest's modules beside `kernel` (`modules/order` and the `.ko` files it lists, as
 /// `fixtures/setup-kernel.sh` writes them), in load order: `Ok(None)` when there is no
 /// such directory (a host /boot kernel, an older fixtures directory).
-pub fn modules(kernel: &Path) -> Result<Option<Vec<(String, Vec<u8>)>>, DiskError> {
+pub fn modules(kernel: &Path) -> Result<Option<Modules>, DiskError> {
     let Some(dir) = kernel.parent().map(|p| p.join("modules")) else {
         return Ok(None);
     };
