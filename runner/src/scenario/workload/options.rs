@@ -48,8 +48,8 @@ macro_rules! sizes {
 sizes! {
     /// syscall: getppid calls (default 100000 with --quick, else 1000000).
     syscall_iters = "syscall-iters", 1..=1_000_000_000, quick 100_000, full 1_000_000;
-    /// syscall: openat+close pairs (default 20000 with --quick, else 200000).
-    open_iters = "open-iters", 1..=100_000_000, quick 20_000, full 200_000;
+    /// syscall: openat+close pairs (default 20000 with --quick, else 50000).
+    open_iters = "open-iters", 1..=100_000_000, quick 20_000, full 50_000;
     /// memory: MiB of EACH of the triad's 3 arrays (default 32 with --quick, else 48: 96 or 144
     /// MiB in all, well past a 32 MiB L3).
     mem_mib = "mem-mib", 1..=65_536, quick 32, full 48;
@@ -65,18 +65,18 @@ sizes! {
     hash_rounds = "hash-rounds", 1..=100_000_000, quick 20_000, full 200_000;
     /// fileio: MiB written sequentially in 1 MiB blocks, then fsync (default 8 with --quick, else 64).
     file_mib = "file-mib", 1..=65_536, quick 8, full 64;
-    /// fileio: 4 KiB write + fdatasync rounds (default 50 with --quick, else 400).
-    sync_count = "sync-count", 1..=1_000_000, quick 50, full 400;
-    /// fileio: files created and unlinked (default 1000 with --quick, else 5000).
-    files = "files", 1..=10_000_000, quick 1_000, full 5_000;
-    /// net: 1-byte request/response round trips on 127.0.0.1 (default 2000 with --quick, else 20000).
-    rr_count = "rr-count", 1..=100_000_000, quick 2_000, full 20_000;
-    /// net: MiB streamed over 127.0.0.1 (default 64 with --quick, else 512).
-    stream_mib = "stream-mib", 1..=1_048_576, quick 64, full 512;
-    /// sqlite: transactions of 10 inserts, synchronous=FULL (default 20 with --quick, else 200).
-    sqlite_tx = "sqlite-tx", 1..=10_000_000, quick 20, full 200;
-    /// sqlite: indexed point queries (default 5000 with --quick, else 100000).
-    sqlite_queries = "sqlite-queries", 1..=1_000_000_000, quick 5_000, full 100_000;
+    /// fileio: 4 KiB write + fdatasync rounds (default 50 with --quick, else 200).
+    sync_count = "sync-count", 1..=1_000_000, quick 50, full 200;
+    /// fileio: files created and unlinked (default 1000 with --quick, else 1000).
+    files = "files", 1..=10_000_000, quick 1_000, full 1_000;
+    /// net: 1-byte request/response round trips on 127.0.0.1 (default 2000 with --quick, else 5000).
+    rr_count = "rr-count", 1..=100_000_000, quick 2_000, full 5_000;
+    /// net: MiB streamed over 127.0.0.1 (default 64 with --quick, else 256).
+    stream_mib = "stream-mib", 1..=1_048_576, quick 64, full 256;
+    /// sqlite: transactions of 10 inserts, synchronous=FULL (default 20 with --quick, else 30).
+    sqlite_tx = "sqlite-tx", 1..=10_000_000, quick 20, full 30;
+    /// sqlite: indexed point queries (default 5000 with --quick, else 30000).
+    sqlite_queries = "sqlite-queries", 1..=1_000_000_000, quick 5_000, full 30_000;
 }
 
 /// The workload list and sizes.
