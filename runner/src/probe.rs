@@ -63,6 +63,27 @@ pub enum ProbeMode {
     Work { window_ms: u64, unit_iters: u64 },
     /// Allocate and touch MiB.
     Alloc { mib: u64 },
+    /// The `workload` scenario's list of workloads, each run once, in order
+    /// (fixtures/probe `workload` mode; `/work/brief`'s protocol: `wl.W.METRIC=` lines).
+    Workload(WorkloadArgs),
+}
+
+/// What the probe's `workload` mode is told (every size explicit, so the work is the
+/// same in every subject whatever the probe's own defaults are).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadArgs {
+    /// Workload names (`syscall`, `memory`, ...), run in this order.
+    pub workloads: Vec<String>,
+    /// `--dir`: where fileio, sqlite and syscall's openat work, as the probe sees it;
+    /// `None`: the probe's default.
+    pub dir: Option<String>,
+    /// Size flags without their `--` (`mem-mib`, ...) and values.
+    pub sizes: Vec<(&'static str, u64)>,
+    /// `--disk DEV --modules DIR` (a VM's virtio-blk disk, mounted by the probe at `dir`).
+    pub disk: Option<(String, String)>,
+    /// How long the whole list may take once the probe is ready (the harness's deadline;
+    /// not passed to the probe).
+    pub budget: std::time::Duration,
 }
 
 impl ProbeMode {
@@ -83,7 +104,52 @@ impl ProbeMode {
                 unit_iters.to_string(),
             ],
             ProbeMode::Alloc { mib } => vec!["alloc".into(), "--mib".into(), mib.to_string()],
+            ProbeMode::Workload(w) => {
+                let mut v = vec![
+                    "workload".into(),
+                    "--workloads".into(),
+                    w.workloads.join(","),
+                ];
+                if let Some(d) = &w.dir {
+                    v.extend(["--dir".into(), d.clone()]);
+                }
+                for (flag, value) in &w.sizes {
+                    v.extend([format!("--{flag}"), value.to_string()]);
+                }
+                if let Some((disk, modules)) = &w.disk {
+                    v.extend([
+                        "--disk".into(),
+                        disk.clone(),
+                        "--modules".into(),
+                        modules.clone(),
+                    ]);
+                }
+                v
+            }
         }
+    }
+
+    /// [`args`](Self::args) with every `--flag value` pair joined as `--flag=value`, which
+    /// the probe reads the same: a VM's kernel hands /init at most 32 arguments
+    /// (`MAX_INIT_ARGS`) and panics beyond ("Too many boot init vars").
+    pub fn joined_args(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut it = self.args().into_iter().peekable();
+        while let Some(a) = it.next() {
+            match it.peek() {
+                Some(v) if a.starts_with("--") && !v.starts_with("--") && !a.contains('=') => {
+                    out.push(format!("{a}={v}"));
+                    it.next();
+                }
+                _ => out.push(a),
+            }
+        }
+        out
+    }
+
+    /// Whether the probe prints result lines the harness reads (stdout is captured).
+    pub fn prints_results(&self) -> bool {
+        !matches!(self, ProbeMode::Ready | ProbeMode::Hang)
     }
 }
 
@@ -93,4 +159,35 @@ pub fn parse_output(text: &str) -> std::collections::BTreeMap<String, String> {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workload_mode_is_the_protocol_command_line() {
+        let mut w = WorkloadArgs {
+            workloads: vec!["syscall".into(), "fileio".into()],
+            dir: Some("/isobench-wl".into()),
+            sizes: vec![("syscall-iters", 1000), ("file-mib", 8)],
+            disk: None,
+            budget: std::time::Duration::from_secs(5),
+        };
+        assert_eq!(
+            ProbeMode::Workload(w.clone()).args().join(" "),
+            "workload --workloads syscall,fileio --dir /isobench-wl --syscall-iters 1000 --file-mib 8"
+        );
+        assert_eq!(
+            ProbeMode::Workload(w.clone()).joined_args().join(" "),
+            "workload --workloads=syscall,fileio --dir=/isobench-wl --syscall-iters=1000 --file-mib=8"
+        );
+        assert_eq!(ProbeMode::Ready.joined_args(), ["ready"]);
+        w.disk = Some(("/dev/vda".into(), "/lib/modules-isobench".into()));
+        w.dir = Some("/mnt/wl".into());
+        assert!(ProbeMode::Workload(w)
+            .args()
+            .join(" ")
+            .ends_with("--dir /mnt/wl --syscall-iters 1000 --file-mib 8 --disk /dev/vda --modules /lib/modules-isobench"));
+    }
 }

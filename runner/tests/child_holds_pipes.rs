@@ -101,6 +101,7 @@ fn fake_qemu(dir: &Path, body: &str) -> BootConfig {
         debug_exit: true,
         probe_args: vec!["ready".into()],
         tsc_khz: None,
+        disk: None,
     }
 }
 

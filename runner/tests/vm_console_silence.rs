@@ -37,6 +37,7 @@ fn fake_config(dir: &Path, qemu: PathBuf) -> BootConfig {
         debug_exit: true,
         probe_args: vec!["ready".into()],
         tsc_khz: None,
+        disk: None,
     }
 }
 

@@ -100,6 +100,20 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     };
     a.options.throttle.validate()?;
     let mut options = a.options.clone();
+    if a.scenario.contains(&ScenarioKind::Workload) {
+        // Resolved (the run file records the sizes used) and checked before anything runs.
+        use crate::scenario::workload::options::Limits;
+        let resolved = options.workload.resolve(a.quick);
+        let base = a.workdir.clone().unwrap_or_else(|| {
+            std::env::var_os("ISOBENCH_WORKDIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/var/tmp"))
+        });
+        let qemu = subjects.contains(&SubjectKind::Qemu);
+        let file_mib = resolved.sizes.file_mib.unwrap_or(0);
+        resolved.check(&Limits::of_host(&base, qemu, file_mib))?;
+        options.workload = resolved;
+    }
     options.clone.pin_cpu = resolve_pin(&options.clone.pin)?;
     let cfg = RunConfig {
         // Once each: a scenario given twice would write every measurement twice.

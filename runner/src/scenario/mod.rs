@@ -5,10 +5,13 @@
 //!   unshare()/setns() per type.
 //! * `throttle` — throughput and tail latency under cgroup CPU quotas, and an allocation
 //!   under a memory limit (OOM kill).
+//! * `workload` — the same work (syscalls, memory, CPU, file I/O, loopback TCP, SQLite)
+//!   in every subject, and each subject's ratio to the plain process.
 
 pub mod clone;
 pub mod startup;
 pub mod throttle;
+pub mod workload;
 
 use std::time::Instant;
 
@@ -81,6 +84,8 @@ scenarios! {
     Clone = "clone" => clone,
     /// Throughput and tail latency under cgroup CPU quotas; an allocation past a memory limit.
     Throttle = "throttle" => throttle,
+    /// The same workloads (syscall, memory, cpu, fileio, net, sqlite) in every subject.
+    Workload = "workload" => workload,
 }
 
 impl std::fmt::Display for ScenarioKind {
@@ -112,6 +117,9 @@ pub struct ScenarioOptions {
     #[command(flatten)]
     #[serde(flatten)]
     pub throttle: throttle::options::ThrottleOptions,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub workload: workload::options::WorkloadOptions,
 }
 
 /// How a scenario ended.

@@ -67,6 +67,14 @@ impl Subject for Bwrap {
         Ok(())
     }
 
+    /// The generated rootfs directory, bind-mounted as the container's `/` (`--bind ROOTFS /`).
+    fn workload_storage(&self, _env: &Env) -> Option<super::WorkloadStorage> {
+        Some(super::WorkloadStorage::new(
+            super::WorkloadDir::InSubject(super::rootfs::WORKLOAD_DIR),
+            "bind",
+        ))
+    }
+
     fn describe(&self) -> Description {
         let version = self.version.clone().or_else(|| {
             crate::subprocess::version_line("bwrap", &["--version"]).and_then(|l| parse_version(&l))

@@ -136,6 +136,8 @@ pub fn log_tail(path: &Path) -> String {
 pub struct NsProbe {
     pid: i32,
     ready_rd: OwnedFd,
+    /// The probe's stdout, for modes that print results ([`ProbeMode::prints_results`]).
+    output: Option<crate::subprocess::PipeReader>,
     reaped: bool,
     // Kept alive until the child has exec'd (it reads them through CLONE_VM): the
     // strings, the pointer arrays and the stack. Freed only after the child is reaped.
@@ -176,29 +178,39 @@ impl NsProbe {
         argv.push(std::ptr::null());
         let envp = vec![env_str.as_ptr(), std::ptr::null()];
         let mut stack = Box::new(ChildStack::new());
-        // As for `process`: the probe's result line goes to /dev/null in ready/hang mode.
-        let devnull = std::fs::OpenOptions::new()
-            .write(true)
-            .open("/dev/null")
-            .map_err(|e| SubjectError::file("open", "/dev/null", e))?;
-        let quiet = matches!(mode, ProbeMode::Ready | ProbeMode::Hang);
+        // The probe's result line goes to /dev/null in ready/hang mode; the results of
+        // the other modes to a pipe the harness drains (a reader thread, so a long
+        // output never blocks the probe on a full pipe).
+        let (stdout_wr, output) = if mode.prints_results() {
+            let (out_rd, out_wr) = sys::pipe().map_err(|e| SubjectError::io("pipe", e))?;
+            let reader = crate::subprocess::PipeReader::spawn(std::fs::File::from(out_rd));
+            (out_wr, Some(reader))
+        } else {
+            let devnull = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/null")
+                .map_err(|e| SubjectError::file("open", "/dev/null", e))?;
+            (OwnedFd::from(devnull), None)
+        };
         let pid = sys::clone::clone_exec(
             flags,
             &mut stack,
             &strings[0],
             &argv,
             &envp,
-            quiet.then(|| devnull.as_raw_fd()),
+            Some(stdout_wr.as_raw_fd()),
         )
         .map_err(|source| SubjectError::Clone {
             flags: ns::case_name(flags),
             source,
         })?;
         drop(wr);
+        drop(stdout_wr);
         strings.push(env_str);
         Ok(NsProbe {
             pid,
             ready_rd: rd,
+            output,
             reaped: false,
             _strings: strings,
             _argv: argv,
@@ -217,17 +229,29 @@ impl Instance for NsProbe {
         let r = crate::subject::child::wait_pid_deadline(self.pid, deadline)?;
         self.reaped = true;
         let at = Instant::now();
-        match r.code {
-            Some(0) => Ok(Exit {
+        let output = self.output.take().map(|mut r| {
+            r.wait_end(Instant::now() + crate::subprocess::PIPE_GIVE_UP);
+            String::from_utf8_lossy(&r.take()).into_owned()
+        });
+        match (r.code, output) {
+            (Some(0), output) => Ok(Exit {
                 at: Some(at),
                 code: r.code,
                 signal: r.signal,
-                output: String::new(),
+                output: output.unwrap_or_default(),
             }),
-            Some(127) => Err(SubjectError::PayloadFailed(
+            // A mode with results says per result what failed (its status is non-zero
+            // then): the caller reads them.
+            (Some(c), Some(output)) if c != 127 => Ok(Exit {
+                at: Some(at),
+                code: r.code,
+                signal: r.signal,
+                output,
+            }),
+            (Some(127), _) => Err(SubjectError::PayloadFailed(
                 "exit code 127: execve of the probe failed in the new namespaces".into(),
             )),
-            c => Err(SubjectError::PayloadFailed(format!(
+            (c, _) => Err(SubjectError::PayloadFailed(format!(
                 "exit code {c:?}, signal {:?}",
                 r.signal
             ))),

@@ -145,6 +145,14 @@ impl Subject for Lxc {
         Ok(())
     }
 
+    /// The generated rootfs directory, bind-mounted as the container's `/` (`lxc.rootfs.path = dir:`).
+    fn workload_storage(&self, _env: &Env) -> Option<super::WorkloadStorage> {
+        Some(super::WorkloadStorage::new(
+            super::WorkloadDir::InSubject(super::rootfs::WORKLOAD_DIR),
+            "bind",
+        ))
+    }
+
     fn describe(&self) -> Description {
         let version = self.version.clone().or_else(|| {
             crate::subprocess::version_line("lxc-start", &["--version"])

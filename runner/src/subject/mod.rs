@@ -145,6 +145,44 @@ impl std::fmt::Display for Unavailable {
     }
 }
 
+/// Where the `workload` scenario's file workloads (fileio, sqlite, syscall's openat)
+/// work in a subject: in its own root filesystem, which is what an application in it
+/// writes to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkloadDir {
+    /// A private directory the scenario makes in the work directory; the payload sees
+    /// it at the same path (its root is the host's: `process`, `namespaces`).
+    Host,
+    /// This directory inside the subject's root filesystem ([`rootfs::WORKLOAD_DIR`]).
+    InSubject(&'static str),
+    /// The subject attaches a disk of its own at each launch and tells the probe where
+    /// it is mounted (`qemu`: a virtio-blk disk, see `vm::disk`).
+    OwnDisk,
+}
+
+/// What backs a subject's [`WorkloadDir`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadStorage {
+    pub dir: WorkloadDir,
+    /// Label `storage`: `host-fs`, `bind` (the generated rootfs directory, bind-mounted
+    /// as `/`), `overlay`, `fuse-overlayfs`, `gofer` (gVisor's file proxy),
+    /// `virtio-blk`, `initramfs`.
+    pub storage: String,
+    /// Why the workloads that need a disk (fileio, sqlite) cannot run here; they are
+    /// skipped with it.
+    pub no_disk: Option<Unavailable>,
+}
+
+impl WorkloadStorage {
+    pub fn new(dir: WorkloadDir, storage: impl Into<String>) -> WorkloadStorage {
+        WorkloadStorage {
+            dir,
+            storage: storage.into(),
+            no_disk: None,
+        }
+    }
+}
+
 /// One line of `isobench doctor`: what was checked, what was found, and for a "no" the fix.
 /// Subjects add their own host-level checks through [`Subject::doctor_checks`].
 #[derive(Debug, Clone, Serialize)]
@@ -445,6 +483,12 @@ pub trait Subject {
     /// guest kernel, KVM).
     fn doctor_checks(&self, _env: &Env) -> Vec<Check> {
         Vec::new()
+    }
+
+    /// Where the `workload` scenario's file workloads write in this subject (called after
+    /// `prepare`); `None`: the subject does not run that scenario.
+    fn workload_storage(&self, _env: &Env) -> Option<WorkloadStorage> {
+        None
     }
 
     /// Remove what a killed run of this subject left that no journal names (engine

@@ -49,6 +49,15 @@ impl Subject for Namespaces {
         Ok(())
     }
 
+    /// A mount namespace copied from the host's: the host's file system, a private
+    /// directory in the work directory.
+    fn workload_storage(&self, _env: &Env) -> Option<super::WorkloadStorage> {
+        Some(super::WorkloadStorage::new(
+            super::WorkloadDir::Host,
+            "host-fs",
+        ))
+    }
+
     fn describe(&self) -> Description {
         Description {
             name: "namespaces".into(),

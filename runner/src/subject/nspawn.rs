@@ -129,6 +129,14 @@ impl Subject for Nspawn {
         Ok(())
     }
 
+    /// The generated rootfs directory, bind-mounted as the container's `/` (`--directory`; writable in the workload mode, see `command_line`).
+    fn workload_storage(&self, _env: &Env) -> Option<super::WorkloadStorage> {
+        Some(super::WorkloadStorage::new(
+            super::WorkloadDir::InSubject(super::rootfs::WORKLOAD_DIR),
+            "bind",
+        ))
+    }
+
     fn describe(&self) -> Description {
         let version = self.version.clone().or_else(|| {
             crate::subprocess::version_line("systemd-nspawn", &["--version"])
@@ -315,7 +323,6 @@ pub fn command_line(binary: &str, rootfs: &Path, machine: &str, mode: &ProbeMode
         "--keep-unit",
         "--quiet",
         "--private-network",
-        "--read-only",
         "--hostname=isobench",
         "--console=pipe",
         "--resolv-conf=off",
@@ -325,6 +332,11 @@ pub fn command_line(binary: &str, rootfs: &Path, machine: &str, mode: &ProbeMode
     .iter()
     .map(|s| s.to_string())
     .collect();
+    // Read-only like runc's bundle, except for the workload mode, which writes into its
+    // own root filesystem (fileio, sqlite).
+    if !matches!(mode, ProbeMode::Workload(_)) {
+        argv.insert(5, "--read-only".into());
+    }
     argv.push(format!("--machine={machine}"));
     argv.push(format!("--directory={}", rootfs.display()));
     argv.push("--".into());

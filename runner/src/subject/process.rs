@@ -35,6 +35,14 @@ impl Subject for Process {
         }
     }
 
+    /// The host's own file system: a private directory in the work directory.
+    fn workload_storage(&self, _env: &Env) -> Option<super::WorkloadStorage> {
+        Some(super::WorkloadStorage::new(
+            super::WorkloadDir::Host,
+            "host-fs",
+        ))
+    }
+
     fn describe(&self) -> Description {
         Description {
             name: "process".into(),

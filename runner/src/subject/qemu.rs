@@ -67,6 +67,13 @@ struct Prepared {
     base: BootConfig,
     machines: Vec<String>,
     _initramfs: Guard,
+    /// The guest's disk modules beside the kernel (`vm::disk::modules`), or why there
+    /// are none.
+    modules: Result<Vec<(String, Vec<u8>)>, Unavailable>,
+    /// The workload initramfs (the probe plus those modules), made on first use.
+    workload_initramfs: Option<(std::path::PathBuf, Guard)>,
+    /// Disk images made so far (their names).
+    disks: u64,
 }
 
 impl From<BootError> for SubjectError {
@@ -187,6 +194,18 @@ impl Subject for Qemu {
                 wanted: &vm::MACHINES,
             })?;
         let (initramfs, guard) = vm::write_initramfs(env, "qemu.initramfs")?;
+        let fix = "fixtures/setup-kernel.sh --force (it extracts them from the kernel's package)";
+        let modules = match vm::disk::modules(&k.path) {
+            Ok(Some(m)) => Ok(m),
+            Ok(None) => Err(Unavailable::new(
+                format!(
+                    "no modules directory beside the guest kernel {} (virtio_blk, virtio_pci are modules in the distribution's kernel; an older fixtures/kernels or a host /boot kernel has none), so the VM has no disk and its initramfs is RAM",
+                    k.path.display()
+                ),
+                fix,
+            )),
+            Err(e) => Err(Unavailable::new(e.to_string(), fix)),
+        };
         let mut base = vm::boot_config(info, &k.path, &initramfs, &machine, Accel::Tcg);
         // At most one bounded probe boot per run (host_probe usually did it already).
         base.accel = vm::kvm::status(&base, &env.cleanup, env.timeouts.vm_boot).accel();
@@ -197,6 +216,9 @@ impl Subject for Qemu {
             base,
             machines: info.machines.clone(),
             _initramfs: guard,
+            modules,
+            workload_initramfs: None,
+            disks: 0,
         });
         Ok(())
     }
@@ -212,17 +234,43 @@ impl Subject for Qemu {
             .prepared
             .as_ref()
             .ok_or(SubjectError::NotPrepared { subject: "qemu" })?;
-        let cfg = BootConfig {
+        let mut cfg = BootConfig {
             machine: case.to_string(),
             probe_args: mode.args(),
             ..p.base.clone()
         };
+        let mut disk = None;
+        let mut budget = Duration::ZERO;
+        if let ProbeMode::Workload(w) = mode {
+            budget = w.budget;
+            cfg.probe_args = mode.joined_args();
+            let (c, d) = self.workload_boot(env, cfg, w)?;
+            cfg = c;
+            disk = d;
+        }
         let boot = Boot::start(&cfg, &env.cleanup, t0)?;
         Ok(Box::new(VmInstance {
             boot,
-            boot_deadline: t0 + env.timeouts.vm_boot,
+            boot_deadline: t0 + env.timeouts.vm_boot + budget,
             memory_bytes: cfg.memory_mib * 1024 * 1024,
+            results_with_status: budget > Duration::ZERO,
+            _disk: disk,
         }))
+    }
+
+    /// Where the workload mode's file workloads go: the VM's virtio-blk disk when the
+    /// guest's modules are there, else nowhere (fileio and sqlite are skipped with the
+    /// fix; syscall's openat then works in the initramfs).
+    fn workload_storage(&self, _env: &Env) -> Option<super::WorkloadStorage> {
+        let p = self.prepared.as_ref()?;
+        Some(match &p.modules {
+            Ok(_) => super::WorkloadStorage::new(super::WorkloadDir::OwnDisk, "virtio-blk"),
+            Err(why) => super::WorkloadStorage {
+                dir: super::WorkloadDir::OwnDisk,
+                storage: "initramfs".into(),
+                no_disk: Some(why.clone()),
+            },
+        })
     }
 
     fn launch_limited(
@@ -279,6 +327,8 @@ impl Subject for Qemu {
                 boot,
                 boot_deadline: t0 + env.timeouts.vm_boot.mul_f64(slowdown) + window,
                 memory_bytes: cfg.memory_mib * 1024 * 1024,
+                results_with_status: false,
+                _disk: None,
             },
             cgroup,
             memory_limit: limits.memory_bytes,
@@ -294,13 +344,72 @@ impl Subject for Qemu {
     }
 }
 
+impl Qemu {
+    /// The boot of one workload launch: with the guest's modules, the workload initramfs
+    /// and a fresh ext4 disk image (sized for `--file-mib`, removed with the VM), which
+    /// the probe mounts at `vm::disk::GUEST_MOUNT` and works in.
+    fn workload_boot(
+        &mut self,
+        env: &Env,
+        mut cfg: BootConfig,
+        w: &crate::probe::WorkloadArgs,
+    ) -> Result<(BootConfig, Option<Guard>), SubjectError> {
+        let p = self
+            .prepared
+            .as_mut()
+            .ok_or(SubjectError::NotPrepared { subject: "qemu" })?;
+        let Ok(modules) = &p.modules else {
+            return Ok((cfg, None));
+        };
+        if p.workload_initramfs.is_none() {
+            p.workload_initramfs = Some(vm::write_initramfs_with(
+                env,
+                "qemu-workload.initramfs",
+                modules,
+            )?);
+        }
+        if let Some((path, _)) = &p.workload_initramfs {
+            cfg.initramfs = path.clone();
+        }
+        let file_mib = w
+            .sizes
+            .iter()
+            .find(|(f, _)| *f == "file-mib")
+            .map(|(_, v)| *v)
+            .unwrap_or(64);
+        p.disks += 1;
+        let (image, guard) = vm::disk::create(
+            env,
+            &format!("qemu-wl-{}.img", p.disks),
+            vm::disk::image_mib(file_mib),
+        )
+        .map_err(vm::VmError::from)?;
+        cfg.disk = Some(image);
+        let args = crate::probe::WorkloadArgs {
+            dir: Some(vm::disk::GUEST_MOUNT.into()),
+            disk: Some((
+                vm::disk::GUEST_DEVICE.into(),
+                vm::disk::GUEST_MODULES.into(),
+            )),
+            ..w.clone()
+        };
+        cfg.probe_args = ProbeMode::Workload(args).joined_args();
+        Ok((cfg, Some(guard)))
+    }
+}
+
 /// One running VM.
 #[derive(Debug)]
 pub struct VmInstance {
     boot: Boot,
-    /// `t0 + vm_boot`: no wait of this VM goes past it.
+    /// `t0 + vm_boot` (plus a workload's budget): no wait of this VM goes past it.
     boot_deadline: Instant,
     memory_bytes: u64,
+    /// A non-zero status of the probe is a result, not an error (the workload mode says
+    /// per workload what failed).
+    results_with_status: bool,
+    /// The workload disk image, removed with the VM.
+    _disk: Option<Guard>,
 }
 
 impl VmInstance {
@@ -311,6 +420,8 @@ impl VmInstance {
             boot: Boot::start(cfg, &env.cleanup, t0)?,
             boot_deadline: t0 + env.timeouts.vm_boot,
             memory_bytes: cfg.memory_mib * 1024 * 1024,
+            results_with_status: false,
+            _disk: None,
         })
     }
 
@@ -331,6 +442,14 @@ impl Instance for VmInstance {
         let output = self.boot.probe_output().to_string();
         match x.guest_status {
             Some(0) => {}
+            Some(s) if self.results_with_status => {
+                return Ok(Exit {
+                    at: Some(x.at),
+                    code: Some(i32::from(s)),
+                    signal: x.signal,
+                    output,
+                })
+            }
             Some(s) => {
                 return Err(SubjectError::PayloadFailed(format!(
                     "the probe in the VM reported status {s}"
@@ -355,6 +474,8 @@ impl Instance for VmInstance {
 
     fn teardown(&mut self) -> Result<(), SubjectError> {
         self.boot.kill();
+        // QEMU is gone: its disk image goes with it.
+        self._disk = None;
         Ok(())
     }
 

@@ -8,6 +8,8 @@
 //!   isobench-probe           the payload (entrypoint)
 //!   bin/busybox + applets    only if a static busybox is installed (busybox-static)
 //!   proc/ sys/ dev/ tmp/ run/ etc/hostname etc/passwd etc/group
+//!   isobench-wl/             mode 1777: where the `workload` scenario's file workloads
+//!                            write (not /tmp, which nspawn and runsc mount a tmpfs on)
 //!   usr/ etc/os-release      what systemd-nspawn checks an OS tree by (the `nspawn`
 //!                            subject: "Directory ... doesn't look like an OS root
 //!                            directory (os-release file is missing)")
@@ -20,6 +22,9 @@ use crate::workdir::Env;
 
 /// Path of the probe inside the rootfs.
 pub const PROBE_IN_ROOTFS: &str = "/isobench-probe";
+
+/// The `workload` scenario's directory inside the rootfs (`--dir` of the probe).
+pub const WORKLOAD_DIR: &str = "/isobench-wl";
 
 #[derive(Debug, thiserror::Error)]
 #[error("building the container root filesystem at {path}: {source}")]
@@ -50,10 +55,12 @@ pub fn get(env: &Env) -> Result<PathBuf, RootfsError> {
 
 /// Build a rootfs at `root` containing `probe`.
 pub fn build(root: &Path, probe: &Path) -> std::io::Result<()> {
-    for d in ["proc", "sys", "dev", "tmp", "etc", "bin", "run", "usr"] {
+    let wl = WORKLOAD_DIR.trim_start_matches('/');
+    for d in ["proc", "sys", "dev", "tmp", "etc", "bin", "run", "usr", wl] {
         fs::create_dir_all(root.join(d))?;
     }
     crate::workdir::set_mode(&root.join("tmp"), 0o1777)?;
+    crate::workdir::set_mode(&root.join(wl), 0o1777)?;
     fs::write(root.join("etc/hostname"), "isobench\n")?;
     fs::write(
         root.join("etc/passwd"),
@@ -128,6 +135,7 @@ mod tests {
         let root = tmp.path().join("root");
         super::build(&root, &probe).expect("build");
         assert!(root.join("isobench-probe").is_file());
+        assert!(root.join("isobench-wl").is_dir());
         assert!(
             super::is_static_elf(&root.join("isobench-probe")),
             "the probe must be static"

@@ -170,6 +170,18 @@ pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<Stat> {
     lstat_at(fd, Path::new(""))
 }
 
+/// Bytes an unprivileged writer may still put on the file system holding `path`
+/// (statvfs(3): `f_bavail * f_frsize`).
+pub fn free_bytes(path: &Path) -> io::Result<u64> {
+    let c = cpath(path)?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: `c` is NUL-terminated and `st` is a writable statvfs the call fills in.
+    check(unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) }.into())?;
+    // SAFETY: statvfs returned 0, so it initialised every field.
+    let st = unsafe { st.assume_init() };
+    Ok(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
 /// openat(2) of `name` in `dir` (`None`: relative to the working directory, or an
 /// absolute path) with `flags` | O_CLOEXEC.
 pub fn open_at(

@@ -46,6 +46,10 @@ pub struct BootConfig {
     /// (it does on a loaded host: the TCG vCPU is descheduled mid-loop) the kernel has no
     /// reference left and hangs. TCG's guest TSC runs at the host's TSC rate.
     pub tsc_khz: Option<u64>,
+    /// A raw disk image attached as the guest's virtio-blk disk (`/dev/vda`; see
+    /// `vm::disk` for why `cache=none`): virtio-blk-pci on `pc`, virtio-blk-device on
+    /// `microvm` (virtio-mmio).
+    pub disk: Option<PathBuf>,
 }
 
 impl BootConfig {
@@ -92,6 +96,19 @@ impl BootConfig {
         if self.debug_exit {
             c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
         }
+        if let Some(disk) = &self.disk {
+            // QEMU's -drive takes a comma-separated list: a ',' in the path is doubled.
+            let file = disk.to_string_lossy().replace(',', ",,");
+            c.arg("-drive").arg(format!(
+                "file={file},if=none,format=raw,id=wl,cache=none,aio=threads"
+            ));
+            let device = if self.machine == "microvm" {
+                "virtio-blk-device,drive=wl"
+            } else {
+                "virtio-blk-pci,drive=wl"
+            };
+            c.args(["-device", device]);
+        }
         c
     }
 
@@ -130,6 +147,7 @@ mod tests {
             debug_exit: true,
             probe_args: vec!["work".into(), "--window-ms".into(), "5".into()],
             tsc_khz: Some(2_000_000),
+            disk: None,
         };
         let line = c.cmdline();
         assert!(line.ends_with(" -- work --window-ms 5 --vm"), "{line}");
@@ -141,5 +159,15 @@ mod tests {
             d.contains("microvm,accel=tcg") && d.contains("isa-debug-exit"),
             "{d}"
         );
+        assert!(!d.contains("-drive"));
+        c.disk = Some("/w/a,b.img".into());
+        let d = c.describe();
+        assert!(
+            d.contains("-drive file=/w/a,,b.img,if=none,format=raw,id=wl,cache=none")
+                && d.contains("-device virtio-blk-device,drive=wl"),
+            "{d}"
+        );
+        c.machine = "pc".into();
+        assert!(c.describe().contains("-device virtio-blk-pci,drive=wl"));
     }
 }

@@ -15,6 +15,7 @@ pub mod boot;
 pub mod cmdline;
 pub mod console;
 pub mod cpio;
+pub mod disk;
 pub mod kernel;
 pub mod kvm;
 pub mod kvm_cache;
@@ -49,15 +50,40 @@ pub enum VmError {
     NoMachine { wanted: &'static [&'static str] },
     #[error("{0}; fix: {fix}", fix = kernel::FIX)]
     Kernel(#[from] kernel::KernelError),
+    #[error(transparent)]
+    Disk(#[from] disk::DiskError),
 }
 
 /// The initramfs: the probe as `/init`, the mount points it uses, and the device nodes
 /// the kernel needs before devtmpfs is mounted (`/dev/console` is what init's
 /// stdin/stdout/stderr are opened on; without it /init has no console at all).
 pub fn initramfs(probe_elf: &[u8]) -> Result<Vec<u8>, cpio::CpioError> {
+    initramfs_with_modules(probe_elf, &[])
+}
+
+/// [`initramfs`] plus kernel modules under [`disk::GUEST_MODULES`] with their load order
+/// in `order` there, and the mount point [`disk::GUEST_MOUNT`] (the workload VM's disk).
+pub fn initramfs_with_modules(
+    probe_elf: &[u8],
+    modules: &[(String, Vec<u8>)],
+) -> Result<Vec<u8>, cpio::CpioError> {
     let mut w = cpio::Writer::new();
     for d in ["dev", "proc", "sys", "tmp"] {
         w.dir(d, 0o755)?;
+    }
+    if !modules.is_empty() {
+        let dir = disk::GUEST_MODULES.trim_start_matches('/');
+        w.dir("lib", 0o755)?;
+        w.dir(dir, 0o755)?;
+        w.dir("mnt", 0o755)?;
+        w.dir(disk::GUEST_MOUNT.trim_start_matches('/'), 0o755)?;
+        let mut order = String::new();
+        for (name, bytes) in modules {
+            w.file(&format!("{dir}/{name}"), 0o644, bytes)?;
+            order.push_str(name);
+            order.push('\n');
+        }
+        w.file(&format!("{dir}/order"), 0o644, order.as_bytes())?;
     }
     w.char_dev("dev/console", 0o600, 5, 1)?;
     w.char_dev("dev/null", 0o666, 1, 3)?;
@@ -68,7 +94,16 @@ pub fn initramfs(probe_elf: &[u8]) -> Result<Vec<u8>, cpio::CpioError> {
 
 /// Write the initramfs into the run's work directory (registered for removal first).
 pub fn write_initramfs(env: &Env, name: &str) -> Result<(PathBuf, Guard), VmError> {
-    let bytes = initramfs(crate::probe::PROBE_ELF)?;
+    write_initramfs_with(env, name, &[])
+}
+
+/// [`write_initramfs`] with `modules` (see [`initramfs_with_modules`]).
+pub fn write_initramfs_with(
+    env: &Env,
+    name: &str,
+    modules: &[(String, Vec<u8>)],
+) -> Result<(PathBuf, Guard), VmError> {
+    let bytes = initramfs_with_modules(crate::probe::PROBE_ELF, modules)?;
     let path = env.workdir.join(name);
     let guard = env
         .cleanup
@@ -151,6 +186,7 @@ pub fn boot_config(
         debug_exit: info.debug_exit,
         probe_args: vec!["ready".into()],
         tsc_khz: host_tsc_khz(),
+        disk: None,
     }
 }
 
@@ -238,5 +274,31 @@ mod tests {
         // Parents come before children (the kernel creates entries in order).
         let pos = |n: &str| e.iter().position(|x| x.name == n).expect("entry");
         assert!(pos("dev") < pos("dev/console"));
+        assert!(
+            !e.iter().any(|x| x.name.starts_with("lib")),
+            "no modules asked"
+        );
+    }
+
+    #[test]
+    fn modules_go_under_lib_with_their_order() {
+        let mods = vec![
+            ("virtio.ko".to_string(), b"A".to_vec()),
+            ("virtio_blk.ko".to_string(), b"B".to_vec()),
+        ];
+        let bytes = super::initramfs_with_modules(b"\x7fELF", &mods).expect("initramfs");
+        let e = super::cpio::parse(&bytes).expect("parse");
+        let get = |n: &str| e.iter().find(|x| x.name == n).map(|x| x.data.clone());
+        assert_eq!(
+            get("lib/modules-isobench/virtio_blk.ko"),
+            Some(b"B".to_vec())
+        );
+        assert_eq!(
+            get("lib/modules-isobench/order"),
+            Some(b"virtio.ko\nvirtio_blk.ko\n".to_vec())
+        );
+        assert!(get("mnt/wl").is_some(), "the mount point exists");
+        let pos = |n: &str| e.iter().position(|x| x.name == n).expect("entry");
+        assert!(pos("lib") < pos("lib/modules-isobench") && pos("mnt") < pos("mnt/wl"));
     }
 }

@@ -14,5 +14,6 @@ pub fn subject() -> Engine {
         run_args: Vec::new,
         runtime_query: "{{.DefaultRuntime}}",
         notes: "Daemon defaults.",
+        storage_query: "{{.Driver}}",
     })
 }

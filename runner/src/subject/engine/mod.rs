@@ -89,6 +89,30 @@ pub enum EngineError {
     CountersNotRead { engine: &'static str, name: String },
 }
 
+/// The `storage` label from an engine's storage-driver answer: `fuse-overlayfs` when a
+/// FUSE program mounts the layers (docker's `fuse-overlayfs` driver, podman's
+/// `overlay.mount_program`), `overlay` for the kernel's (docker's `overlay2`), else the
+/// driver's own name (`btrfs`, `vfs`, ...), printable characters only.
+pub fn storage_label(answer: &str) -> String {
+    let a = answer.trim();
+    if a.contains("fuse-overlayfs") {
+        return "fuse-overlayfs".into();
+    }
+    let driver: String = a
+        .split_whitespace()
+        .next()
+        .unwrap_or("unknown")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .take(40)
+        .collect();
+    match driver.as_str() {
+        "overlay" | "overlay2" => "overlay".into(),
+        "" => "unknown".into(),
+        _ => driver,
+    }
+}
+
 /// What differs between engines (see `docker.rs`, `podman.rs`).
 #[derive(Debug, Clone)]
 pub struct EngineQuirks {
@@ -104,6 +128,9 @@ pub struct EngineQuirks {
     pub runtime_query: &'static str,
     /// Why `global_args`/`run_args` are what they are, for the report's method notes.
     pub notes: &'static str,
+    /// `info --format` template naming the storage driver (and its mount program), which
+    /// backs the container's root filesystem: label `storage` of the workload scenario.
+    pub storage_query: &'static str,
 }
 
 /// One container engine subject.
@@ -113,6 +140,8 @@ pub struct Engine {
     path: Option<PathBuf>,
     version: Option<String>,
     oci_runtime: Option<String>,
+    /// The container rootfs's storage (`storage_label`), asked in `prepare`.
+    storage: Option<String>,
     prep: Option<Prepared>,
 }
 
@@ -148,6 +177,7 @@ impl Engine {
             path,
             version,
             oci_runtime: None,
+            storage: None,
             prep: None,
         }
     }
@@ -214,6 +244,15 @@ impl Subject for Engine {
         clean_labelled(self.q.binary)
     }
 
+    /// The container's own root filesystem (the image's layers under the engine's
+    /// storage driver, writable layer on top); `/isobench-wl` is in the image.
+    fn workload_storage(&self, _env: &Env) -> Option<crate::subject::WorkloadStorage> {
+        Some(crate::subject::WorkloadStorage::new(
+            crate::subject::WorkloadDir::InSubject(crate::subject::rootfs::WORKLOAD_DIR),
+            self.storage.clone().unwrap_or_else(|| "unknown".into()),
+        ))
+    }
+
     fn labels(&self, _case: &str) -> BTreeMap<String, String> {
         let mut l = BTreeMap::new();
         if let Some(r) = &self.oci_runtime {
@@ -260,6 +299,11 @@ impl Subject for Engine {
             .ok()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .filter(|s| !s.is_empty());
+        let mut c = self.command();
+        c.args(["info", "--format", self.q.storage_query]);
+        self.storage = crate::subprocess::run_ok(&mut c, QUERY_TIMEOUT)
+            .ok()
+            .map(|o| storage_label(&String::from_utf8_lossy(&o.stdout)));
         let logs = env.subdir(&format!("{b}-logs"))?;
         let engine = b.to_string();
         let slots = Slots::new(
@@ -438,5 +482,23 @@ fn debian_package(binary: &str) -> &'static str {
         "docker" => "docker.io",
         "podman" => "podman",
         _ => "?",
+    }
+}
+
+#[cfg(test)]
+mod storage_tests {
+    #[test]
+    fn storage_driver_answers_become_labels() {
+        use super::storage_label;
+        assert_eq!(storage_label("fuse-overlayfs\n"), "fuse-overlayfs");
+        assert_eq!(storage_label("overlay2\n"), "overlay");
+        assert_eq!(storage_label("overlay {}\n"), "overlay");
+        assert_eq!(
+            storage_label("overlay {\"overlay.mount_program\":\"/usr/bin/fuse-overlayfs\"}"),
+            "fuse-overlayfs"
+        );
+        assert_eq!(storage_label("btrfs\n"), "btrfs");
+        assert_eq!(storage_label("\x1b[31m\n"), "31m");
+        assert_eq!(storage_label(""), "unknown");
     }
 }

@@ -72,5 +72,6 @@ pub fn subject() -> Engine {
         run_args,
         runtime_query: "{{.Host.OCIRuntime.Name}}",
         notes: "cgroupfs manager, file events backend, ulimits = the harness's own (podman's defaults exceed hard limits), runc where crun refuses a hybrid cgroup host.",
+        storage_query: "{{.Store.GraphDriverName}} {{json .Store.GraphOptions}}",
     })
 }

@@ -41,6 +41,9 @@ pub fn bundle_spec(
     ready: ReadyChannel,
 ) -> Result<Spec, oci_spec::OciSpecError> {
     let defaults = Spec::default();
+    // Read-only (as `runc spec` makes it), except for the probe's workload mode, which
+    // writes into its own root filesystem (fileio, sqlite): args are [probe, mode, ...].
+    let readonly = args.get(1).map(String::as_str) != Some("workload");
     let mut env = vec!["PATH=/bin".to_string()];
     if ready == ReadyChannel::PreservedFd {
         // Without it the probe prints its marker line on stdout (ReadyChannel::Stdout).
@@ -73,7 +76,12 @@ pub fn bundle_spec(
     linux.set_resources(default_linux.resources().clone());
     let mut spec = SpecBuilder::default()
         .version("1.0.2")
-        .root(RootBuilder::default().path(rootfs).readonly(true).build()?)
+        .root(
+            RootBuilder::default()
+                .path(rootfs)
+                .readonly(readonly)
+                .build()?,
+        )
         .process(process)
         .hostname("isobench")
         .linux(linux)

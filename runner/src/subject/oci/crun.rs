@@ -29,5 +29,6 @@ pub fn subject() -> OciRuntime {
         phrase: "a crun container",
         labels: Vec::new,
         host_check: || Ok(String::new()),
+        storage: "bind",
     })
 }

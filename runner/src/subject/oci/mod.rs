@@ -121,6 +121,10 @@ pub struct Quirks {
     /// What this runtime needs of the host beyond root and cgroupfs (runsc: its
     /// platform's kernel interface); `Ok` says what was found, for `doctor`.
     pub host_check: fn() -> Result<String, Unavailable>,
+    /// Label `storage` of the workload scenario's files in the bundle's rootfs: `bind`
+    /// (runc, crun bind-mount it as `/`), `gofer` (runsc: every file operation goes
+    /// through gVisor's file proxy).
+    pub storage: &'static str,
 }
 
 /// How the ready marker reaches the harness.
@@ -291,6 +295,14 @@ impl Subject for OciRuntime {
             Ok(detail) => vec![Check::yes("subjects", name, detail)],
             Err(u) => vec![Check::no("subjects", name, u.reason, u.fix)],
         }
+    }
+
+    /// The bundle's rootfs (writable in the workload mode, see `bundle::bundle_spec`).
+    fn workload_storage(&self, _env: &Env) -> Option<crate::subject::WorkloadStorage> {
+        Some(crate::subject::WorkloadStorage::new(
+            crate::subject::WorkloadDir::InSubject(crate::subject::rootfs::WORKLOAD_DIR),
+            self.q.storage,
+        ))
     }
 
     fn describe(&self) -> Description {

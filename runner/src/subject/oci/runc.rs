@@ -19,5 +19,6 @@ pub fn subject() -> OciRuntime {
         phrase: "a runc container",
         labels: Vec::new,
         host_check: || Ok(String::new()),
+        storage: "bind",
     })
 }

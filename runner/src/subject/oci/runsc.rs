@@ -40,6 +40,7 @@ pub fn subject() -> OciRuntime {
         phrase: "a gVisor (runsc) sandbox",
         labels: || vec![("platform".into(), platform().into())],
         host_check,
+        storage: "gofer",
     })
 }
 

@@ -132,6 +132,14 @@ impl Subject for Sandbox {
         Ok(())
     }
 
+    /// The generated rootfs directory, bind-mounted as the container's `/` (bind + pivot_root).
+    fn workload_storage(&self, _env: &Env) -> Option<crate::subject::WorkloadStorage> {
+        Some(crate::subject::WorkloadStorage::new(
+            crate::subject::WorkloadDir::InSubject(crate::subject::rootfs::WORKLOAD_DIR),
+            "bind",
+        ))
+    }
+
     fn describe(&self) -> Description {
         Description {
             name: "sandbox".into(),
