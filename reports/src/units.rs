@@ -43,6 +43,7 @@ pub fn format_bytes(b: f64) -> String {
 pub fn format_value(v: f64, unit: &str) -> String {
     match unit {
         "ns" => format_ns(v),
+        "us" | "µs" => format_ns(v * 1e3),
         "bytes" => format_bytes(v),
         "ratio" => sig3(v),
         "ops/s" => format!("{}/s", sig3(v)),

@@ -127,6 +127,9 @@ pub struct Cell {
     /// `storage` and `fstype` labels of the measurement.
     pub storage: Option<String>,
     pub fstype: Option<String>,
+    /// The raw samples of an `ok` cell (finite ones), for comparisons between subjects.
+    #[serde(skip)]
+    pub samples: Vec<f64>,
 }
 
 impl Cell {
@@ -199,6 +202,78 @@ impl Table {
     }
 }
 
+/// Subject `a` against subject `b` over the workload metrics both measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versus {
+    /// How many times as fast `a` is as `b`: the geometric mean of the per-metric ratios
+    /// of medians turned so that above 1 favours `a` (b/a for lower-is-better metrics),
+    /// averaged within each workload first so every workload weighs the same.
+    pub speed: f64,
+    /// Bootstrap 95% CI of `speed` (both sides of every metric resampled).
+    pub ci: [f64; 2],
+    pub workloads: usize,
+    pub metrics: usize,
+    /// The metric where `a` did worst and best against `b`: ("cpu chain_ns", 0.97).
+    pub worst: (String, f64),
+    pub best: (String, f64),
+    /// The fewest samples on either side of any metric.
+    pub min_n: usize,
+}
+
+/// [`Versus`] of columns `a` and `b` of `t`; `None` when they share no metric with a
+/// direction and raw samples on both sides.
+pub fn versus(t: &Table, a: usize, b: usize) -> Option<Versus> {
+    let mut groups: Vec<(String, Vec<(&[f64], &[f64])>)> = Vec::new();
+    let (mut worst, mut best): (Option<(String, f64)>, Option<(String, f64)>) = (None, None);
+    let mut min_n = usize::MAX;
+    for row in &t.rows {
+        let Some(better) = row.better else { continue };
+        let (ca, cb) = (row.cells.get(a)?, row.cells.get(b)?);
+        if !matches!(ca.outcome, Outcome::Ok { .. }) || !matches!(cb.outcome, Outcome::Ok { .. }) {
+            continue;
+        }
+        if ca.samples.is_empty() || cb.samples.is_empty() {
+            continue;
+        }
+        // ratio_of_medians order: median(second) / median(first) is a's speed over b's.
+        let pair: (&[f64], &[f64]) = match better {
+            Better::Higher => (&cb.samples, &ca.samples),
+            Better::Lower => (&ca.samples, &cb.samples),
+        };
+        let s = stats::median(pair.1) / stats::median(pair.0);
+        if !(s.is_finite() && s > 0.0) {
+            continue;
+        }
+        let name = format!("{} {}", row.workload, row.metric);
+        if worst.as_ref().is_none_or(|w| s < w.1) {
+            worst = Some((name.clone(), s));
+        }
+        if best.as_ref().is_none_or(|w| s > w.1) {
+            best = Some((name, s));
+        }
+        min_n = min_n.min(ca.samples.len()).min(cb.samples.len());
+        match groups.iter_mut().find(|(w, _)| *w == row.workload) {
+            Some((_, g)) => g.push(pair),
+            None => groups.push((row.workload.clone(), vec![pair])),
+        }
+    }
+    let metrics = groups.iter().map(|(_, g)| g.len()).sum();
+    let groups: Vec<Vec<(&[f64], &[f64])>> = groups.into_iter().map(|(_, g)| g).collect();
+    let (speed, ci) = stats::geomean_ratio_of_medians_ci(&groups, LEVEL);
+    if !(speed.is_finite() && speed > 0.0) {
+        return None;
+    }
+    Some(Versus {
+        speed,
+        ci,
+        workloads: groups.len(),
+        metrics,
+        worst: worst?,
+        best: best?,
+        min_n,
+    })
+}
+
 fn is_raw(m: &Measurement) -> bool {
     m.scenario == SCENARIO && !m.metric.ends_with(RATIO_SUFFIX) && !m.labels.contains_key("base")
 }
@@ -227,8 +302,12 @@ fn finite(v: &[f64]) -> Vec<f64> {
 
 /// The workload table of `run`; empty when the run has no workload scenario.
 pub fn table(run: &Run) -> Table {
-    let cat = Catalog::of(run);
-    let raw: Vec<&Measurement> = run.measurements.iter().filter(|m| is_raw(m)).collect();
+    table_of(&run.measurements, Catalog::of(run))
+}
+
+/// [`table`] of measurements whose subjects `cat` classifies.
+pub fn table_of(measurements: &[Measurement], cat: Catalog<'_>) -> Table {
+    let raw: Vec<&Measurement> = measurements.iter().filter(|m| is_raw(m)).collect();
 
     let mut columns: Vec<Column> = Vec::new();
     for m in &raw {
@@ -268,6 +347,7 @@ pub fn table(run: &Run) -> Table {
                 outcome: Outcome::Missing,
                 storage: None,
                 fstype: None,
+                samples: Vec::new(),
             };
             columns.len()
         ]
@@ -353,6 +433,7 @@ pub fn table(run: &Run) -> Table {
                 },
                 storage: m.labels.get("storage").cloned(),
                 fstype: m.labels.get("fstype").cloned(),
+                samples,
             };
         }
         rows.push(row);
@@ -383,6 +464,7 @@ pub fn table(run: &Run) -> Table {
                     outcome: outcome.clone(),
                     storage: m.labels.get("storage").cloned(),
                     fstype: m.labels.get("fstype").cloned(),
+                    samples: Vec::new(),
                 };
             }
         }

@@ -8,7 +8,8 @@
 //! * `concurrency` — the clone concurrency sweep (throughput, per-op total);
 //! * `mounts`      — clone(CLONE_NEWNS) against the size of the mount table;
 //! * `throttle`    — CPU share and p99 latency against the CPU quota;
-//! * `footprint`   — memory footprint (`*_rss`, `*_pss`).
+//! * `footprint`   — memory footprint (`*_rss`, `*_pss`);
+//! * `workload`    — per workload, each subject's ratio to a plain process (right = better).
 //!
 //! `ladder` (every subject's startup on one axis, ordered by isolation) is not in [`all`]:
 //! the report draws it on its first screen, beside the verdict. `forest` draws a
@@ -27,6 +28,7 @@ mod stacked_log;
 mod startup;
 mod sweep;
 mod throttle;
+pub mod workload;
 
 use serde::Serialize;
 
@@ -61,7 +63,7 @@ type Builder = fn(&Run) -> Result<Vec<Chart>, ChartError>;
 /// Every chart whose data exist in `run`, in reading order; charts that failed to draw
 /// are reported in the second list instead of failing the whole report.
 pub fn all(run: &Run) -> (Vec<Chart>, Vec<ChartError>) {
-    let builders: [Builder; 7] = [
+    let builders: [Builder; 8] = [
         startup::chart,
         phases::chart,
         footprint::chart,
@@ -69,6 +71,7 @@ pub fn all(run: &Run) -> (Vec<Chart>, Vec<ChartError>) {
         concurrency::chart,
         mounts::chart,
         throttle::chart,
+        workload::chart,
     ];
     let mut charts = Vec::new();
     let mut errors = Vec::new();

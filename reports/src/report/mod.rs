@@ -3,6 +3,7 @@
 
 pub mod headline;
 pub mod html;
+pub mod performance;
 pub mod select;
 pub mod tables;
 

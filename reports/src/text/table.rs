@@ -50,6 +50,9 @@ pub fn human(value: f64, unit: &str) -> String {
                 format!("{:.2} ms", value / 1e6)
             } else if v >= 1e3 {
                 format!("{:.1} µs", value / 1e3)
+            } else if v < 10.0 && value.fract() != 0.0 {
+                // A few ns per iteration (the workload's cpu chain): keep two digits.
+                format!("{value:.2} ns")
             } else {
                 format!("{value:.0} ns")
             }
@@ -68,6 +71,9 @@ pub fn human(value: f64, unit: &str) -> String {
         }
         "ratio" => format!("{value:.3}"),
         "ops/s" => format!("{value:.0}/s"),
+        // Microseconds (the workload scenario's latencies): scaled as durations are.
+        "us" | "µs" => human(value * 1e3, "ns"),
+        u if u.ends_with("/s") => format!("{} {u}", crate::units::sig3(value)),
         "count" if value.fract() == 0.0 => format!("{value:.0}"),
         "count" => format!("{value:.1}"),
         _ => format!("{value:.3} {unit}"),
