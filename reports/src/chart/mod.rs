@@ -9,8 +9,9 @@
 //! * `mounts`      — clone(CLONE_NEWNS) against the size of the mount table;
 //! * `throttle`    — CPU share and p99 latency against the CPU quota;
 //! * `footprint`   — memory footprint (`*_rss`, `*_pss`);
-//! * `workload`    — per workload, each subject's ratio to a plain process (right = better).
 //!
+//! `workload` (per workload, each subject's ratio to a plain process, right = better) is
+//! not in [`all`] either: the report draws it in its workload section, beside the method.
 //! `ladder` (every subject's startup on one axis, ordered by isolation) is not in [`all`]:
 //! the report draws it on its first screen, beside the verdict. `forest` draws a
 //! comparison, not a run (the compare page).
@@ -63,7 +64,7 @@ type Builder = fn(&Run) -> Result<Vec<Chart>, ChartError>;
 /// Every chart whose data exist in `run`, in reading order; charts that failed to draw
 /// are reported in the second list instead of failing the whole report.
 pub fn all(run: &Run) -> (Vec<Chart>, Vec<ChartError>) {
-    let builders: [Builder; 8] = [
+    let builders: [Builder; 7] = [
         startup::chart,
         phases::chart,
         footprint::chart,
@@ -71,7 +72,6 @@ pub fn all(run: &Run) -> (Vec<Chart>, Vec<ChartError>) {
         concurrency::chart,
         mounts::chart,
         throttle::chart,
-        workload::chart,
     ];
     let mut charts = Vec::new();
     let mut errors = Vec::new();

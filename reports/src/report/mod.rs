@@ -6,6 +6,7 @@ pub mod html;
 pub mod performance;
 pub mod select;
 pub mod tables;
+pub mod workload_section;
 
 use crate::model::Run;
 

@@ -142,11 +142,43 @@ mod tests {
         );
         failed.labels.insert("better".into(), "lower".into());
         let text = render(&[
-            m("workload", "process", "syscall", "getppid_ns", "ns", &b("lower"), 60.0),
-            m("workload", "qemu", "syscall", "getppid_ns", "ns", &tcg_lower, 480.0),
+            m(
+                "workload",
+                "process",
+                "syscall",
+                "getppid_ns",
+                "ns",
+                &b("lower"),
+                60.0,
+            ),
+            m(
+                "workload",
+                "qemu",
+                "syscall",
+                "getppid_ns",
+                "ns",
+                &tcg_lower,
+                480.0,
+            ),
             failed,
-            m("workload", "process", "memory", "triad_gbps", "GB/s", &b("higher"), 9.6),
-            m("workload", "runc", "memory", "triad_gbps", "GB/s", &b("higher"), 9.6),
+            m(
+                "workload",
+                "process",
+                "memory",
+                "triad_gbps",
+                "GB/s",
+                &b("higher"),
+                9.6,
+            ),
+            m(
+                "workload",
+                "runc",
+                "memory",
+                "triad_gbps",
+                "GB/s",
+                &b("higher"),
+                9.6,
+            ),
         ]);
         let line = row(&text, "syscall");
         assert!(line.contains("lower") && line.contains("60 ns"), "{text}");
@@ -156,10 +188,19 @@ mod tests {
         assert!(line.contains("failed"), "{text}");
         assert!(row(&text, "memory").contains("×1.00 (1.00–1.00)"), "{text}");
         assert!(text.contains("better lower (ns, µs): a ratio below 1 beats the process"));
-        assert!(text.contains("qemu [tcg]: under QEMU's software CPU emulator (TCG"), "{text}");
+        assert!(
+            text.contains("qemu [tcg]: under QEMU's software CPU emulator (TCG"),
+            "{text}"
+        );
         // The reason is listed once with the problems, made printable.
-        assert!(text.contains("FAILED  workload runc/syscall getppid_ns: probe line truncated"), "{text}");
-        assert!(!crate::terminal::has_unprintable(&text.replace('\n', "")), "{text:?}");
+        assert!(
+            text.contains("FAILED  workload runc/syscall getppid_ns: probe line truncated"),
+            "{text}"
+        );
+        assert!(
+            !crate::terminal::has_unprintable(&text.replace('\n', "")),
+            "{text:?}"
+        );
     }
 
     #[test]
@@ -169,17 +210,30 @@ mod tests {
             .lines()
             .find(|l| l.trim_start().starts_with("workload  metric"))
             .expect("header");
-        for name in ["process", "namespaces", "runc", "docker", "runsc", "qemu [tcg]"] {
+        for name in [
+            "process",
+            "namespaces",
+            "runc",
+            "docker",
+            "runsc",
+            "qemu [tcg]",
+        ] {
             assert!(head.contains(name), "{head}");
         }
         let fileio = row(&text, "fileio");
-        assert!(fileio.contains("skipped"), "namespaces' read-only root: {fileio}");
+        assert!(
+            fileio.contains("skipped"),
+            "namespaces' read-only root: {fileio}"
+        );
         assert!(row(&text, "sqlite").contains("failed"), "{text}");
         assert!(text.contains("storage of fileio, sqlite and openat: process host-fs (overlay)"));
         assert!(text.contains("docker fuse-overlayfs (fuse)"));
         // The verdict's performance row is the workloads', not the throttle unit.
         let perf = text.lines().nth(3).expect("verdict row");
-        assert!(perf.trim_start().starts_with("performance") && perf.contains("qemu [tcg]"), "{text}");
+        assert!(
+            perf.trim_start().starts_with("performance") && perf.contains("qemu [tcg]"),
+            "{text}"
+        );
         assert!(!text.contains("latency-bound"), "{text}");
     }
 }
