@@ -89,7 +89,7 @@ fn labels(m: &Measurement) -> String {
 }
 
 /// Render measurements as an aligned text table. `metrics` limits the rows to those
-/// metrics (empty = all).
+/// metrics (empty = all) and the raw measurements that carry a `better` label.
 pub fn render(ms: &[Measurement], metrics: &[&str]) -> String {
     let header = [
         "scenario",
@@ -123,7 +123,10 @@ pub fn render(ms: &[Measurement], metrics: &[&str]) -> String {
             ));
             continue;
         }
-        if !metrics.is_empty() && !metrics.contains(&m.metric.as_str()) {
+        // A metric that says which way is better (the workload scenario's) is one a
+        // reader compares; its derived ratios (label `base`) are in the summary's table.
+        let compared = m.labels.contains_key("better") && !m.labels.contains_key("base");
+        if !metrics.is_empty() && !metrics.contains(&m.metric.as_str()) && !compared {
             continue;
         }
         let Some(s) = &m.summary else { continue };
