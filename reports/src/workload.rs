@@ -220,11 +220,15 @@ pub struct Versus {
     pub min_n: usize,
 }
 
+/// The raw samples of two subjects for one metric, in `ratio_of_medians_ci` order.
+type SamplePair<'a> = (&'a [f64], &'a [f64]);
+
 /// [`Versus`] of columns `a` and `b` of `t`; `None` when they share no metric with a
 /// direction and raw samples on both sides.
 pub fn versus(t: &Table, a: usize, b: usize) -> Option<Versus> {
-    let mut groups: Vec<(String, Vec<(&[f64], &[f64])>)> = Vec::new();
-    let (mut worst, mut best): (Option<(String, f64)>, Option<(String, f64)>) = (None, None);
+    let mut groups: Vec<(String, Vec<SamplePair<'_>>)> = Vec::new();
+    let mut worst: Option<(String, f64)> = None;
+    let mut best: Option<(String, f64)> = None;
     let mut min_n = usize::MAX;
     for row in &t.rows {
         let Some(better) = row.better else { continue };
@@ -236,7 +240,7 @@ pub fn versus(t: &Table, a: usize, b: usize) -> Option<Versus> {
             continue;
         }
         // ratio_of_medians order: median(second) / median(first) is a's speed over b's.
-        let pair: (&[f64], &[f64]) = match better {
+        let pair: SamplePair<'_> = match better {
             Better::Higher => (&cb.samples, &ca.samples),
             Better::Lower => (&ca.samples, &cb.samples),
         };
@@ -258,7 +262,7 @@ pub fn versus(t: &Table, a: usize, b: usize) -> Option<Versus> {
         }
     }
     let metrics = groups.iter().map(|(_, g)| g.len()).sum();
-    let groups: Vec<Vec<(&[f64], &[f64])>> = groups.into_iter().map(|(_, g)| g).collect();
+    let groups: Vec<Vec<SamplePair<'_>>> = groups.into_iter().map(|(_, g)| g).collect();
     let (speed, ci) = stats::geomean_ratio_of_medians_ci(&groups, LEVEL);
     if !(speed.is_finite() && speed > 0.0) {
         return None;
@@ -692,5 +696,47 @@ mod tests {
         assert_eq!(Better::of_unit("us"), Some(Better::Lower));
         assert_eq!(Better::of_unit("GB/s"), Some(Better::Higher));
         assert_eq!(Better::of_unit("ratio"), None);
+    }
+
+    /// The contract with the scenario: the median of each derived `M.vs_process` is the
+    /// ratio this table computes from the raw measurements, and every derived one has
+    /// the raw one's labels plus `base: process`. Run on the fixture; point it at a real
+    /// run file to check the scenario's output.
+    #[test]
+    fn derived_ratios_of_the_fixture_agree_with_the_table() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/results/handcrafted-workload-run.json");
+        let run = Run::load(&p).expect("fixture");
+        let t = table(&run);
+        let mut checked = 0;
+        for d in run
+            .measurements
+            .iter()
+            .filter(|m| m.scenario == SCENARIO && m.metric.ends_with(RATIO_SUFFIX))
+        {
+            assert_eq!(d.unit, "ratio");
+            assert_eq!(d.labels.get("base").map(String::as_str), Some(BASE));
+            let metric = d.metric.trim_end_matches(RATIO_SUFFIX);
+            let row = t
+                .rows
+                .iter()
+                .find(|r| r.workload == d.case && r.metric == metric)
+                .expect("a row for every derived ratio");
+            let c = t
+                .columns
+                .iter()
+                .position(|c| c.subject == d.subject)
+                .expect("a column");
+            let (r, ci) = row.cells[c].ratio().expect("a ratio");
+            let p50 = d.summary.expect("summary").p50;
+            assert!(
+                (r - p50).abs() <= 1e-9 * r,
+                "{}: {r} vs {p50}",
+                d.identity()
+            );
+            assert!(ci.is_some(), "{}", d.identity());
+            checked += 1;
+        }
+        assert!(checked >= 60, "{checked}");
     }
 }

@@ -187,10 +187,15 @@ fn workload_run_has_its_section_table_charts_and_caveats() {
     // VMs say emulated; skips and failures are in the table with their reasons.
     assert!(html.contains("qemu [tcg] emulated"));
     assert!(html.contains("include the emulation"));
-    assert!(html.contains("class=\"num skipped\" title=\"the root filesystem of this subject is read-only"));
+    assert!(html.contains(
+        "class=\"num skipped\" title=\"the root filesystem of this subject is read-only"
+    ));
     assert!(html.contains("class=\"num failed\""));
     // The failure's reason carries markup and an ESC: escaped, never raw.
-    assert!(!html.contains("<b>gofer"), "a <b> element leaked into the report");
+    assert!(
+        !html.contains("<b>gofer"),
+        "a <b> element leaked into the report"
+    );
     assert!(html.contains("&lt;b&gt;gofer&lt;/b&gt;"));
     // No latency-bound fallback when the workloads are there.
     assert!(!html.contains("latency-bound unit"));
