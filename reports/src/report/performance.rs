@@ -17,7 +17,7 @@
 use super::headline::{HeadlineRow, VerdictRow};
 use super::select::Class;
 use crate::units::format_factor;
-use crate::workload::{self, Table, Versus};
+use crate::workload::{self, Table};
 
 /// Said in the fallback rows: why the throttle unit is not a measure of performance.
 pub const LATENCY_BOUND: &str = "latency-bound unit: the throttle scenario's serial \
@@ -41,12 +41,12 @@ fn ci_text(ci: [f64; 2]) -> String {
 }
 
 /// "qemu [tcg] ×0.21 of a process": a column's speed against the plain process.
-fn speed_vs_process(t: &Table, c: usize) -> Option<Versus> {
+fn speed_vs_process(t: &Table, c: usize) -> Option<f64> {
     let base = t.base_column()?;
     if base == c {
         return None;
     }
-    workload::versus(t, c, base)
+    workload::speed(t, c, base)
 }
 
 fn value_text(t: &Table, c: usize) -> String {
@@ -54,7 +54,7 @@ fn value_text(t: &Table, c: usize) -> String {
         "baseline".into()
     } else {
         speed_vs_process(t, c)
-            .map(|v| format!("{} a process", format_factor(v.speed)))
+            .map(|v| format!("{} a process", format_factor(v)))
             .unwrap_or_else(|| "—".into())
     }
 }
@@ -191,7 +191,7 @@ pub fn verdict_row(t: &Table, mut out: VerdictRow) -> VerdictRow {
         let pick = cols
             .iter()
             .copied()
-            .filter_map(|c| speed_vs_process(t, c).map(|v| (c, v.speed)))
+            .filter_map(|c| speed_vs_process(t, c).map(|v| (c, v)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(c, _)| c);
         (cols, pick)
