@@ -12,6 +12,12 @@ use crate::text::table::human;
 use crate::units::sig3;
 use crate::workload::{self, Outcome};
 
+/// Subjects side by side in one block of the table (besides the process).
+const PER_BLOCK: usize = 5;
+
+/// Width at which the storage line wraps.
+const WRAP: usize = 110;
+
 /// Longest subject or storage name a cell shows.
 const MAX_NAME: usize = 24;
 
@@ -80,13 +86,36 @@ pub(super) fn section(ms: &[Measurement], cat: Catalog<'_>) -> String {
         rows.push(row);
     }
     let mut out = String::from(
-        "workload: the same work in each subject; ratio = median(subject) / median(process) \
-         in the metric's unit, 95% CI; the process column is its median\n",
+        "workload: the same work in each subject; ratio = median(subject) / median(process)\n  \
+         in the metric's unit with its 95% CI; the process column is its median\n",
     );
-    out.push_str(&grid(&header, &rows, 3));
+    // At most PER_BLOCK subjects side by side (about 130 columns); more subjects get
+    // further blocks, each repeating the names and the process's column.
+    let fixed: Vec<usize> = (0..3).chain(base.map(|b| 3 + b)).collect();
+    let others: Vec<usize> = (3..header.len()).filter(|i| !fixed.contains(i)).collect();
+    let blocks: Vec<&[usize]> = if others.is_empty() {
+        vec![&[]]
+    } else {
+        others.chunks(PER_BLOCK).collect()
+    };
+    let pick = |r: &[String], block: &[usize]| -> Vec<String> {
+        fixed
+            .iter()
+            .chain(block)
+            .map(|&i| r.get(i).cloned().unwrap_or_default())
+            .collect()
+    };
+    let tables: Vec<String> = blocks
+        .iter()
+        .map(|block| {
+            let rows: Vec<Vec<String>> = rows.iter().map(|r| pick(r, block)).collect();
+            grid(&pick(&header, block), &rows, 3)
+        })
+        .collect();
+    out.push_str(&tables.join("\n"));
     out.push_str(
         "  better lower (ns, µs): a ratio below 1 beats the process; better higher (GB/s, \
-         MB/s, ops/s, tx/s, q/s): above 1 does. Times are taken inside the probe.\n",
+         MB/s, ops/s,\n  tx/s, q/s): above 1 does. Times are taken inside the probe.\n",
     );
     let emulated: Vec<String> = t
         .columns
@@ -97,7 +126,7 @@ pub(super) fn section(ms: &[Measurement], cat: Catalog<'_>) -> String {
     if !emulated.is_empty() {
         out.push_str(&format!(
             "  {}: under QEMU's software CPU emulator (TCG; KVM not usable here), so these \
-             figures include the emulation, not only the VM's isolation.\n",
+             figures\n  include the emulation, not only the VM's isolation.\n",
             emulated.join(", ")
         ));
     }
@@ -114,10 +143,21 @@ pub(super) fn section(ms: &[Measurement], cat: Catalog<'_>) -> String {
         })
         .collect();
     if !storage.is_empty() {
-        out.push_str(&format!(
-            "  storage of fileio, sqlite and openat: {}\n",
-            storage.join(", ")
-        ));
+        // One line per few subjects, so a run of every subject stays readable.
+        let mut line = String::from("  storage of fileio, sqlite and openat:");
+        for (i, item) in storage.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            if line.chars().count() + sep.len() + item.chars().count() > WRAP {
+                out.push_str(line.trim_end_matches(' '));
+                out.push_str(",\n");
+                line = format!("    {item}");
+            } else {
+                line.push_str(sep);
+                line.push_str(item);
+            }
+        }
+        out.push_str(&line);
+        out.push('\n');
     }
     out
 }
@@ -201,6 +241,61 @@ mod tests {
             !crate::terminal::has_unprintable(&text.replace('\n', "")),
             "{text:?}"
         );
+    }
+
+    #[test]
+    fn many_subjects_are_split_into_blocks_that_repeat_the_process() {
+        let b = [("better", "higher")];
+        let subjects = [
+            "process", "sandbox", "bwrap", "crun", "runc", "podman", "docker", "runsc",
+        ];
+        let ms: Vec<_> = subjects
+            .iter()
+            .map(|s| m("workload", s, "memory", "triad_gbps", "GB/s", &b, 9.6))
+            .collect();
+        let text = render(&ms);
+        let headers: Vec<&str> = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("workload  metric"))
+            .collect();
+        assert_eq!(headers.len(), 2, "{text}");
+        assert!(headers.iter().all(|h| h.contains("process")), "{text}");
+        assert!(
+            headers[0].contains("podman")
+                && headers[1].contains("docker")
+                && headers[1].contains("runsc")
+        );
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.trim_start().starts_with("memory"))
+                .count(),
+            2
+        );
+        assert!(text.lines().all(|l| l.chars().count() <= 140), "{text}");
+        let storage: Vec<_> = subjects
+            .iter()
+            .map(|s| {
+                m(
+                    "workload",
+                    s,
+                    "fileio",
+                    "seqwrite_mbps",
+                    "MB/s",
+                    &[
+                        ("better", "higher"),
+                        ("storage", "fuse-overlayfs"),
+                        ("fstype", "fuse"),
+                    ],
+                    900.0,
+                )
+            })
+            .collect();
+        let text = render(&storage);
+        assert!(
+            text.contains("storage of fileio, sqlite and openat: process fuse-overlayfs (fuse),"),
+            "{text}"
+        );
+        assert!(text.lines().all(|l| l.chars().count() <= 140), "{text}");
     }
 
     #[test]
