@@ -193,5 +193,9 @@ mod tests {
         assert_eq!(human(2_500_000.0, "ns"), "2.50 ms");
         assert_eq!(human(4.5e9, "ns"), "4.50 s");
         assert_eq!(human(3.0 * 1024.0 * 1024.0, "bytes"), "3.0 MiB");
+        assert_eq!(human(48.1, "us"), "48.1 µs");
+        assert_eq!(human(2.1, "ns"), "2.10 ns");
+        assert_eq!(human(9.58, "GB/s"), "9.58 GB/s");
+        assert_eq!(human(422519.0, "q/s"), "422519 q/s");
     }
 }
