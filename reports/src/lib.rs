@@ -17,5 +17,6 @@ pub mod terminal;
 pub mod text;
 pub mod units;
 pub mod validate;
+pub mod workload;
 
 pub use model::{Host, Measurement, Run, Status, Summary, Tool, RUN_SCHEMA};

@@ -43,6 +43,7 @@ pub fn format_bytes(b: f64) -> String {
 pub fn format_value(v: f64, unit: &str) -> String {
     match unit {
         "ns" => format_ns(v),
+        "us" | "µs" => format_ns(v * 1e3),
         "bytes" => format_bytes(v),
         "ratio" => sig3(v),
         "ops/s" => format!("{}/s", sig3(v)),
@@ -137,6 +138,11 @@ mod tests {
         assert_eq!(format_ns(635_900.0), "636 µs");
         assert_eq!(format_bytes(1_310_720.0), "1.25 MiB");
         assert_eq!(format_value(2046.0, "ops/s"), "2046/s");
+        // The workload scenario's units.
+        assert_eq!(format_value(48.1, "us"), "48.1 µs");
+        assert_eq!(format_value(1400.0, "us"), "1.40 ms");
+        assert_eq!(format_value(9.58, "GB/s"), "9.58 GB/s");
+        assert_eq!(format_value(2781.0, "tx/s"), "2781 tx/s");
         assert_eq!(format_factor(38.2), "38×");
         assert_eq!(format_factor(3.12), "3.1×");
         assert_eq!(format_factor(1.044), "1.04×");

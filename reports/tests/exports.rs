@@ -128,3 +128,35 @@ fn real_run_exports_are_well_formed() {
         }
     }
 }
+
+#[test]
+fn workload_metrics_export_by_their_better_label() {
+    let gab = export(ExportFormat::Gab, "handcrafted-workload-run.json");
+    let v: serde_json::Value = serde_json::from_str(&gab).expect("json");
+    let names: Vec<&str> = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| e["name"].as_str().expect("name"))
+        .collect();
+    // Lower is better: in, whatever the unit (ns, us); higher and ratios: out.
+    assert!(names.iter().any(|n| n.contains("getppid_ns")), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.contains("fdatasync_p50_us")),
+        "{names:?}"
+    );
+    for out in ["triad_gbps", "insert_tps", "vs_process"] {
+        assert!(!names.iter().any(|n| n.contains(out)), "{out} in {names:?}");
+    }
+    let csv = export(ExportFormat::Csv, "handcrafted-workload-run.json");
+    assert!(csv.contains(",GB/s,") && csv.contains(",us,") && csv.contains(",ratio,"));
+    // The failure's ESC from the run file is made visible.
+    assert!(!csv.contains('\x1b') && csv.contains("\\x1b[2J"));
+    let md = export(ExportFormat::Markdown, "handcrafted-workload-run.json");
+    assert!(md.contains("| performance |"), "{md}");
+    assert!(
+        md.contains("### Workloads: ratio to a plain process"),
+        "{md}"
+    );
+    assert!(md.contains("| sqlite | insert\\_tps | higher |"), "{md}");
+}

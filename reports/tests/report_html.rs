@@ -166,3 +166,37 @@ fn several_runs_get_one_section_each() {
     assert!(html.contains("<nav>"));
     assert!(report::html(&[]).is_err());
 }
+
+#[test]
+fn workload_run_has_its_section_table_charts_and_caveats() {
+    let html = report::html(&[common::input("handcrafted-workload-run.json")]).expect("render");
+    assert!(html.contains("id=\"run1-workload\""));
+    for w in ["syscall", "memory", "cpu", "fileio", "net", "sqlite"] {
+        assert!(
+            html.contains(&format!("id=\"run1-workload-{w}\"")),
+            "chart of {w} missing"
+        );
+    }
+    // The verdict's performance row links to the section and compares the workloads.
+    assert!(html.contains("href=\"#run1-workload\">performance</a>"));
+    assert!(html.contains("workloads, geomean of ratios of medians"));
+    // The method note: timer points inside the probe, storage per subject, direction.
+    assert!(html.contains("inside the probe"));
+    assert!(html.contains("docker fuse-overlayfs (fuse)"));
+    assert!(html.contains("right is better"));
+    // VMs say emulated; skips and failures are in the table with their reasons.
+    assert!(html.contains("qemu [tcg] emulated"));
+    assert!(html.contains("include the emulation"));
+    assert!(html.contains(
+        "class=\"num skipped\" title=\"the root filesystem of this subject is read-only"
+    ));
+    assert!(html.contains("class=\"num failed\""));
+    // The failure's reason carries markup and an ESC: escaped, never raw.
+    assert!(
+        !html.contains("<b>gofer"),
+        "a <b> element leaked into the report"
+    );
+    assert!(html.contains("&lt;b&gt;gofer&lt;/b&gt;"));
+    // No latency-bound fallback when the workloads are there.
+    assert!(!html.contains("latency-bound unit"));
+}

@@ -120,3 +120,59 @@ fn no_text_output_prints_hostile_run_text_raw() {
     }
     assert!(leaked.is_empty(), "raw controls in: {leaked:?}");
 }
+
+/// The workload table (terminal summary, Markdown export): subject names, workload and
+/// metric names, labels (storage, fstype, accel) and reasons from the run file.
+#[test]
+fn the_workload_table_prints_no_hostile_text_raw() {
+    let labels = |extra: &[(&str, String)]| -> BTreeMap<String, String> {
+        let mut l: BTreeMap<String, String> = extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        l.insert("better".into(), "lower".into());
+        l
+    };
+    let samples: Vec<f64> = (0..12).map(|i| 100.0 + f64::from(i % 5)).collect();
+    let wl = |subject: &str, l: BTreeMap<String, String>| {
+        Measurement::from_samples(
+            MeasurementKey::new(
+                "workload",
+                subject,
+                &format!("syscall{EVIL}"),
+                &format!("getppid_ns{EVIL}"),
+            ),
+            "ns",
+            l,
+            samples.clone(),
+        )
+    };
+    let mut run = hostile_run("6.1");
+    run.measurements = vec![
+        wl("process", labels(&[("storage", format!("host{EVIL}"))])),
+        wl(
+            &format!("qemu{EVIL}"),
+            labels(&[
+                ("accel", format!("tcg{EVIL}")),
+                ("storage", format!("virtio{EVIL}")),
+                ("fstype", format!("ext4{EVIL}")),
+            ]),
+        ),
+        Measurement::not_ok(
+            MeasurementKey::new("workload", "runc", &format!("syscall{EVIL}"), "x"),
+            "ns",
+            Status::Failed,
+            format!("probe died{EVIL}"),
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = loaded(&run, dir.path(), "w.json");
+    let summary = isobench_reports::text::summary::render_run(&run);
+    assert!(summary.contains("workload: the same work"), "{summary}");
+    assert!(clean("workload summary", &summary));
+    let md = ExportFormat::Markdown
+        .exporter()
+        .serialize(&run)
+        .expect("export");
+    assert!(clean("markdown", &String::from_utf8(md).expect("utf-8")));
+}

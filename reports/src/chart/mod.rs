@@ -8,8 +8,10 @@
 //! * `concurrency` — the clone concurrency sweep (throughput, per-op total);
 //! * `mounts`      — clone(CLONE_NEWNS) against the size of the mount table;
 //! * `throttle`    — CPU share and p99 latency against the CPU quota;
-//! * `footprint`   — memory footprint (`*_rss`, `*_pss`).
+//! * `footprint`   — memory footprint (`*_rss`, `*_pss`);
 //!
+//! `workload` (per workload, each subject's ratio to a plain process, right = better) is
+//! not in [`all`] either: the report draws it in its workload section, beside the method.
 //! `ladder` (every subject's startup on one axis, ordered by isolation) is not in [`all`]:
 //! the report draws it on its first screen, beside the verdict. `forest` draws a
 //! comparison, not a run (the compare page).
@@ -27,6 +29,7 @@ mod stacked_log;
 mod startup;
 mod sweep;
 mod throttle;
+pub mod workload;
 
 use serde::Serialize;
 

@@ -24,11 +24,15 @@
 //! 6. A change is *significant* when the adjusted p < alpha AND the whole CI of the ratio
 //!    lies beyond the noise threshold (above 1 + t or below 1 - t). The p-value says "not
 //!    chance", the CI says "large enough to matter".
-//! 7. The direction comes from the unit (`Direction::of`): for ns and bytes lower is
-//!    better, for ops/s (and `throughput`) higher is better. Ratios and shares
+//! 7. The direction comes from the measurement's `better` label (`lower` | `higher`,
+//!    which the workload scenario writes), else from the unit (`Direction::of_labelled`):
+//!    for ns, us and bytes lower is better, for any rate (`…/s`: ops/s, GB/s, MB/s, tx/s, q/s) and
+//!    `throughput` higher is better. Ratios and shares
 //!    (`cpu_share`, unit `ratio`), unknown units, and the harness's own empty iteration
 //!    (a control, see `drift_warnings`) have no better side: a significant change is
-//!    reported as `changed`, never as a regression.
+//!    reported as `changed`, never as a regression. That includes the workload's derived
+//!    `M.vs_process` ratios (unit `ratio`): the raw measurements of both subjects carry
+//!    the verdict, and a ratio moves when either side does.
 //!
 //! A column may pool repeated runs of one configuration (`Group`, on the command line
 //! `a1.json,a2.json`): each run is cut into blocks on its own and the blocks pooled, so
@@ -151,10 +155,22 @@ impl Direction {
             Direction::Neutral
         } else if unit.ends_with("/s") || metric == "throughput" {
             Direction::HigherIsBetter
-        } else if matches!(unit, "ns" | "bytes") {
+        } else if matches!(unit, "ns" | "us" | "µs" | "bytes") {
             Direction::LowerIsBetter
         } else {
             Direction::Neutral
+        }
+    }
+
+    /// As `of_measurement`, with the measurement's `better` label (`lower` | `higher`)
+    /// deciding before the unit does, except for the harness control and ratios.
+    pub fn of_labelled(m: &crate::Measurement) -> Direction {
+        let neutral = m.subject == "harness" || m.metric == "cpu_share" || m.unit == "ratio";
+        match m.labels.get("better").map(String::as_str) {
+            _ if neutral => Direction::Neutral,
+            Some("lower") => Direction::LowerIsBetter,
+            Some("higher") => Direction::HigherIsBetter,
+            _ => Self::of_measurement(&m.unit, &m.metric, &m.subject),
         }
     }
 }
@@ -758,7 +774,7 @@ pub fn compare_groups(
             metric: any.metric.clone(),
             unit: any.unit.clone(),
             labels: any.labels.clone(),
-            direction: Direction::of_measurement(&any.unit, &any.metric, &any.subject),
+            direction: Direction::of_labelled(any),
             base,
             deltas,
         });
@@ -1160,6 +1176,58 @@ mod tests {
             ..CompareOptions::default()
         };
         assert!(compare(&inputs, &forced).is_ok());
+    }
+
+    #[test]
+    fn a_drop_in_bandwidth_is_a_regression_and_the_better_label_decides() {
+        let wl = |metric: &str, unit: &str, better: Option<&str>, scale: f64| {
+            let mut x = m("process", unit, metric, scale);
+            x.scenario = "workload".into();
+            if let Some(b) = better {
+                x.labels.insert("better".into(), b.into());
+            }
+            x
+        };
+        let a = run(
+            "6.1",
+            vec![
+                wl("triad_gbps", "GB/s", Some("higher"), 1.0),
+                wl("rr_p50_us", "us", Some("lower"), 1.0),
+                // No label: the unit decides (a rate, higher is better).
+                wl("stream_mbps", "MB/s", None, 1.0),
+                // The label beats the unit.
+                wl("odd_ns", "ns", Some("higher"), 1.0),
+                wl("triad_gbps.vs_process", "ratio", Some("higher"), 1.0),
+            ],
+        );
+        let b = run(
+            "6.1",
+            vec![
+                wl("triad_gbps", "GB/s", Some("higher"), 0.8),
+                wl("rr_p50_us", "us", Some("lower"), 1.2),
+                wl("stream_mbps", "MB/s", None, 0.8),
+                wl("odd_ns", "ns", Some("higher"), 1.2),
+                wl("triad_gbps.vs_process", "ratio", Some("higher"), 0.8),
+            ],
+        );
+        let c = cmp(&a, &b);
+        let v: Vec<_> = c
+            .rows
+            .iter()
+            .map(|r| (r.metric.as_str(), r.deltas[0].verdict))
+            .collect();
+        assert_eq!(
+            v,
+            [
+                ("triad_gbps", Verdict::Regressed),
+                ("rr_p50_us", Verdict::Regressed),
+                ("stream_mbps", Verdict::Regressed),
+                ("odd_ns", Verdict::Improved),
+                // A derived ratio moves when either side does: changed, not a verdict.
+                ("triad_gbps.vs_process", Verdict::Changed),
+            ]
+        );
+        assert!(c.has_regression());
     }
 
     #[test]

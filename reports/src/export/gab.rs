@@ -1,7 +1,8 @@
 //! github-action-benchmark, tool `customSmallerIsBetter`: a JSON array of
 //! `{ "name", "unit", "value", "range", "extra" }`. Only metrics where smaller is better
-//! are exported (time in ns, memory in bytes, counts); throughput (ops/s) and ratios are
-//! left out because this tool would read a rise as a regression. value = p50,
+//! are exported (a `better: lower` label, else time in ns or us, memory in bytes, counts);
+//! rates (ops/s, GB/s, `better: higher`) and ratios are left out because this tool would
+//! read a rise as a regression. value = p50,
 //! range = "± half-width of the 95% CI of the median", extra = n, CI and p99.
 
 use serde::Serialize;
@@ -26,7 +27,18 @@ struct Entry {
 
 /// Units where a smaller value is better.
 pub fn smaller_is_better(unit: &str) -> bool {
-    matches!(unit, "ns" | "bytes" | "count")
+    matches!(unit, "ns" | "us" | "bytes" | "count")
+}
+
+/// Whether `m` belongs in a smaller-is-better export: its `better` label when it has one
+/// (a workload's GB/s is `higher` and stays out), else its unit; never a ratio.
+fn exported(m: &crate::model::Measurement) -> bool {
+    match m.labels.get("better").map(String::as_str) {
+        _ if m.unit == "ratio" => false,
+        Some("lower") => true,
+        Some("higher") => false,
+        _ => smaller_is_better(&m.unit),
+    }
 }
 
 impl Exporter for GabExporter {
@@ -34,7 +46,7 @@ impl Exporter for GabExporter {
         let entries: Vec<Entry> = run
             .measurements
             .iter()
-            .filter(|m| m.status == Status::Ok && smaller_is_better(&m.unit))
+            .filter(|m| m.status == Status::Ok && exported(m))
             .filter_map(|m| {
                 let s = m.summary?;
                 let ci_ok = s.p50_ci.iter().all(|x| x.is_finite());

@@ -43,6 +43,67 @@ fn is_key_metric(metric: &str) -> bool {
     ) || metric.ends_with("_pss")
 }
 
+/// The workload table (`workload::table`): workload × subject ratios to a plain process
+/// with their 95% CI, or skipped / failed; nothing when the run has no workload scenario.
+fn workload_table(o: &mut String, run: &Run) -> std::fmt::Result {
+    use crate::units::{format_value, sig3};
+    use crate::workload::Outcome;
+    let t = crate::workload::table(run);
+    if t.is_empty() {
+        return Ok(());
+    }
+    writeln!(o, "### Workloads: ratio to a plain process (95% CI)")?;
+    writeln!(o)?;
+    let names: Vec<String> = t.columns.iter().map(|c| md(&c.name)).collect();
+    writeln!(o, "| workload | metric | better | {} |", names.join(" | "))?;
+    writeln!(o, "|---|---|---|{}", "--:|".repeat(names.len()))?;
+    let base = t.base_column();
+    for r in &t.rows {
+        let cells: Vec<String> = r
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| match &cell.outcome {
+                Outcome::Ok { median, .. } if Some(c) == base => {
+                    md(&format_value(*median, &r.unit))
+                }
+                Outcome::Ok { median, .. } => match cell.ratio() {
+                    Some((x, Some([lo, hi]))) => {
+                        format!("×{} ({}–{})", sig3(x), sig3(lo), sig3(hi))
+                    }
+                    Some((x, None)) => format!("×{}", sig3(x)),
+                    None => md(&format_value(*median, &r.unit)),
+                },
+                Outcome::Skipped { .. } => "skipped".into(),
+                Outcome::Failed { .. } => "failed".into(),
+                Outcome::Missing => "—".into(),
+            })
+            .collect();
+        writeln!(
+            o,
+            "| {} | {} | {} | {} |",
+            md(&r.workload),
+            md(&r.metric),
+            r.better.map_or("—", |b| b.as_str()),
+            cells.join(" | ")
+        )?;
+    }
+    writeln!(o)?;
+    writeln!(
+        o,
+        "Ratio = median(subject) ÷ median(process) in the metric's unit; better lower: below 1 \
+         beats the process, better higher: above 1 does. The process column is its median."
+    )?;
+    if t.any_emulated() {
+        writeln!(
+            o,
+            "VMs marked tcg ran under QEMU's software CPU emulator: their figures include the emulation."
+        )?;
+    }
+    writeln!(o)?;
+    Ok(())
+}
+
 impl Exporter for MarkdownExporter {
     fn serialize(&self, run: &Run) -> Result<Vec<u8>, ExportError> {
         let mut o = String::new();
@@ -108,6 +169,7 @@ impl Exporter for MarkdownExporter {
         if !hl.notes.is_empty() {
             writeln!(o)?;
         }
+        workload_table(&mut o, run)?;
         let rows = tables::summary_rows(run);
         let key: Vec<&tables::SummaryRow> =
             rows.iter().filter(|r| is_key_metric(&r.metric)).collect();

@@ -223,7 +223,7 @@ pub fn check(
             identity: identity.clone(),
             scenario: m.scenario.clone(),
             subject: m.subject.clone(),
-            direction: Direction::of_measurement(&m.unit, &m.metric, &m.subject),
+            direction: Direction::of_labelled(m),
             unit: m.unit.clone(),
             p50: None,
             baseline_runs: 0,
@@ -280,11 +280,7 @@ pub fn check(
         let margin = opts.threshold * med.abs();
         let up = lo > band[1] && lo - med > margin;
         let down = hi < band[0] && med - hi > margin;
-        row.verdict = match (
-            Direction::of_measurement(&m.unit, &m.metric, &m.subject),
-            up,
-            down,
-        ) {
+        row.verdict = match (Direction::of_labelled(m), up, down) {
             (_, false, false) => CheckVerdict::WithinBand,
             (Direction::Neutral, _, _) => CheckVerdict::Changed,
             (Direction::LowerIsBetter, true, _) | (Direction::HigherIsBetter, false, true) => {

@@ -8,7 +8,10 @@
 //! * startup — `startup`/`ready` (host clock from launch to the payload's ready marker);
 //! * memory — the footprint metric of each subject (`total_pss` if recorded, otherwise its
 //!   largest `*_pss`, otherwise its largest `*_rss`);
-//! * throughput — `throttle` scenario, unthrottled case, metrics in ops/s.
+//! * performance — the `workload` scenario when the run has it (`performance.rs`: per
+//!   pair, the geometric mean over the workloads of the ratios of medians, with a
+//!   bootstrap CI); otherwise the `throttle` scenario's unthrottled ops/s, said to be a
+//!   latency-bound unit that software emulation (TCG) hides.
 //!
 //! The [`Verdict`] is the three-row answer on top of all that: for each aspect, the best
 //! container against the best VM of the run (the same ratio and interval as a row of the
@@ -67,6 +70,8 @@ pub struct VerdictRow {
     pub emulated: bool,
     /// Why the row has no number.
     pub missing: String,
+    /// Said under the row: what its figure does not show (empty when nothing).
+    pub note: String,
 }
 
 /// One comparison: `ratio` = median(heavier) / median(lighter) for time and memory,
@@ -121,7 +126,12 @@ pub fn headline(run: &Run) -> Headline {
                 && comparable(m)
         })
         .collect();
-    rows.extend(pairs(cat, &throughput, Aspect::Throughput));
+    let workloads = crate::workload::table(run);
+    if workloads.is_empty() {
+        rows.extend(pairs(cat, &throughput, Aspect::Throughput));
+    } else {
+        rows.extend(super::performance::rows(&workloads));
+    }
 
     let classes: Vec<Class> = startup.iter().map(|m| cat.class(&m.subject)).collect();
     for (class, what) in [
@@ -155,7 +165,7 @@ pub fn headline(run: &Run) -> Headline {
                 .into(),
         );
     }
-    let verdict = Verdict::of(cat, [&startup, &memory, &throughput]);
+    let verdict = Verdict::of(cat, [&startup, &memory, &throughput], &workloads);
     Headline {
         rows,
         notes,
@@ -164,9 +174,12 @@ pub fn headline(run: &Run) -> Headline {
 }
 
 impl Verdict {
+    /// `workloads` (the workload table) replaces the throttle unit for performance when
+    /// it is not empty.
     fn of(
         cat: select::Catalog<'_>,
         [startup, memory, throughput]: [&[&Measurement]; 3],
+        workloads: &crate::workload::Table,
     ) -> Verdict {
         let rows: Vec<VerdictRow> = [
             (Aspect::Startup, startup),
@@ -174,7 +187,23 @@ impl Verdict {
             (Aspect::Throughput, throughput),
         ]
         .into_iter()
-        .map(|(aspect, ms)| verdict_row(cat, ms, aspect))
+        .map(|(aspect, ms)| {
+            let row = verdict_row(cat, ms, aspect);
+            if aspect != Aspect::Throughput {
+                row
+            } else if workloads.is_empty() {
+                VerdictRow {
+                    note: if row.measured {
+                        super::performance::LATENCY_BOUND_NOTE.into()
+                    } else {
+                        String::new()
+                    },
+                    ..row
+                }
+            } else {
+                super::performance::verdict_row(workloads, row)
+            }
+        })
         .collect();
         let emulation_caveat = rows.iter().any(|r| r.emulated).then(|| {
             "The VMs here ran under QEMU's software CPU emulator (accel=tcg) because KVM was \
@@ -234,6 +263,7 @@ fn verdict_row(cat: select::Catalog<'_>, ms: &[&Measurement], aspect: Aspect) ->
         from: String::new(),
         emulated: false,
         missing: String::new(),
+        note: String::new(),
     };
     let (Some(c), Some(v)) = (best(&ctrs, highest), best(&vms, highest)) else {
         out.missing = match (ctrs.is_empty(), vms.is_empty()) {
@@ -486,6 +516,9 @@ fn row(
                 select::series_name(m)
             ));
         }
+    }
+    if aspect == Aspect::Throughput {
+        caveats.push(super::performance::LATENCY_BOUND.into());
     }
     let metric = match aspect {
         Aspect::Startup => "ready p50".to_string(),

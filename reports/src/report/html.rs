@@ -43,6 +43,7 @@ struct RunSection<'a> {
     pair_count: usize,
     pairs: Vec<PairGroup>,
     charts: Vec<Chart>,
+    workload: Option<super::workload_section::WorkloadSection>,
     chart_errors: Vec<String>,
     problems: Vec<ProblemRow>,
     summary: Vec<SummaryRow>,
@@ -94,7 +95,10 @@ fn pair_groups(rows: &[HeadlineRow]) -> Vec<PairGroup> {
 
 /// The anchor a verdict row links to: the chart of its aspect if it was drawn, else the
 /// table of every measurement.
-fn verdict_href(anchor: &str, aspect: &str, charts: &[Chart]) -> String {
+fn verdict_href(anchor: &str, aspect: &str, charts: &[Chart], workload: bool) -> String {
+    if aspect == "performance" && workload {
+        return format!("#{anchor}-workload");
+    }
     let chart_id = match aspect {
         "startup" => "startup",
         "memory" => "footprint",
@@ -114,6 +118,10 @@ fn section<'a>(i: usize, input: &'a Input) -> RunSection<'a> {
         errors.push(e);
         None
     });
+    let workload = super::workload_section::section(run).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
     let anchor = format!("run{}", i + 1);
     let headline = headline(run);
     let verdict = headline
@@ -121,7 +129,7 @@ fn section<'a>(i: usize, input: &'a Input) -> RunSection<'a> {
         .rows
         .iter()
         .map(|row| VerdictLine {
-            href: verdict_href(&anchor, &row.aspect, &charts),
+            href: verdict_href(&anchor, &row.aspect, &charts, workload.is_some()),
             row: row.clone(),
         })
         .collect();
@@ -142,6 +150,7 @@ fn section<'a>(i: usize, input: &'a Input) -> RunSection<'a> {
         interrupted: run.interrupted,
         headline,
         charts,
+        workload,
         chart_errors: errors.iter().map(|e| e.to_string()).collect(),
         problems: tables::problem_rows(run),
         summary: tables::summary_rows(run),

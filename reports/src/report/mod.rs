@@ -3,8 +3,10 @@
 
 pub mod headline;
 pub mod html;
+pub mod performance;
 pub mod select;
 pub mod tables;
+pub mod workload_section;
 
 use crate::model::Run;
 

@@ -51,9 +51,12 @@ pub struct Catalog<'a> {
 
 impl<'a> Catalog<'a> {
     pub fn of(run: &'a Run) -> Catalog<'a> {
-        Catalog {
-            subjects: &run.subjects,
-        }
+        Catalog::of_subjects(&run.subjects)
+    }
+
+    /// The catalog of a run's `subjects` map (an empty one: the table of known subjects).
+    pub fn of_subjects(subjects: &'a BTreeMap<String, SubjectInfo>) -> Catalog<'a> {
+        Catalog { subjects }
     }
 
     pub fn class(&self, subject: &str) -> Class {

@@ -15,7 +15,7 @@ use super::summary::{median_in_place, percentile_by_rank, percentile_interval};
 /// Resamples drawn; 2000 gives 95% interval end points stable to about 1% of their spread.
 pub const RESAMPLES: usize = 2000;
 
-fn seed_of(data: &[f64]) -> u64 {
+pub(super) fn seed_of(data: &[f64]) -> u64 {
     data.iter()
         .fold(0xC0FF_EE00_u64 ^ data.len() as u64, |h, x| {
             (h ^ x.to_bits())
@@ -99,7 +99,7 @@ pub const LARGE_SAMPLE: usize = 50_000;
 /// inside it are kept, and the median is selected among them (`f64::total_cmp` order,
 /// in which equal values have equal bits, so it is the order statistic that sorting the
 /// resample gives). Should it fall outside, the whole resample is made and sorted.
-struct ResampleMedian<'a> {
+pub(super) struct ResampleMedian<'a> {
     data: &'a [f64],
     draws: Draws,
     inside: Vec<f64>,
@@ -127,7 +127,7 @@ enum Draws {
 }
 
 impl<'a> ResampleMedian<'a> {
-    fn new(data: &'a [f64]) -> Self {
+    pub(super) fn new(data: &'a [f64]) -> Self {
         Self::drawn_by_counts_above(data, LARGE_SAMPLE)
     }
 
@@ -190,7 +190,7 @@ impl<'a> ResampleMedian<'a> {
     }
 
     /// Draw one resample from `rng` and return its median.
-    fn draw(&mut self, rng: &mut SplitMix64) -> f64 {
+    pub(super) fn draw(&mut self, rng: &mut SplitMix64) -> f64 {
         let n = self.data.len();
         self.inside.clear();
         match &mut self.draws {

@@ -5,6 +5,7 @@
 mod binomial;
 pub mod blocks;
 mod bootstrap;
+mod geomean;
 pub mod mann_whitney;
 pub mod multiple;
 pub mod normal;
@@ -13,6 +14,7 @@ mod rng;
 mod summary;
 
 pub use bootstrap::{bootstrap_ci, median_ci, ratio_of_medians_ci};
+pub use geomean::geomean_ratio_of_medians_ci;
 pub use mann_whitney::{mann_whitney, mann_whitney_auto, mann_whitney_exact, MannWhitney};
 pub use multiple::{benjamini_hochberg, holm};
 pub use permutation::median_difference_p;

@@ -50,6 +50,9 @@ pub fn human(value: f64, unit: &str) -> String {
                 format!("{:.2} ms", value / 1e6)
             } else if v >= 1e3 {
                 format!("{:.1} µs", value / 1e3)
+            } else if v < 10.0 && value.fract() != 0.0 {
+                // A few ns per iteration (the workload's cpu chain): keep two digits.
+                format!("{value:.2} ns")
             } else {
                 format!("{value:.0} ns")
             }
@@ -68,6 +71,9 @@ pub fn human(value: f64, unit: &str) -> String {
         }
         "ratio" => format!("{value:.3}"),
         "ops/s" => format!("{value:.0}/s"),
+        // Microseconds (the workload scenario's latencies): scaled as durations are.
+        "us" | "µs" => human(value * 1e3, "ns"),
+        u if u.ends_with("/s") => format!("{} {u}", crate::units::sig3(value)),
         "count" if value.fract() == 0.0 => format!("{value:.0}"),
         "count" => format!("{value:.1}"),
         _ => format!("{value:.3} {unit}"),
@@ -83,7 +89,7 @@ fn labels(m: &Measurement) -> String {
 }
 
 /// Render measurements as an aligned text table. `metrics` limits the rows to those
-/// metrics (empty = all).
+/// metrics (empty = all) and the raw measurements that carry a `better` label.
 pub fn render(ms: &[Measurement], metrics: &[&str]) -> String {
     let header = [
         "scenario",
@@ -117,7 +123,10 @@ pub fn render(ms: &[Measurement], metrics: &[&str]) -> String {
             ));
             continue;
         }
-        if !metrics.is_empty() && !metrics.contains(&m.metric.as_str()) {
+        // A metric that says which way is better (the workload scenario's) is one a
+        // reader compares; its derived ratios (label `base`) are in the summary's table.
+        let compared = m.labels.contains_key("better") && !m.labels.contains_key("base");
+        if !metrics.is_empty() && !metrics.contains(&m.metric.as_str()) && !compared {
             continue;
         }
         let Some(s) = &m.summary else { continue };
@@ -184,5 +193,9 @@ mod tests {
         assert_eq!(human(2_500_000.0, "ns"), "2.50 ms");
         assert_eq!(human(4.5e9, "ns"), "4.50 s");
         assert_eq!(human(3.0 * 1024.0 * 1024.0, "bytes"), "3.0 MiB");
+        assert_eq!(human(48.1, "us"), "48.1 µs");
+        assert_eq!(human(2.1, "ns"), "2.10 ns");
+        assert_eq!(human(9.58, "GB/s"), "9.58 GB/s");
+        assert_eq!(human(422519.0, "q/s"), "422519 q/s");
     }
 }

@@ -20,6 +20,7 @@ mod startup;
 mod tests;
 mod throttle;
 mod verdict;
+mod workload;
 
 use crate::model::{Measurement, Run, Status, Summary};
 use crate::report::select::{self, Class};
@@ -31,7 +32,7 @@ const NONE: &str = "—";
 
 /// The summary of `run`: its verdict, then [`render`] of its measurements.
 pub fn render_run(run: &Run) -> String {
-    let rest = render(&run.measurements);
+    let rest = render_in(&run.measurements, select::Catalog::of(run));
     if rest.is_empty() {
         return rest;
     }
@@ -45,6 +46,13 @@ pub fn render_run(run: &Run) -> String {
 /// The summary of `ms`, one section per scenario in the order they first appear, then the
 /// skipped and failed measurements. Empty when there is nothing to say.
 pub fn render(ms: &[Measurement]) -> String {
+    static NO_SUBJECTS: std::collections::BTreeMap<String, crate::model::SubjectInfo> =
+        std::collections::BTreeMap::new();
+    render_in(ms, select::Catalog::of_subjects(&NO_SUBJECTS))
+}
+
+/// [`render`], classing subjects by `cat` (the run's own descriptions of them).
+fn render_in(ms: &[Measurement], cat: select::Catalog<'_>) -> String {
     let mut scenarios: Vec<&str> = Vec::new();
     for m in ms {
         if !scenarios.contains(&m.scenario.as_str()) {
@@ -58,6 +66,7 @@ pub fn render(ms: &[Measurement]) -> String {
             "startup" => startup::section(&of),
             "clone" => clone::section(&of),
             "throttle" => throttle::section(&of),
+            crate::workload::SCENARIO => workload::section(ms, cat),
             _ => generic(scn, &of),
         };
         if !text.is_empty() {

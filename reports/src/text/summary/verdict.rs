@@ -56,5 +56,8 @@ pub(super) fn section(run: &Run) -> String {
              these ratios overstate the gap to a KVM VM.\n",
         );
     }
+    for r in verdict.rows.iter().filter(|r| !r.note.is_empty()) {
+        out.push_str(&format!("  {}: {}\n", r.aspect, printable(&r.note)));
+    }
     out
 }
