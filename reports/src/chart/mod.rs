@@ -8,7 +8,8 @@
 //! * `concurrency` — the clone concurrency sweep (throughput, per-op total);
 //! * `mounts`      — clone(CLONE_NEWNS) against the size of the mount table;
 //! * `throttle`    — CPU share and p99 latency against the CPU quota;
-//! * `footprint`   — memory footprint (`*_rss`, `*_pss`).
+//! * `footprint`   — memory footprint (`*_rss`, `*_pss`);
+//! * `density`     — memory per instance against N by method, and `launch_k` against k.
 //!
 //! `ladder` (every subject's startup on one axis, ordered by isolation) is not in [`all`]:
 //! the report draws it on its first screen, beside the verdict. `forest` draws a
@@ -20,6 +21,7 @@ pub mod ladder;
 
 mod clone_cost;
 mod concurrency;
+mod density;
 mod footprint;
 mod mounts;
 mod phases;
@@ -61,7 +63,7 @@ type Builder = fn(&Run) -> Result<Vec<Chart>, ChartError>;
 /// Every chart whose data exist in `run`, in reading order; charts that failed to draw
 /// are reported in the second list instead of failing the whole report.
 pub fn all(run: &Run) -> (Vec<Chart>, Vec<ChartError>) {
-    let builders: [Builder; 7] = [
+    let builders: [Builder; 8] = [
         startup::chart,
         phases::chart,
         footprint::chart,
@@ -69,6 +71,7 @@ pub fn all(run: &Run) -> (Vec<Chart>, Vec<ChartError>) {
         concurrency::chart,
         mounts::chart,
         throttle::chart,
+        density::chart,
     ];
     let mut charts = Vec::new();
     let mut errors = Vec::new();

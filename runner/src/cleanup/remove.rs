@@ -101,6 +101,13 @@ pub fn remove_resource(res: &Resource) -> Result<(), CleanupError> {
             )
             .map_err(fail)
         }
+        // Only 0, 1 and 2 are KSM modes; a journal naming another value is not obeyed.
+        Resource::KsmRun { previous } if *previous <= 2 => {
+            fs::write(super::KSM_RUN, previous.to_string()).map_err(|e| fail(e.to_string()))
+        }
+        Resource::KsmRun { previous } => Err(skip(format!(
+            "{previous} is not a KSM run mode (0, 1 or 2): left as it is"
+        ))),
     }
 }
 

@@ -5,8 +5,10 @@
 //!   unshare()/setns() per type.
 //! * `throttle` — throughput and tail latency under cgroup CPU quotas, and an allocation
 //!   under a memory limit (OOM kill).
+//! * `density` — memory per instance and launch latency with N instances alive.
 
 pub mod clone;
+pub mod density;
 pub mod startup;
 pub mod throttle;
 
@@ -81,6 +83,20 @@ scenarios! {
     Clone = "clone" => clone,
     /// Throughput and tail latency under cgroup CPU quotas; an allocation past a memory limit.
     Throttle = "throttle" => throttle,
+    /// Memory per instance and launch latency with N instances alive (levels of N).
+    Density = "density" => density,
+}
+
+impl ScenarioKind {
+    /// What `isobench run` runs without `--scenario`: every scenario but `density`, whose
+    /// levels keep dozens of instances alive for minutes (ask for it by name).
+    pub fn default_run() -> Vec<ScenarioKind> {
+        Self::all()
+            .iter()
+            .copied()
+            .filter(|s| *s != ScenarioKind::Density)
+            .collect()
+    }
 }
 
 impl std::fmt::Display for ScenarioKind {
@@ -112,6 +128,9 @@ pub struct ScenarioOptions {
     #[command(flatten)]
     #[serde(flatten)]
     pub throttle: throttle::options::ThrottleOptions,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub density: density::options::DensityOptions,
 }
 
 /// How a scenario ended.
@@ -249,6 +268,9 @@ mod tests {
             &["--period-ms", "0"],
             &["--throttle-window-ms", "0"],
             &["--throttle-window-ms", "99999999999"],
+            &["--levels", "0"],
+            &["--levels", "1,100000"],
+            &["--guest-mib", "1"],
         ] {
             let args = std::iter::once("isobench").chain(bad.iter().copied());
             assert!(Flags::try_parse_from(args).is_err(), "{bad:?} was accepted");

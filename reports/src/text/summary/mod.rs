@@ -14,6 +14,7 @@
 //! per section (`verdict`, `startup`, `clone`, `throttle` with the OOM case, `problems`).
 
 mod clone;
+mod density;
 mod problems;
 mod startup;
 #[cfg(test)]
@@ -58,6 +59,7 @@ pub fn render(ms: &[Measurement]) -> String {
             "startup" => startup::section(&of),
             "clone" => clone::section(&of),
             "throttle" => throttle::section(&of),
+            "density" => density::section(&of),
             _ => generic(scn, &of),
         };
         if !text.is_empty() {
