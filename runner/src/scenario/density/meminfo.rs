@@ -5,7 +5,8 @@
 //! (free memory plus reclaimable page cache and slab, minus the low watermarks; see
 //! `si_mem_available` in mm/show_mem.c). `Slab`, `KernelStack` and `PageTables` are
 //! kernel memory that no process's PSS includes: the task_structs, namespaces, cgroups,
-//! dentries and inodes a container costs, the stacks of its threads, its page tables.
+//! dentries and inodes a container costs, the stacks of its threads, its page tables;
+//! `Percpu` holds the per-CPU parts of memory cgroups and network namespaces.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -17,6 +18,9 @@ pub struct MemInfo {
     pub slab: u64,
     pub kernel_stack: u64,
     pub page_tables: u64,
+    /// Per-CPU allocations (`Percpu`, Linux 4.16): a memory cgroup's statistics and a
+    /// network namespace's counters live here, in neither Slab nor any PSS. 0 when absent.
+    pub percpu: u64,
 }
 
 /// Why /proc/meminfo could not be read.
@@ -57,6 +61,7 @@ pub fn parse(text: &str, path: &Path) -> Result<MemInfo, MemInfoError> {
         slab: field("Slab")?,
         kernel_stack: field("KernelStack")?,
         page_tables: field("PageTables")?,
+        percpu: field("Percpu").unwrap_or(0),
     })
 }
 
@@ -161,7 +166,8 @@ mod tests {
 
     const SAMPLE: &str = "MemTotal:       24576000 kB\nMemFree:        18336136 kB\n\
         MemAvailable:   23979824 kB\nSlab:             264848 kB\nSReclaimable:     225452 kB\n\
-        KernelStack:        2128 kB\nPageTables:         4356 kB\nSecPageTables:         0 kB\n";
+        KernelStack:        2128 kB\nPageTables:         4356 kB\nSecPageTables:         0 kB\n\
+        Percpu:             5440 kB\n";
 
     #[test]
     fn parses_the_counters_in_bytes() {
@@ -170,6 +176,7 @@ mod tests {
         assert_eq!(m.slab, 264_848 * 1024);
         assert_eq!(m.kernel_stack, 2128 * 1024);
         assert_eq!(m.page_tables, 4356 * 1024, "not SecPageTables");
+        assert_eq!(m.percpu, 5440 * 1024);
         let e = parse("MemFree: 1 kB\n", Path::new("/x")).expect_err("no MemAvailable");
         assert_eq!(
             e.to_string(),

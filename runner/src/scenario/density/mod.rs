@@ -42,9 +42,9 @@
 //! * `mem_cgroup` = Σ memory cgroup usage / N, where every instance has a cgroup of its
 //!   own (sandbox, OCI runtimes, engines; not process, bwrap, qemu);
 //! * `mem_slab` = (Slab after − before) / N, kernel objects PSS does not see
-//!   (task_structs, namespaces, cgroups, dentries); `mem_kernel_stack` and
-//!   `mem_page_tables` likewise, so the gap between `mem_available` and PSS + kernel can
-//!   be read off.
+//!   (task_structs, namespaces, cgroups, dentries); `mem_kernel_stack`,
+//!   `mem_page_tables` and `mem_percpu` (memory cgroups' per-CPU statistics) likewise,
+//!   so the gap between `mem_available` and PSS + kernel can be read off.
 //!
 //! VM levels also carry `ksm_run` (the KSM mode during the level) and `guest_mib`
 //! labels and a `ksm_pages_sharing` metric; `--ksm` turns KSM on around each VM level
@@ -477,6 +477,11 @@ fn record_level(
         "mem_page_tables",
         "bytes",
         f.per_instance_rise(|m| m.page_tables).round(),
+    );
+    add(
+        "mem_percpu",
+        "bytes",
+        f.per_instance_rise(|m| m.percpu).round(),
     );
     if labels.contains_key("ksm_run") {
         if let Some(p) = f.ksm_pages_sharing {
