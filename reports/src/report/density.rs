@@ -92,6 +92,38 @@ pub struct DensityRow {
     pub emulated: bool,
 }
 
+/// A [`DensityRow`] as text for the HTML report: class, subject at N, value, interval
+/// and the PSS figure.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DensityLine {
+    pub class: String,
+    pub subject: String,
+    pub value: String,
+    pub ci: String,
+    pub pss: String,
+}
+
+impl DensityRow {
+    pub fn line(&self) -> DensityLine {
+        let tcg = if self.emulated { ", TCG" } else { "" };
+        DensityLine {
+            class: self.class.clone(),
+            subject: format!("{} at N = {}{tcg}", self.subject, self.instances),
+            value: self
+                .per_gib
+                .map_or_else(|| "—".into(), |v| format!("{v:.0}")),
+            ci: match self.per_gib_ci {
+                Some((lo, hi)) if hi.is_finite() => format!("{lo:.0}–{hi:.0}"),
+                Some((lo, _)) => format!("{lo:.0}–∞"),
+                None => "MemAvailable's noise exceeded the use".into(),
+            },
+            pss: self
+                .per_gib_pss
+                .map_or_else(|| "—".into(), |p| format!("{p:.0} by PSS + slab")),
+        }
+    }
+}
+
 /// The instances-per-GiB rows of `run`: containers, then VMs (a class without density
 /// figures has no row).
 pub fn instances_per_gib(run: &Run) -> Vec<DensityRow> {
