@@ -313,4 +313,17 @@ mod tests {
         assert!(mount_ids_in(text, Path::new("/tmp/a/pro")).is_empty());
         assert!(mount_ids_in(text, Path::new("/tmp")).is_empty());
     }
+
+    /// A journal is replayed by `isobench clean`: a KSM mode it names is written back only
+    /// when it is one (0, 1, 2), and the line survives the journal's JSON.
+    #[test]
+    fn a_journalled_ksm_setting_is_obeyed_only_when_it_is_a_mode() {
+        let bogus = Resource::KsmRun { previous: 7 };
+        let e = remove_resource(&bogus).expect_err("7 is not a KSM mode");
+        assert!(matches!(e, CleanupError::Skipped { .. }), "{e}");
+        let json = serde_json::to_string(&Resource::KsmRun { previous: 0 }).expect("json");
+        assert_eq!(json, r#"{"kind":"ksm_run","previous":0}"#);
+        let back: Resource = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, Resource::KsmRun { previous: 0 });
+    }
 }
