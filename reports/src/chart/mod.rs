@@ -9,6 +9,7 @@
 //! * `mounts`      — clone(CLONE_NEWNS) against the size of the mount table;
 //! * `throttle`    — CPU share and p99 latency against the CPU quota;
 //! * `footprint`   — memory footprint (`*_rss`, `*_pss`);
+//! * `density`     — memory per instance against N by method, and `launch_k` against k.
 //!
 //! `workload` (per workload, each subject's ratio to a plain process, right = better) is
 //! not in [`all`] either: the report draws it in its workload section, beside the method.
@@ -22,6 +23,7 @@ pub mod ladder;
 
 mod clone_cost;
 mod concurrency;
+mod density;
 mod footprint;
 mod mounts;
 mod phases;
@@ -64,7 +66,7 @@ type Builder = fn(&Run) -> Result<Vec<Chart>, ChartError>;
 /// Every chart whose data exist in `run`, in reading order; charts that failed to draw
 /// are reported in the second list instead of failing the whole report.
 pub fn all(run: &Run) -> (Vec<Chart>, Vec<ChartError>) {
-    let builders: [Builder; 7] = [
+    let builders: [Builder; 8] = [
         startup::chart,
         phases::chart,
         footprint::chart,
@@ -72,6 +74,7 @@ pub fn all(run: &Run) -> (Vec<Chart>, Vec<ChartError>) {
         concurrency::chart,
         mounts::chart,
         throttle::chart,
+        density::chart,
     ];
     let mut charts = Vec::new();
     let mut errors = Vec::new();

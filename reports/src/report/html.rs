@@ -40,6 +40,8 @@ struct RunSection<'a> {
     headline: Headline,
     ladder: Option<Chart>,
     verdict: Vec<VerdictLine>,
+    /// Instances per GiB of each class (the `density` scenario), when it ran.
+    density: Vec<super::density::DensityLine>,
     pair_count: usize,
     pairs: Vec<PairGroup>,
     charts: Vec<Chart>,
@@ -136,6 +138,10 @@ fn section<'a>(i: usize, input: &'a Input) -> RunSection<'a> {
     RunSection {
         ladder,
         verdict,
+        density: super::density::instances_per_gib(run)
+            .iter()
+            .map(|r| r.line())
+            .collect(),
         pair_count: headline.rows.len(),
         pairs: pair_groups(&headline.rows),
         anchor,

@@ -1,6 +1,7 @@
 //! Reports of runs: the headline comparison, the self-contained HTML page and the tables
 //! both it and the Markdown export print. Pure: takes parsed runs, returns strings.
 
+pub mod density;
 pub mod headline;
 pub mod html;
 pub mod performance;

@@ -68,7 +68,13 @@ pub enum Resource {
         root: PathBuf,
         id: String,
     },
+    /// KSM's `run` setting changed by the run (`density --ksm`): "removing" it writes
+    /// `previous` back to [`KSM_RUN`].
+    KsmRun { previous: u8 },
 }
+
+/// The KSM control file ([kernel doc](https://docs.kernel.org/admin-guide/mm/ksm.html)).
+pub const KSM_RUN: &str = "/sys/kernel/mm/ksm/run";
 
 impl std::fmt::Display for Resource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,6 +87,7 @@ impl std::fmt::Display for Resource {
             Resource::EngineContainer { engine, id } => write!(f, "{engine} container {id}"),
             Resource::EngineImage { engine, image } => write!(f, "{engine} image {image}"),
             Resource::OciContainer { runtime, id, .. } => write!(f, "{runtime} container {id}"),
+            Resource::KsmRun { previous } => write!(f, "KSM setting (restore run={previous})"),
         }
     }
 }

@@ -101,6 +101,13 @@ pub fn remove_resource(res: &Resource) -> Result<(), CleanupError> {
             )
             .map_err(fail)
         }
+        // Only 0, 1 and 2 are KSM modes; a journal naming another value is not obeyed.
+        Resource::KsmRun { previous } if *previous <= 2 => {
+            fs::write(super::KSM_RUN, previous.to_string()).map_err(|e| fail(e.to_string()))
+        }
+        Resource::KsmRun { previous } => Err(skip(format!(
+            "{previous} is not a KSM run mode (0, 1 or 2): left as it is"
+        ))),
     }
 }
 
@@ -305,5 +312,18 @@ mod tests {
         assert_eq!(mount_ids_in(text, Path::new("/tmp/a")), vec![44]);
         assert!(mount_ids_in(text, Path::new("/tmp/a/pro")).is_empty());
         assert!(mount_ids_in(text, Path::new("/tmp")).is_empty());
+    }
+
+    /// A journal is replayed by `isobench clean`: a KSM mode it names is written back only
+    /// when it is one (0, 1, 2), and the line survives the journal's JSON.
+    #[test]
+    fn a_journalled_ksm_setting_is_obeyed_only_when_it_is_a_mode() {
+        let bogus = Resource::KsmRun { previous: 7 };
+        let e = remove_resource(&bogus).expect_err("7 is not a KSM mode");
+        assert!(matches!(e, CleanupError::Skipped { .. }), "{e}");
+        let json = serde_json::to_string(&Resource::KsmRun { previous: 0 }).expect("json");
+        assert_eq!(json, r#"{"kind":"ksm_run","previous":0}"#);
+        let back: Resource = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, Resource::KsmRun { previous: 0 });
     }
 }

@@ -14,8 +14,8 @@ use crate::subject::SubjectKind;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Scenarios to run (comma list).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = ScenarioKind::all().to_vec())]
+    /// Scenarios to run (comma list; default: all but density).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = ScenarioKind::default_run())]
     pub scenario: Vec<ScenarioKind>,
     /// Subjects for the startup scenario (comma list); default: every startup subject.
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -99,6 +99,9 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         a.subject.clone()
     };
     a.options.throttle.validate()?;
+    if a.scenario.contains(&ScenarioKind::Density) {
+        crate::scenario::density::preflight(&a.options.density, &subjects)?;
+    }
     let mut options = a.options.clone();
     if a.scenario.contains(&ScenarioKind::Workload) {
         // Resolved (the run file records the sizes used) and checked before anything runs.

@@ -7,8 +7,10 @@
 //!   under a memory limit (OOM kill).
 //! * `workload` — the same work (syscalls, memory, CPU, file I/O, loopback TCP, SQLite)
 //!   in every subject, and each subject's ratio to the plain process.
+//! * `density` — memory per instance and launch latency with N instances alive.
 
 pub mod clone;
+pub mod density;
 pub mod startup;
 pub mod throttle;
 pub mod workload;
@@ -86,6 +88,20 @@ scenarios! {
     Throttle = "throttle" => throttle,
     /// The same workloads (syscall, memory, cpu, fileio, net, sqlite) in every subject.
     Workload = "workload" => workload,
+    /// Memory per instance and launch latency with N instances alive (levels of N).
+    Density = "density" => density,
+}
+
+impl ScenarioKind {
+    /// What `isobench run` runs without `--scenario`: every scenario but `density`, whose
+    /// levels keep dozens of instances alive for minutes (ask for it by name).
+    pub fn default_run() -> Vec<ScenarioKind> {
+        Self::all()
+            .iter()
+            .copied()
+            .filter(|s| *s != ScenarioKind::Density)
+            .collect()
+    }
 }
 
 impl std::fmt::Display for ScenarioKind {
@@ -120,6 +136,9 @@ pub struct ScenarioOptions {
     #[command(flatten)]
     #[serde(flatten)]
     pub workload: workload::options::WorkloadOptions,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub density: density::options::DensityOptions,
 }
 
 /// How a scenario ended.
@@ -257,6 +276,9 @@ mod tests {
             &["--period-ms", "0"],
             &["--throttle-window-ms", "0"],
             &["--throttle-window-ms", "99999999999"],
+            &["--levels", "0"],
+            &["--levels", "1,100000"],
+            &["--guest-mib", "1"],
         ] {
             let args = std::iter::once("isobench").chain(bad.iter().copied());
             assert!(Flags::try_parse_from(args).is_err(), "{bad:?} was accepted");

@@ -468,6 +468,10 @@ pub trait Subject {
         )))
     }
 
+    /// Guest RAM (MiB) of the VMs later launches boot (the `density` scenario's
+    /// `--guest-mib`); subjects without a guest ignore it.
+    fn set_guest_memory_mib(&mut self, _mib: u64) {}
+
     /// Undo `prepare` (also done by the cleanup registry if this is never called).
     fn finish(&mut self, _env: &Env) -> Result<(), SubjectError> {
         Ok(())

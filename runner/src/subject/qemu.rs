@@ -60,6 +60,8 @@ const FULL_ITERATIONS: usize = 20;
 #[derive(Debug, Default)]
 pub struct Qemu {
     prepared: Option<Prepared>,
+    /// `set_guest_memory_mib`: guest RAM of `launch`'s VMs instead of the default.
+    guest_mib: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -168,6 +170,10 @@ impl Subject for Qemu {
         }
     }
 
+    fn set_guest_memory_mib(&mut self, mib: u64) {
+        self.guest_mib = Some(mib);
+    }
+
     fn max_iterations(&self, quick: bool) -> Option<usize> {
         Some(if quick {
             QUICK_ITERATIONS
@@ -237,6 +243,7 @@ impl Subject for Qemu {
         let mut cfg = BootConfig {
             machine: case.to_string(),
             probe_args: mode.args(),
+            memory_mib: self.guest_mib.unwrap_or(p.base.memory_mib),
             ..p.base.clone()
         };
         let mut disk = None;

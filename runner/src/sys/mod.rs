@@ -127,6 +127,12 @@ pub fn geteuid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// `sync(2)`: write every dirty page back (before dropping the page cache).
+pub fn sync() {
+    // SAFETY: sync takes no arguments, touches no memory of ours and cannot fail.
+    unsafe { libc::sync() }
+}
+
 /// `uname(2)`: (nodename, release, machine).
 pub fn uname() -> (String, String, String) {
     // SAFETY: utsname is plain old data; zeroed is a valid value.

@@ -14,6 +14,7 @@
 //! per section (`verdict`, `startup`, `clone`, `throttle` with the OOM case, `problems`).
 
 mod clone;
+mod density;
 mod problems;
 mod startup;
 #[cfg(test)]
@@ -67,6 +68,7 @@ fn render_in(ms: &[Measurement], cat: select::Catalog<'_>) -> String {
             "clone" => clone::section(&of),
             "throttle" => throttle::section(&of),
             crate::workload::SCENARIO => workload::section(ms, cat),
+            "density" => density::section(&of),
             _ => generic(scn, &of),
         };
         if !text.is_empty() {

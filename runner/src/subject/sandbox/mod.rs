@@ -609,7 +609,13 @@ impl Instance for SandboxInstance {
     }
 
     fn footprint(&mut self) -> Vec<(String, u64)> {
-        crate::measure::footprint::of_pids(&[self.child.pid()]).metrics("payload")
+        let pid = self.child.pid();
+        let mut out = crate::measure::footprint::of_pids(&[pid]).metrics("payload");
+        // The sandbox's own per-launch cgroup (memory controller where the host has one).
+        if let Some(m) = crate::cgroup::mounts::cgroup_memory_of(pid) {
+            out.push(("cgroup_memory".into(), m));
+        }
+        out
     }
 }
 
