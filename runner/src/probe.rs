@@ -63,6 +63,14 @@ pub enum ProbeMode {
     Work { window_ms: u64, unit_iters: u64 },
     /// Allocate and touch MiB.
     Alloc { mib: u64 },
+    /// Kernel microbenchmarks with checksummed result lines
+    /// (fixtures/probe/src/modes/bench.rs; read by `measure::bench_lines`).
+    Bench {
+        rounds: u64,
+        seed: u64,
+        /// Bench groups to run; empty = all.
+        groups: Vec<String>,
+    },
 }
 
 impl ProbeMode {
@@ -83,6 +91,24 @@ impl ProbeMode {
                 unit_iters.to_string(),
             ],
             ProbeMode::Alloc { mib } => vec!["alloc".into(), "--mib".into(), mib.to_string()],
+            ProbeMode::Bench {
+                rounds,
+                seed,
+                groups,
+            } => {
+                let mut v = vec![
+                    "bench".into(),
+                    "--bench-rounds".into(),
+                    rounds.to_string(),
+                    "--bench-seed".into(),
+                    seed.to_string(),
+                ];
+                if !groups.is_empty() {
+                    v.push("--bench-groups".into());
+                    v.push(groups.join(","));
+                }
+                v
+            }
         }
     }
 }

@@ -14,8 +14,9 @@ use crate::subject::SubjectKind;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Scenarios to run (comma list).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = ScenarioKind::all().to_vec())]
+    /// Scenarios to run (comma list); default: all but `kernels` (name it to boot the guest
+    /// kernels).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = ScenarioKind::defaults())]
     pub scenario: Vec<ScenarioKind>,
     /// Subjects for the startup scenario (comma list); default: every startup subject.
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -101,6 +102,13 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     a.options.throttle.validate()?;
     let mut options = a.options.clone();
     options.clone.pin_cpu = resolve_pin(&options.clone.pin)?;
+    if a.scenario.contains(&ScenarioKind::Kernels) {
+        // A kernel that is missing or untrusted is a usage error, found before anything runs.
+        options.kernels.resolved = crate::vm::guest_kernels::resolve(
+            &options.kernels.guest_kernels,
+            &crate::vm::kernel::fixture_dirs(),
+        )?;
+    }
     let cfg = RunConfig {
         // Once each: a scenario given twice would write every measurement twice.
         scenarios: (a.scenario.iter().enumerate())

@@ -56,7 +56,42 @@ pub fn checks(env: &Env) -> Vec<Check> {
     for s in &subjects {
         out.extend(s.doctor_checks(env));
     }
+    out.extend(guest_kernel_checks(&crate::vm::kernel::fixture_dirs()));
     out
+}
+
+/// The guest kernels the `kernels` scenario can boot by name (`--guest-kernels NAME`):
+/// each `fixtures/kernels/<name>/vmlinuz` with its package version, checked as a run
+/// checks it (a bzImage only root or you can change).
+pub fn guest_kernel_checks(dirs: &[std::path::PathBuf]) -> Vec<Check> {
+    use crate::vm::guest_kernels;
+    let found = guest_kernels::available(dirs);
+    if found.is_empty() {
+        return vec![Check::no(
+            "guest kernels",
+            "kernels",
+            "no fixtures/kernels/<name>/vmlinuz found",
+            "run fixtures/setup.sh (fetches cloud-57, cloud-47, rt-57), or pass --guest-kernels PATH to a bzImage",
+        )];
+    }
+    found
+        .into_iter()
+        .map(
+            |k| match guest_kernels::check_image(&k.path, crate::sys::geteuid()) {
+                Ok(p) => Check::yes(
+                    "guest kernels",
+                    k.name.as_str(),
+                    format!("{} ({})", k.package, p.display()),
+                ),
+                Err(e) => Check::no(
+                    "guest kernels",
+                    k.name.as_str(),
+                    e.to_string(),
+                    "re-fetch it with fixtures/setup.sh",
+                ),
+            },
+        )
+        .collect()
 }
 
 fn cgroup_checks() -> Vec<Check> {

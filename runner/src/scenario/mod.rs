@@ -5,8 +5,10 @@
 //!   unshare()/setns() per type.
 //! * `throttle` — throughput and tail latency under cgroup CPU quotas, and an allocation
 //!   under a memory limit (OOM kill).
+//! * `kernels` — the probe's in-guest microbenchmarks and the boot under each guest kernel.
 
 pub mod clone;
+pub mod kernels;
 pub mod startup;
 pub mod throttle;
 
@@ -81,6 +83,21 @@ scenarios! {
     Clone = "clone" => clone,
     /// Throughput and tail latency under cgroup CPU quotas; an allocation past a memory limit.
     Throttle = "throttle" => throttle,
+    /// The probe's in-guest microbenchmarks and the boot, per guest kernel (QEMU).
+    Kernels = "kernels" => kernels,
+}
+
+impl ScenarioKind {
+    /// What `isobench run` runs when no `--scenario` is given: every scenario but
+    /// `kernels`, which boots each guest kernel several times (minutes under TCG) and is
+    /// asked for by name.
+    pub fn defaults() -> Vec<ScenarioKind> {
+        Self::all()
+            .iter()
+            .copied()
+            .filter(|k| *k != ScenarioKind::Kernels)
+            .collect()
+    }
 }
 
 impl std::fmt::Display for ScenarioKind {
@@ -112,6 +129,9 @@ pub struct ScenarioOptions {
     #[command(flatten)]
     #[serde(flatten)]
     pub throttle: throttle::options::ThrottleOptions,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub kernels: kernels::options::KernelsOptions,
 }
 
 /// How a scenario ended.
