@@ -38,7 +38,7 @@ pub mod options;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use isobench_reports::model::Status;
+use isobench_reports::model::{Measurement, Status};
 
 use super::{Ctx, Outcome};
 use crate::measure::bench_lines;
@@ -289,8 +289,7 @@ fn run_untimed(ctx: &Ctx<'_>) -> Outcome {
         }
     }
     ctx.progress.finish();
-    finish(&mut col, &groups, base.accel, &machine);
-    let mut measurements = col.finish();
+    let mut measurements = finish(&groups, base.accel, &machine);
     if base.accel == Accel::Tcg {
         for m in measurements.iter_mut().filter(|m| m.status == Status::Ok) {
             m.reason = Some(match m.reason.take() {
@@ -386,13 +385,17 @@ fn record(g: &mut Group, b: &Booted, boot: usize) {
     }
 }
 
-/// Every group's measurements into the collector, labelled.
-fn finish(col: &mut Collector, groups: &[Group], accel: Accel, machine: &str) {
+/// Every group's measurements, labelled, group after group in the order of
+/// `--guest-kernels` (`compare --by guest_kernel` takes the first group as its base).
+fn finish(groups: &[Group], accel: Accel, machine: &str) -> Vec<Measurement> {
     let mut cases = vec!["boot", "none"];
     cases.extend(crate::sys::ns::ALL.iter().map(|n| n.name));
     cases.extend(["all", "vfork_exec", "syscall", "fault", "pipe", "bench"]);
-    col.set_order(&[SUBJECT], &cases);
+    let mut all = Vec::new();
     for g in groups {
+        let mut col = Collector::new("kernels");
+        col.set_order(&[SUBJECT], &cases);
+        let col = &mut col;
         let labels_of = |l: &BTreeMap<String, String>| {
             let mut l = l.clone();
             l.insert("guest_kernel".into(), g.label());
@@ -427,7 +430,9 @@ fn finish(col: &mut Collector, groups: &[Group], accel: Accel, machine: &str) {
                 &format!("{why}; given up after {MAX_CONSECUTIVE_FAILURES} failed boots in a row ({} boots measured)", g.boots_ok),
             );
         }
+        all.extend(col.finish());
     }
+    all
 }
 
 #[cfg(test)]
@@ -480,9 +485,7 @@ mod tests {
         record(&mut g, &boot(good.clone()), 1);
         record(&mut g, &boot(good.replace("10,20", "10,29")), 2);
         assert_eq!(g.label(), "cloud-57 6.1.0-57-cloud-amd64 6.1.192-3");
-        let mut col = Collector::new("kernels");
-        finish(&mut col, std::slice::from_ref(&g), Accel::Tcg, "pc");
-        let ms = col.finish();
+        let ms = finish(std::slice::from_ref(&g), Accel::Tcg, "pc");
         let find = |case: &str, metric: &str| {
             ms.iter()
                 .find(|m| m.case == case && m.metric == metric)
