@@ -171,6 +171,15 @@ mod tests {
         let reg: Vec<&str> = c.regressions(0).map(|(row, _)| row.case.as_str()).collect();
         assert_eq!(reg, ["pid"]);
         assert_eq!(c.gate().exit_code(), 1);
+        // Every format says what the columns are.
+        for text in [
+            super::super::table::render(&c),
+            super::super::markdown::render(&c),
+            super::super::html::render(&c),
+        ] {
+            assert!(text.contains("groups of label"), "{text}");
+            assert!(text.contains("k2"), "{text}");
+        }
 
         let one = run(vec![m("k1", "none", vec![1.0, 2.0])]);
         let e = compare_by_label(&one, "run.json", "guest_kernel", &CompareOptions::default())

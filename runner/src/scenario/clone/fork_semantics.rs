@@ -53,8 +53,13 @@ pub(super) fn measure(ctx: &Ctx<'_>, rounds: usize, col: &mut Collector) {
     };
     let mut parsed = bench_lines::parse(&String::from_utf8_lossy(&out.stdout));
     if !ctx.env.is_root {
-        for p in parsed.problems.iter_mut().filter(|p| p.reason.contains("EPERM")) {
-            p.reason.push_str("; new namespaces need CAP_SYS_ADMIN: run as root");
+        for p in parsed
+            .problems
+            .iter_mut()
+            .filter(|p| p.reason.contains("EPERM"))
+        {
+            p.reason
+                .push_str("; new namespaces need CAP_SYS_ADMIN: run as root");
         }
     }
     add(&parsed, col);
