@@ -116,3 +116,30 @@ fn cgroup_checks() -> Vec<Check> {
         )],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn guest_kernels_are_listed_with_their_package_or_why_not() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let none = super::guest_kernel_checks(&[t.path().to_path_buf()]);
+        assert!(none.len() == 1 && !none[0].ok, "{none:?}");
+        for (name, mode) in [("good", 0o644), ("shared", 0o666)] {
+            let d = t.path().join(name);
+            std::fs::create_dir(&d).expect("mkdir");
+            let mut img = vec![0u8; 0x300];
+            img[0x202..0x206].copy_from_slice(b"HdrS");
+            std::fs::write(d.join("vmlinuz"), img).expect("write");
+            std::fs::set_permissions(d.join("vmlinuz"), std::fs::Permissions::from_mode(mode))
+                .expect("chmod");
+            std::fs::write(d.join("VERSION"), format!("linux-image-{name} 1.2-3\n"))
+                .expect("write");
+        }
+        let c = super::guest_kernel_checks(&[t.path().to_path_buf()]);
+        assert_eq!(c.len(), 2);
+        assert!(c[0].ok && c[0].name == "good" && c[0].detail.contains("linux-image-good 1.2-3"));
+        assert!(!c[1].ok && c[1].detail.contains("writable"), "{:?}", c[1]);
+    }
+}
