@@ -190,3 +190,45 @@ fn ctrl_c_mid_boot_leaves_no_qemu() {
         "the work directory was left behind"
     );
 }
+
+#[test]
+fn a_kernel_that_does_not_boot_fails_with_qemus_reason_and_is_given_up() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // A boot sector and the bzImage magic, nothing else: QEMU refuses it at once.
+    let fake = tmp.path().join("bzImage");
+    let mut img = vec![0u8; 0x10000];
+    img[0x1fe..0x200].copy_from_slice(&[0x55, 0xaa]);
+    img[0x202..0x206].copy_from_slice(b"HdrS");
+    std::fs::write(&fake, img).expect("write");
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let json = tmp.path().join("run.json");
+    let out = isobench()
+        .args(["run", "--scenario", "kernels", "--guest-kernels"])
+        .arg(&fake)
+        .args([
+            "--iterations",
+            "3",
+            "--warmup",
+            "0",
+            "--no-progress",
+            "--json",
+        ])
+        .arg(&json)
+        .env("ISOBENCH_WORKDIR", tmp.path())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("run file")).expect("json");
+    let ms = run["measurements"].as_array().expect("measurements");
+    assert_eq!(ms.len(), 1, "{ms:?}");
+    assert_eq!(ms[0]["status"], "failed");
+    let why = ms[0]["reason"].as_str().unwrap_or("");
+    assert!(
+        why.contains("QEMU exited") && why.contains("given up after 2"),
+        "{why}"
+    );
+    assert!(qemus_with(&tmp.path().display().to_string()).is_empty());
+}

@@ -277,10 +277,17 @@ fn run_untimed(ctx: &Ctx<'_>) -> Outcome {
                     g.consecutive_failures += 1;
                     let why = format!("boot {} of {} failed: {e}", round + 1, g.name);
                     eprintln!("kernels: {why}");
+                    let key = (String::from("boot"), "ready".to_string(), BTreeMap::new());
+                    g.fail(key.clone(), why.clone());
                     if g.consecutive_failures >= MAX_CONSECUTIVE_FAILURES {
-                        g.given_up = Some(why.clone());
+                        g.given_up = Some(why);
+                        if let Some(first) = g.failed.get_mut(&key) {
+                            first.push_str(&format!(
+                                "; given up after {MAX_CONSECUTIVE_FAILURES} failed boots in a row ({} measured)",
+                                g.boots_ok
+                            ));
+                        }
                     }
-                    g.fail((String::from("boot"), "ready".into(), BTreeMap::new()), why);
                 }
             }
         }
@@ -419,16 +426,6 @@ fn finish(groups: &[Group], accel: Accel, machine: &str) -> Vec<Measurement> {
             if !g.values.contains_key(k) {
                 col.problem_labeled(SUBJECT, &k.0, &k.1, &labels_of(&k.2), Status::Skipped, why);
             }
-        }
-        if let Some(why) = &g.given_up {
-            col.problem_labeled(
-                SUBJECT,
-                "boot",
-                "ready",
-                &labels_of(&BTreeMap::new()),
-                Status::Failed,
-                &format!("{why}; given up after {MAX_CONSECUTIVE_FAILURES} failed boots in a row ({} boots measured)", g.boots_ok),
-            );
         }
         all.extend(col.finish());
     }
