@@ -10,6 +10,14 @@ use std::env;
 use std::path::PathBuf;
 use std::process::Command;
 
+/// SQLite compile options for the probe (libsqlite3-sys reads `LIBSQLITE3_FLAGS`; `-U`
+/// undoes one of its defaults).
+const PROBE_SQLITE_FLAGS: &str = "-USQLITE_ENABLE_FTS3 -USQLITE_ENABLE_FTS3_PARENTHESIS \
+-USQLITE_ENABLE_FTS5 -USQLITE_ENABLE_RTREE -USQLITE_ENABLE_DBSTAT_VTAB -USQLITE_ENABLE_STAT4 \
+-USQLITE_SOUNDEX -USQLITE_ENABLE_COLUMN_METADATA -USQLITE_ENABLE_LOAD_EXTENSION \
+-DSQLITE_OMIT_LOAD_EXTENSION -DSQLITE_OMIT_JSON -DSQLITE_OMIT_DEPRECATED \
+-DSQLITE_OMIT_SHARED_CACHE -DSQLITE_DEFAULT_MEMSTATUS=0";
+
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let probe_dir = manifest_dir.join("../fixtures/probe");
@@ -43,7 +51,11 @@ fn main() {
     .env_remove("CARGO_TARGET_DIR")
     .env_remove("CARGO_BUILD_TARGET_DIR")
     .env_remove("RUSTC_WORKSPACE_WRAPPER")
-    .env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+crt-static");
+    .env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+crt-static")
+    // The probe's sqlite workload needs plain SQLite: leave out what libsqlite3-sys's
+    // bundled build adds (full-text search, R-tree, JSON, stat4, extension loading, whose
+    // dlopen would not work in a static binary anyway). 0.7 MiB less probe to exec.
+    .env("LIBSQLITE3_FLAGS", PROBE_SQLITE_FLAGS);
     let status = cmd.status().expect("run cargo to build the static probe");
     if !status.success() {
         panic!(

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::*;
+use super::{remove_resource, CleanupError, JournalLine, Resource};
 
 /// What `isobench clean` found and did.
 #[derive(Debug, Default)]

@@ -10,7 +10,7 @@ use crate::probe::ProbeMode;
 use crate::scenario::Ctx;
 use crate::subject::{Subject, SubjectError};
 
-use super::*;
+use super::{launch, PROBE_CPU_SHARES, UNIT_ITERS};
 
 /// What one run of a CPU point measured.
 #[derive(Debug)]

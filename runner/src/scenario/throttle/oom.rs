@@ -11,7 +11,7 @@ use crate::probe::ProbeMode;
 use crate::scenario::Ctx;
 use crate::subject::{Subject, SubjectError};
 
-use super::*;
+use super::{launch, OOM, OOM_ALLOC_MIB, OOM_LIMIT_MIB};
 
 /// What one run of the memory point measured.
 #[derive(Debug)]

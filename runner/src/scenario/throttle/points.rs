@@ -3,7 +3,7 @@
 
 use crate::subject::SubjectKind;
 
-use super::*;
+use super::{FULL_QUICK_SWEEP, OOM, QUICK_QUOTAS, UNLIMITED};
 
 /// One point of the sweep.
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn quick_runs_shorten_the_sweep_of_slow_launchers_only() {
-        let default = super::options::ThrottleOptions::default().quotas;
+        let default = crate::scenario::throttle::options::ThrottleOptions::default().quotas;
         assert_eq!(quotas_for(SubjectKind::Process, true, &default), default);
         assert_eq!(quotas_for(SubjectKind::Sandbox, true, &default), default);
         assert_eq!(

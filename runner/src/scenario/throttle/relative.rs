@@ -3,7 +3,7 @@
 
 use isobench_reports::model::{Measurement, Status};
 
-use super::*;
+use super::{SCENARIO, UNLIMITED};
 
 /// `throughput_rel`: each run's throughput over the median unthrottled throughput of the
 /// same subject (and labels).
@@ -48,6 +48,7 @@ pub(super) fn add_relative_throughput(ms: &mut Vec<Measurement>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn relative_throughput_is_over_the_baseline_median() {

@@ -7,7 +7,7 @@ use crate::cleanup::Resource;
 use crate::sys;
 
 /// The label on every image and container isobench creates.
-use super::*;
+use super::{LABEL, QUERY_TIMEOUT};
 
 /// Remove containers and images labelled `isobench=1` of `engine` (when installed), except
 /// those named after a run that is still alive (`isobench-<pid>-...`). For `isobench

@@ -12,7 +12,7 @@ use crate::subject::reserved_names::Slots;
 use crate::subject::{Exit, Instance, SubjectError};
 
 /// The label on every image and container isobench creates.
-use super::*;
+use super::{reap_orphans, CLIENT_WAIT, QUERY_TIMEOUT, READY_LINE};
 
 /// One `ENGINE run` client and its container.
 #[derive(Debug)]
