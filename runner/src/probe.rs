@@ -66,6 +66,14 @@ pub enum ProbeMode {
     /// The `workload` scenario's list of workloads, each run once, in order
     /// (fixtures/probe `workload` mode; `/work/brief`'s protocol: `wl.W.METRIC=` lines).
     Workload(WorkloadArgs),
+    /// Kernel microbenchmarks with checksummed result lines
+    /// (fixtures/probe/src/modes/bench.rs; read by `measure::bench_lines`).
+    Bench {
+        rounds: u64,
+        seed: u64,
+        /// Bench groups to run; empty = all.
+        groups: Vec<String>,
+    },
 }
 
 /// What the probe's `workload` mode is told (every size explicit, so the work is the
@@ -123,6 +131,24 @@ impl ProbeMode {
                         "--modules".into(),
                         modules.clone(),
                     ]);
+                }
+                v
+            }
+            ProbeMode::Bench {
+                rounds,
+                seed,
+                groups,
+            } => {
+                let mut v = vec![
+                    "bench".into(),
+                    "--bench-rounds".into(),
+                    rounds.to_string(),
+                    "--bench-seed".into(),
+                    seed.to_string(),
+                ];
+                if !groups.is_empty() {
+                    v.push("--bench-groups".into());
+                    v.push(groups.join(","));
                 }
                 v
             }

@@ -59,6 +59,16 @@ pub(crate) fn verdict_text(d: &super::Delta) -> String {
     }
 }
 
+/// With `--by LABEL`: what the columns are (shown under the list of runs).
+pub(crate) fn by_note(c: &super::Comparison) -> Option<String> {
+    c.by.as_ref().map(|label| {
+        format!(
+            "columns: the groups of label {label} inside one run file, measured interleaved on one host \
+             (the kernel named per column is the host's); the first group is the base"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,6 +55,9 @@ pub fn render(c: &Comparison) -> String {
         );
     }
     out.push_str("</ul>\n");
+    if let Some(note) = super::format::by_note(c) {
+        let _ = writeln!(out, "<p>{}</p>", escape(&note));
+    }
     for t in tallies(c) {
         let _ = writeln!(out, "<p><b>{}</b></p>", escape(&t));
     }

@@ -48,6 +48,9 @@ pub fn render(c: &Comparison) -> String {
             }
         );
     }
+    if let Some(note) = super::format::by_note(c) {
+        let _ = writeln!(out, "\n{}", cell(&note));
+    }
     for t in tallies(c) {
         let _ = writeln!(out, "\n**{}**", cell(&t));
     }

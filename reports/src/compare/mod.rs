@@ -47,6 +47,7 @@
 //! Runs from different CPU models or core counts are refused (`CompareError::Incomparable`)
 //! unless forced: such a difference would measure the hardware, not the change.
 
+mod by_label;
 pub(crate) mod format;
 mod host;
 pub mod html;
@@ -60,6 +61,7 @@ use serde::Serialize;
 use crate::model::{Run, Status};
 use crate::stats;
 
+pub use by_label::{compare_by_label, split_by_label};
 pub use format::human;
 pub use host::{host_differences, HostDifference};
 
@@ -295,6 +297,10 @@ pub struct Comparison {
     /// Scenarios in which the drift witness (the harness's own empty iteration) moved
     /// beyond the threshold, per later run: the machine, not only the build, changed.
     pub drift: Vec<Drift>,
+    /// `--by LABEL`: the columns are the groups of this label inside one run
+    /// (`by_label`), not separate runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// The drift witness of one scenario moved between the base and a later run.
@@ -831,6 +837,7 @@ pub fn compare_groups(
         tallies,
         warnings,
         drift,
+        by: None,
     })
 }
 

@@ -107,6 +107,9 @@ pub fn render(c: &Comparison) -> String {
             if r.interrupted { ", INTERRUPTED" } else { "" }
         );
     }
+    if let Some(note) = super::format::by_note(c) {
+        let _ = writeln!(out, "{}", printable(&note));
+    }
     if c.host_differences.is_empty() {
         let _ = writeln!(out, "host: no differences in the recorded fingerprint");
     } else {

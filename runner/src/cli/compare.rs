@@ -42,9 +42,14 @@ pub struct CompareArgs {
     /// is part of the verdict.
     pub base: String,
     /// Run files compared against the base, each in its own columns (comma lists pool
-    /// repeats, as for the base).
-    #[arg(required = true)]
+    /// repeats, as for the base). None with `--by`.
+    #[arg(required_unless_present = "by")]
     pub new: Vec<String>,
+    /// Compare the groups of this label inside the one run file given (e.g.
+    /// `--by guest_kernel` for the kernels scenario: one column per kernel, the first
+    /// kernel of the run the base); the label leaves the measurements' identity.
+    #[arg(long, value_name = "LABEL", conflicts_with = "new")]
+    pub by: Option<String>,
     /// Noise threshold in percent: the whole CI of the ratio of medians must lie beyond it.
     #[arg(long, default_value_t = 5.0)]
     pub threshold: f64,
@@ -101,6 +106,18 @@ pub(super) fn emit(text: &str, output: Option<&Path>) -> anyhow::Result<()> {
 /// threshold is found where the drift witness held still, 3 when every regression sits
 /// in a scenario whose drift witness moved (the machine changed, not only the build).
 pub fn cmd_compare(a: CompareArgs) -> anyhow::Result<i32> {
+    let opts = options(&a)?;
+    if let Some(label) = &a.by {
+        if a.base.contains(',') {
+            anyhow::bail!(
+                "--by {label} compares groups inside one run file; give one file, not {:?}",
+                a.base
+            );
+        }
+        let run = load(Path::new(&a.base))?;
+        let c = compare::compare_by_label(&run, &a.base, label, &opts)?;
+        return finish(&c, &a);
+    }
     // One group of paths per argument; "a1.json,a2.json" pools repeats.
     let args: Vec<Vec<&str>> = std::iter::once(&a.base)
         .chain(&a.new)
@@ -121,7 +138,12 @@ pub fn cmd_compare(a: CompareArgs) -> anyhow::Result<i32> {
             runs: runs.iter().collect(),
         })
         .collect();
-    let opts = CompareOptions {
+    let c = compare::compare_groups(&groups, &opts)?;
+    finish(&c, &a)
+}
+
+fn options(a: &CompareArgs) -> anyhow::Result<CompareOptions> {
+    Ok(CompareOptions {
         threshold: threshold_fraction(a.threshold)?,
         alpha: a.alpha,
         correction: match a.correction {
@@ -132,13 +154,16 @@ pub fn cmd_compare(a: CompareArgs) -> anyhow::Result<i32> {
         force: a.force,
         blocks: a.blocks,
         ..CompareOptions::default()
-    };
-    let c = compare::compare_groups(&groups, &opts)?;
+    })
+}
+
+/// Render, print the verdict lines, and the exit code of the gate.
+fn finish(c: &compare::Comparison, a: &CompareArgs) -> anyhow::Result<i32> {
     let text = match a.format {
-        Format::Table => compare::table::render(&c),
-        Format::Markdown => compare::markdown::render(&c),
-        Format::Html => compare::html::render(&c),
-        Format::Json => serde_json::to_string_pretty(&c)? + "\n",
+        Format::Table => compare::table::render(c),
+        Format::Markdown => compare::markdown::render(c),
+        Format::Html => compare::html::render(c),
+        Format::Json => serde_json::to_string_pretty(c)? + "\n",
     };
     emit(&text, a.output.as_deref())?;
     // The verdict on stderr, one line per later run, whatever the format: which

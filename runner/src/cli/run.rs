@@ -14,7 +14,8 @@ use crate::subject::SubjectKind;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Scenarios to run (comma list; default: all but density).
+    /// Scenarios to run (comma list; default: all but density and kernels, which are asked
+    /// for by name).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = ScenarioKind::default_run())]
     pub scenario: Vec<ScenarioKind>,
     /// Subjects for the startup scenario (comma list); default: every startup subject.
@@ -118,6 +119,13 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
         options.workload = resolved;
     }
     options.clone.pin_cpu = resolve_pin(&options.clone.pin)?;
+    if a.scenario.contains(&ScenarioKind::Kernels) {
+        // A kernel that is missing or untrusted is a usage error, found before anything runs.
+        options.kernels.resolved = crate::vm::guest_kernels::resolve(
+            &options.kernels.guest_kernels,
+            &crate::vm::kernel::fixture_dirs(),
+        )?;
+    }
     let cfg = RunConfig {
         // Once each: a scenario given twice would write every measurement twice.
         scenarios: (a.scenario.iter().enumerate())

@@ -5,6 +5,7 @@
 //! comparable: the start is read just before the launch call, the ready point just after
 //! the marker's byte (or line) was read, the exit point just after wait4/waitpid returned.
 
+pub mod bench_lines;
 pub mod clone_timer;
 pub mod collect;
 pub mod footprint;

@@ -56,7 +56,42 @@ pub fn checks(env: &Env) -> Vec<Check> {
     for s in &subjects {
         out.extend(s.doctor_checks(env));
     }
+    out.extend(guest_kernel_checks(&crate::vm::kernel::fixture_dirs()));
     out
+}
+
+/// The guest kernels the `kernels` scenario can boot by name (`--guest-kernels NAME`):
+/// each `fixtures/kernels/<name>/vmlinuz` with its package version, checked as a run
+/// checks it (a bzImage only root or you can change).
+pub fn guest_kernel_checks(dirs: &[std::path::PathBuf]) -> Vec<Check> {
+    use crate::vm::guest_kernels;
+    let found = guest_kernels::available(dirs);
+    if found.is_empty() {
+        return vec![Check::no(
+            "guest kernels",
+            "kernels",
+            "no fixtures/kernels/<name>/vmlinuz found",
+            "run fixtures/setup.sh (fetches cloud-57, cloud-47, rt-57), or pass --guest-kernels PATH to a bzImage",
+        )];
+    }
+    found
+        .into_iter()
+        .map(
+            |k| match guest_kernels::check_image(&k.path, crate::sys::geteuid()) {
+                Ok(p) => Check::yes(
+                    "guest kernels",
+                    k.name.as_str(),
+                    format!("{} ({})", k.package, p.display()),
+                ),
+                Err(e) => Check::no(
+                    "guest kernels",
+                    k.name.as_str(),
+                    e.to_string(),
+                    "re-fetch it with fixtures/setup.sh",
+                ),
+            },
+        )
+        .collect()
 }
 
 fn cgroup_checks() -> Vec<Check> {
@@ -79,5 +114,32 @@ fn cgroup_checks() -> Vec<Check> {
             e.to_string(),
             "mount cgroupfs at /sys/fs/cgroup",
         )],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn guest_kernels_are_listed_with_their_package_or_why_not() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let none = super::guest_kernel_checks(&[t.path().to_path_buf()]);
+        assert!(none.len() == 1 && !none[0].ok, "{none:?}");
+        for (name, mode) in [("good", 0o644), ("shared", 0o666)] {
+            let d = t.path().join(name);
+            std::fs::create_dir(&d).expect("mkdir");
+            let mut img = vec![0u8; 0x300];
+            img[0x202..0x206].copy_from_slice(b"HdrS");
+            std::fs::write(d.join("vmlinuz"), img).expect("write");
+            std::fs::set_permissions(d.join("vmlinuz"), std::fs::Permissions::from_mode(mode))
+                .expect("chmod");
+            std::fs::write(d.join("VERSION"), format!("linux-image-{name} 1.2-3\n"))
+                .expect("write");
+        }
+        let c = super::guest_kernel_checks(&[t.path().to_path_buf()]);
+        assert_eq!(c.len(), 2);
+        assert!(c[0].ok && c[0].name == "good" && c[0].detail.contains("linux-image-good 1.2-3"));
+        assert!(!c[1].ok && c[1].detail.contains("writable"), "{:?}", c[1]);
     }
 }

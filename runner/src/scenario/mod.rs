@@ -8,9 +8,11 @@
 //! * `workload` — the same work (syscalls, memory, CPU, file I/O, loopback TCP, SQLite)
 //!   in every subject, and each subject's ratio to the plain process.
 //! * `density` — memory per instance and launch latency with N instances alive.
+//! * `kernels` — the probe's in-guest microbenchmarks and the boot under each guest kernel.
 
 pub mod clone;
 pub mod density;
+pub mod kernels;
 pub mod startup;
 pub mod throttle;
 pub mod workload;
@@ -90,16 +92,19 @@ scenarios! {
     Workload = "workload" => workload,
     /// Memory per instance and launch latency with N instances alive (levels of N).
     Density = "density" => density,
+    /// The probe's in-guest microbenchmarks and the boot, per guest kernel (QEMU).
+    Kernels = "kernels" => kernels,
 }
 
 impl ScenarioKind {
     /// What `isobench run` runs without `--scenario`: every scenario but `density`, whose
-    /// levels keep dozens of instances alive for minutes (ask for it by name).
+    /// levels keep dozens of instances alive for minutes, and `kernels`, which boots each
+    /// guest kernel several times (minutes under TCG); both are asked for by name.
     pub fn default_run() -> Vec<ScenarioKind> {
         Self::all()
             .iter()
             .copied()
-            .filter(|s| *s != ScenarioKind::Density)
+            .filter(|s| !matches!(s, ScenarioKind::Density | ScenarioKind::Kernels))
             .collect()
     }
 }
@@ -139,6 +144,9 @@ pub struct ScenarioOptions {
     #[command(flatten)]
     #[serde(flatten)]
     pub density: density::options::DensityOptions,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub kernels: kernels::options::KernelsOptions,
 }
 
 /// How a scenario ended.

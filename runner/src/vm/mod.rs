@@ -2,6 +2,7 @@
 //!
 //! * [`cpio`] writes the initramfs (newc, uncompressed) whose `/init` is the static probe;
 //! * [`kernel`] finds the guest kernel;
+//! * [`guest_kernels`] resolves the `kernels` scenario's `--guest-kernels` list;
 //! * [`boot`] runs one QEMU with direct kernel boot and timestamps its console;
 //! * [`kvm`] decides, with one bounded boot, whether KVM works or TCG is used;
 //! * [`kvm_cache`] keeps that verdict for the rest of the host's boot.
@@ -16,6 +17,7 @@ pub mod cmdline;
 pub mod console;
 pub mod cpio;
 pub mod disk;
+pub mod guest_kernels;
 pub mod kernel;
 pub mod kvm;
 pub mod kvm_cache;

@@ -7,6 +7,12 @@
 //!   exits (`sys::clone`). `t0` before clone3; `ready` when the byte is read; `total` when
 //!   wait4 returns. `over_plain` is `total(case) − total(none)` of the same round (cases
 //!   are interleaved, so the pair saw the same machine state).
+//! * **Fork semantics** (same cases, label `semantics=fork`): clone3 without `CLONE_VM`,
+//!   as a runtime creates its init, so the kernel copies the creator's memory map; the
+//!   creator is the small static probe (`bench` mode), not the harness, so the figure does
+//!   not depend on the harness's size (`fork_semantics.rs`). Witness:
+//!   fixtures/reference/clone_loop.c `fork-interleaved` (glibc clone(fn, stack, flags |
+//!   SIGCHLD) + waitpid), in fixtures/reference/compare.sh.
 //! * **Teardown**: `total` includes the child's exit and the synchronous release of its
 //!   namespaces. The kernel frees a network namespace asynchronously (cleanup_net runs in
 //!   a workqueue after the last reference is dropped); that work is NOT in `total`. It
@@ -34,6 +40,7 @@ use std::time::Instant;
 use isobench_reports::model::Status;
 
 mod concurrency;
+mod fork_semantics;
 mod mounts;
 pub mod options;
 mod per_flag;
@@ -194,6 +201,11 @@ fn run_untimed(ctx: &Ctx<'_>) -> Outcome {
         // 1. Per flag, interleaved.
         if let Some(sig) = per_flag::measure(ctx, &mut creator, &cases, &mut col, started) {
             return Some(sig);
+        }
+        // 1b. The same cases with fork semantics, in the small static probe (same CPU).
+        fork_semantics::measure(ctx, plan.iterations, &mut col);
+        if let Some(sig) = sys::signals::interrupted() {
+            return Some(sys::signals::name(sig));
         }
 
         // 2. Concurrency sweep: never pinned, its threads are meant to spread over CPUs.
