@@ -2,11 +2,13 @@
 //! level, `launch_k` by k, and the headline "instances per GiB" row of each class
 //! (containers, VMs).
 //!
-//! Instances per GiB = 1 GiB / memory per instance, from the `mem_available` method
-//! (MemAvailable before − after / N, which sees the kernel's memory too) at the largest
-//! level a subject ran, whose per-instance figure is least disturbed by the host's own
-//! noise; its interval is the inverse of the median's 95% CI. The row of a class is its
-//! densest subject; the PSS figure (`mem_pss_sum` + `mem_slab`) stands beside it.
+//! Instances per GiB = 1 GiB / memory per instance at the largest level a subject ran,
+//! by two methods: PSS + slab (`mem_pss_sum` + `mem_slab`, stable from trial to trial),
+//! which ranks the subjects (the row of a class is its densest subject), and beside it the
+//! `mem_available` method (MemAvailable before − after / N, which sees the kernel's memory
+//! too) with the inverse of its median's 95% CI — only where that CI lies above zero: a
+//! level of small instances (8 × a few hundred KiB) is inside the host's own drift, and
+//! 1 GiB / noise would otherwise crown the noisiest subject.
 
 use serde::Serialize;
 
@@ -83,8 +85,8 @@ pub struct DensityRow {
     /// "runc", "qemu/pc [tcg]".
     pub subject: String,
     pub instances: u64,
-    /// 1 GiB / `mem_available` p50, and the interval from its CI (`None` when the median
-    /// is not positive: MemAvailable's noise exceeded what the instances took).
+    /// 1 GiB / `mem_available` p50, and the interval from its CI (`None` when the CI
+    /// reaches zero or below: MemAvailable's noise exceeded what the instances took).
     pub per_gib: Option<f64>,
     pub per_gib_ci: Option<(f64, f64)>,
     /// 1 GiB / (`mem_pss_sum` + `mem_slab`) p50.
@@ -160,20 +162,25 @@ pub fn instances_per_gib_of(ms: &[Measurement], class: impl Fn(&str) -> Class) -
             let inv = |b: f64| (b > 0.0).then(|| GIB / b);
             let pss = sibling(ms, m, "mem_pss_sum").and_then(|p| p.summary);
             let slab = sibling(ms, m, "mem_slab").and_then(|p| p.summary);
+            // MemAvailable resolves an instance only when its whole CI is above zero: for
+            // small instances (a few hundred KiB each, N = 8) the level's total is inside
+            // the host's own drift, and 1 GiB / noise would crown the noisiest subject.
+            let resolved = s.p50_ci[0] > 0.0 && s.p50 > 0.0;
             let row = DensityRow {
                 class: name.to_string(),
                 subject: select::series_name(m),
                 instances: level(m).unwrap_or(0),
-                per_gib: inv(s.p50),
-                per_gib_ci: match (inv(s.p50_ci[1]), inv(s.p50_ci[0])) {
-                    (Some(lo), Some(hi)) => Some((lo, hi)),
-                    (Some(lo), None) => Some((lo, f64::INFINITY)),
+                per_gib: if resolved { inv(s.p50) } else { None },
+                per_gib_ci: match (resolved, inv(s.p50_ci[1]), inv(s.p50_ci[0])) {
+                    (true, Some(lo), Some(hi)) => Some((lo, hi)),
                     _ => None,
                 },
                 per_gib_pss: pss.and_then(|p| inv(p.p50 + slab.map_or(0.0, |s| s.p50.max(0.0)))),
                 emulated: select::is_emulated(m),
             };
-            let key = |r: &DensityRow| r.per_gib.or(r.per_gib_pss).unwrap_or(0.0);
+            // Ranked by PSS + slab, which is stable from trial to trial; MemAvailable is
+            // shown beside it where it resolved the instances.
+            let key = |r: &DensityRow| r.per_gib_pss.or(r.per_gib).unwrap_or(0.0);
             if best.as_ref().is_none_or(|b| key(&row) > key(b)) {
                 best = Some(row);
             }

@@ -11,18 +11,18 @@ use crate::text::table::human;
 
 fn per_gib_text(r: &DensityRow) -> String {
     let tcg = if r.emulated { " (TCG)" } else { "" };
-    let main = match (r.per_gib, r.per_gib_ci) {
+    let avail = match (r.per_gib, r.per_gib_ci) {
         (Some(v), Some((lo, hi))) if hi.is_finite() => format!("{v:.0} ({lo:.0}–{hi:.0})"),
-        (Some(v), Some((lo, _))) => format!("{v:.0} ({lo:.0}–∞)"),
-        (Some(v), None) => format!("{v:.0}"),
-        (None, _) => "not measurable by MemAvailable (its noise exceeded the use)".into(),
+        (Some(v), _) => format!("{v:.0}"),
+        (None, _) => {
+            "not resolved (its CI reaches zero: the host's own drift exceeded the use)".into()
+        }
     };
     let pss = r
         .per_gib_pss
-        .map(|p| format!("; by PSS + slab {p:.0}"))
-        .unwrap_or_default();
+        .map_or_else(|| "—".to_string(), |p| format!("{p:.0}"));
     format!(
-        "{} {}{tcg} at N={}: {main}{pss}",
+        "{} {}{tcg} at N={}: {pss} by PSS + slab; by MemAvailable {avail}",
         r.class, r.subject, r.instances
     )
 }
@@ -150,6 +150,34 @@ mod tests {
     }
 
     #[test]
+    fn memavailable_inside_the_hosts_drift_neither_ranks_nor_is_shown_as_a_figure() {
+        let kib = 1024.0;
+        // sandbox: MemAvailable/N of 61 KiB whose CI reaches 0 (noise), PSS 300 KiB;
+        // runc: resolved, 1 MiB, PSS 400 KiB. By noise sandbox would read 17000 per GiB.
+        let ms = vec![
+            m(
+                "sandbox",
+                "mem_available",
+                8,
+                "bytes",
+                vec![-50.0 * kib, 61.0 * kib, 120.0 * kib],
+            ),
+            m("sandbox", "mem_pss_sum", 8, "bytes", vec![300.0 * kib; 3]),
+            m("runc", "mem_available", 8, "bytes", vec![1024.0 * kib; 3]),
+            m("runc", "mem_pss_sum", 8, "bytes", vec![400.0 * kib; 3]),
+        ];
+        let text = crate::text::summary::render(&ms);
+        let line = text
+            .lines()
+            .find(|l| l.contains("instances per GiB, containers"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            line.contains("sandbox at N=8: 3495 by PSS + slab; by MemAvailable not resolved"),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn prints_the_headline_rows_and_one_row_per_level() {
         let mib = (1u64 << 20) as f64;
         let ms = vec![
@@ -163,7 +191,9 @@ mod tests {
         let text = crate::text::summary::render(&ms);
         assert!(text.contains("density (memory per instance"), "{text}");
         assert!(
-            text.contains("instances per GiB, containers runc at N=8: 1024 (1024–1024)"),
+            text.contains(
+                "instances per GiB, containers runc at N=8: 2048 by PSS + slab; by MemAvailable 1024 (1024–1024)"
+            ),
             "{text}"
         );
         let row8 = text
