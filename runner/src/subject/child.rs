@@ -9,7 +9,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::{Exit, Instance, SubjectError};
+use super::{Exit, Instance, SubjectError, Unavailable};
 use crate::probe::ProbeMode;
 use crate::sys;
 use crate::sys::clone::ChildStack;
@@ -278,6 +278,34 @@ impl Drop for NsProbe {
         // while it may still run.
         let _ = self.teardown();
     }
+}
+
+/// The availability check of a subject that drives a root-only launcher (`lxc-start`,
+/// `systemd-nspawn`): the program is installed (`installed`), isobench runs as root
+/// (`why_root` says what needs it), and a cgroupfs is mounted.
+pub fn require_root_launcher(
+    env: &Env,
+    installed: bool,
+    program: &str,
+    package: &str,
+    why_root: &str,
+) -> Result<(), Unavailable> {
+    if !installed {
+        return Err(Unavailable::new(
+            format!("{program} is not installed (not found on PATH)"),
+            format!("apt-get install {package}"),
+        ));
+    }
+    if !env.is_root {
+        return Err(Unavailable::new(
+            why_root.to_string(),
+            "run isobench as root (sudo isobench run ...)",
+        ));
+    }
+    if let Err(e) = crate::cgroup::detect() {
+        return Err(Unavailable::new(e.to_string(), "mount cgroupfs"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -127,22 +127,13 @@ impl Subject for Lxc {
     }
 
     fn available(&self, env: &Env) -> Result<(), Unavailable> {
-        if self.binary().is_none() {
-            return Err(Unavailable::new(
-                "lxc-start is not installed (not found on PATH)",
-                "apt-get install lxc",
-            ));
-        }
-        if !env.is_root {
-            return Err(Unavailable::new(
-                "lxc-start of a privileged container needs root (unprivileged LXC needs idmaps, not configured)",
-                "run isobench as root (sudo isobench run ...)",
-            ));
-        }
-        if let Err(e) = crate::cgroup::detect() {
-            return Err(Unavailable::new(e.to_string(), "mount cgroupfs"));
-        }
-        Ok(())
+        crate::subject::child::require_root_launcher(
+            env,
+            self.binary().is_some(),
+            "lxc-start",
+            "lxc",
+            "lxc-start of a privileged container needs root (unprivileged LXC needs idmaps, not configured)",
+        )
     }
 
     /// The generated rootfs directory, bind-mounted as the container's `/` (`lxc.rootfs.path = dir:`).

@@ -111,22 +111,13 @@ impl Subject for Nspawn {
     }
 
     fn available(&self, env: &Env) -> Result<(), Unavailable> {
-        if self.binary().is_none() {
-            return Err(Unavailable::new(
-                "systemd-nspawn is not installed (not found on PATH)",
-                "apt-get install systemd-container",
-            ));
-        }
-        if !env.is_root {
-            return Err(Unavailable::new(
-                "systemd-nspawn needs root for its namespaces and mounts",
-                "run isobench as root (sudo isobench run ...)",
-            ));
-        }
-        if let Err(e) = crate::cgroup::detect() {
-            return Err(Unavailable::new(e.to_string(), "mount cgroupfs"));
-        }
-        Ok(())
+        crate::subject::child::require_root_launcher(
+            env,
+            self.binary().is_some(),
+            "systemd-nspawn",
+            "systemd-container",
+            "systemd-nspawn needs root for its namespaces and mounts",
+        )
     }
 
     /// The generated rootfs directory, bind-mounted as the container's `/` (`--directory`; writable in the workload mode, see `command_line`).
