@@ -168,6 +168,7 @@ impl Rounds {
                 order: isobench::measure::plan::Order::Shuffled,
                 seed: 0x150B_E4C4,
                 time_budget_s: 0.0,
+                fixed_iterations: false,
             },
             n,
             round: 0,

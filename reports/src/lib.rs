@@ -8,6 +8,7 @@
 pub mod chart;
 pub mod compare;
 pub mod export;
+pub mod family;
 pub mod histogram;
 pub mod history;
 pub mod model;

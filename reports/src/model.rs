@@ -56,6 +56,14 @@ pub struct ScenarioTime {
     pub total_s: f64,
     #[serde(default)]
     pub subjects: Vec<SubjectTime>,
+    /// Seconds waited before the scenario for the machine to settle after the previous
+    /// one (0 for the first scenario of a run).
+    #[serde(default)]
+    pub settle_s: f64,
+    /// Whether that wait ended with the machine as quiet as before the run (absent: no
+    /// wait, or an older file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle_quiet: Option<bool>,
 }
 
 /// A subject's share of a scenario's wall time, seconds: `prepare` (building its rootfs,

@@ -77,7 +77,13 @@ pub fn compare_by_label(
             runs: vec![r],
         })
         .collect();
-    let mut c = compare_groups(&groups, opts)?;
+    // The groups of one run differ in what the label names (a guest kernel, as a rule):
+    // a family moving together, or one member alone, is what is compared.
+    let opts = CompareOptions {
+        families: false,
+        ..*opts
+    };
+    let mut c = compare_groups(&groups, &opts)?;
     for (info, (v, _)) in c.runs.iter_mut().zip(&parts) {
         info.label = v.clone();
     }

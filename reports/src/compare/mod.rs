@@ -74,6 +74,11 @@ pub const MIN_RANK_TEST_N: usize = 10;
 
 /// Default number of time blocks per run.
 pub const DEFAULT_BLOCKS: usize = 10;
+/// With `auto_blocks`, a run gets one block per this many samples, between
+/// `CompareOptions::blocks` and [`MAX_AUTO_BLOCKS`].
+pub const SAMPLES_PER_BLOCK: usize = 25;
+/// The most blocks `auto_blocks` cuts a run into.
+pub const MAX_AUTO_BLOCKS: usize = 20;
 
 /// Which multiple-comparison correction to apply across the measurements of one pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,6 +106,17 @@ pub struct CompareOptions {
     pub force: bool,
     /// Contiguous time blocks per run (see the module doc); at least 3.
     pub blocks: usize,
+    /// Cut a run with many samples into more blocks: one per [`SAMPLES_PER_BLOCK`], at
+    /// least `blocks`, at most [`MAX_AUTO_BLOCKS`] (the default; an explicit `--blocks`
+    /// turns it off). With 10 blocks one disturbed block of 500 process launches made a
+    /// +9 % slow-down's Mann-Whitney p 0.0015, and 0.14 after Holm over 95 measurements;
+    /// with 20 the same block costs far less.
+    pub auto_blocks: bool,
+    /// Judge a regression by its family of related measurements when both sides ran the
+    /// same kernel (`crate::family`): alone in an unmoved family it is `changed
+    /// (isolated)`, within its family's common shift it is the machine's drift.
+    /// `--no-families` turns it off; `--by LABEL` never uses it.
+    pub families: bool,
 }
 
 impl Default for CompareOptions {
@@ -112,6 +128,8 @@ impl Default for CompareOptions {
             level: 0.95,
             force: false,
             blocks: DEFAULT_BLOCKS,
+            auto_blocks: true,
+            families: true,
         }
     }
 }
@@ -253,6 +271,23 @@ pub struct Delta {
     pub verdict: Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// What the measurement's family said about its regression (`crate::family`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<FamilyNote>,
+}
+
+/// A regression judged by its family of related measurements.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FamilyNote {
+    /// `scenario/subject/*/metric`.
+    pub key: String,
+    /// The median change of the other members, in percent.
+    pub change_pct: f64,
+    /// How many other members had a ratio.
+    pub others: usize,
+    /// "isolated" (the family held still: not counted by the gate), "family drift" (the
+    /// family moved as much: the machine), or "own" (beyond its family's shift).
+    pub judgement: &'static str,
 }
 
 /// One measurement identity across all runs.
@@ -350,7 +385,16 @@ impl Comparison {
     /// subject 40× slower while the witness doubled, because the slowed payload let the
     /// CPUs idle — is still the build's.
     pub fn explained_by_drift(&self, row: &Row, run: usize) -> bool {
-        let Some(ci) = row.deltas.get(run).and_then(|d| d.ratio_ci) else {
+        let Some(d) = row.deltas.get(run) else {
+            return false;
+        };
+        if d.family
+            .as_ref()
+            .is_some_and(|f| f.judgement == FAMILY_DRIFT)
+        {
+            return true;
+        }
+        let Some(ci) = d.ratio_ci else {
             return false;
         };
         self.drift
@@ -358,8 +402,11 @@ impl Comparison {
             .filter(|d| d.scenario == row.scenario && d.run == run)
             .filter_map(|d| d.ratio_ci)
             .any(|[w_lo, w_hi]| {
-                let slower =
-                    w_hi.max(1.0 / w_lo.max(f64::MIN_POSITIVE)) * (1.0 + self.options.threshold);
+                // Only a machine that got slower explains a regression.
+                if w_lo <= 1.0 {
+                    return false;
+                }
+                let slower = w_hi * (1.0 + self.options.threshold);
                 match row.direction {
                     Direction::LowerIsBetter => ci[0] <= slower,
                     Direction::HigherIsBetter => ci[1] >= 1.0 / slower,
@@ -411,11 +458,33 @@ impl Comparison {
             .filter(|d| d.run == run)
             .map(|d| format!("{} {}", d.scenario, format::change(d.change_pct)))
             .collect();
-        let witness = if drift.is_empty() {
+        let mut families: Vec<String> = Vec::new();
+        let mut isolated: Vec<&Row> = Vec::new();
+        for r in &self.rows {
+            let Some(f) = r.deltas.get(run).and_then(|d| d.family.as_ref()) else {
+                continue;
+            };
+            if f.judgement == FAMILY_DRIFT
+                && !families
+                    .iter()
+                    .any(|m| m.starts_with(&format!("{} ", f.key)))
+            {
+                families.push(format!("{} {}", f.key, format::change(Some(f.change_pct))));
+            } else if f.judgement == ISOLATED {
+                isolated.push(r);
+            }
+        }
+        let mut witness = if drift.is_empty() {
             "drift witness still".to_string()
         } else {
             format!("drift witness moved: {}", drift.join(", "))
         };
+        if !families.is_empty() {
+            witness.push_str(&format!(
+                "; families moved together: {}",
+                families.join(", ")
+            ));
+        }
         let name = |r: &Row| {
             let change = r.deltas.get(run).and_then(|d| d.change_pct);
             format!("{} {}", r.identity, format::change(change))
@@ -440,6 +509,12 @@ impl Comparison {
                 "INCONCLUSIVE: the machine changed ({witness}); {} regression(s) no larger than that, not blamed on the build: {}. Re-run both back to back on a quiet machine",
                 rows.len(),
                 list(&rows)
+            )
+        } else if !isolated.is_empty() {
+            format!(
+                "PASS: no regression of a family; {} isolated change(s) alone in a family that held still, not counted: {}; {witness}",
+                isolated.len(),
+                list(&isolated)
             )
         } else {
             format!("PASS: no significant regression beyond the threshold; {witness}")
@@ -715,7 +790,7 @@ pub fn compare_groups(
         let (base, base_samples) = side_of(index[0].get(id).unwrap_or(&none));
         let base_blocks: Vec<&[f64]> = base_samples
             .iter()
-            .flat_map(|run| stats::blocks::split(run, opts.blocks))
+            .flat_map(|run| stats::blocks::split(run, blocks_for(run.len(), opts)))
             .collect();
         let mut deltas = Vec::with_capacity(groups.len() - 1);
         for (k, map) in index.iter().enumerate().skip(1) {
@@ -730,6 +805,7 @@ pub fn compare_groups(
                 p_adjusted: None,
                 verdict: Verdict::NotCompared,
                 note: None,
+                family: None,
             };
             if let (Some(ma), Some(mb)) = (base.median, d.side.median) {
                 if ma != 0.0 {
@@ -751,7 +827,7 @@ pub fn compare_groups(
             } else {
                 let new_blocks: Vec<&[f64]> = samples
                     .iter()
-                    .flat_map(|run| stats::blocks::split(run, opts.blocks))
+                    .flat_map(|run| stats::blocks::split(run, blocks_for(run.len(), opts)))
                     .collect();
                 let ci = stats::blocks::ratio_of_medians_ci_over_blocks(
                     &base_blocks,
@@ -800,6 +876,17 @@ pub fn compare_groups(
                 d.p_adjusted = Some(adj);
                 decide(d, direction, adj, opts);
             }
+        }
+        let one_kernel = groups[0]
+            .runs
+            .iter()
+            .chain(&groups[k + 1].runs)
+            .all(|r| r.host.kernel == groups[0].runs[0].host.kernel);
+        if opts.families && one_kernel {
+            judge_by_family(&mut rows, k, opts.threshold);
+        }
+        for row in &rows {
+            let d = &row.deltas[k];
             let t = &mut tallies[k];
             match d.verdict {
                 Verdict::Regressed => t.regressed += 1,
@@ -841,10 +928,14 @@ pub fn compare_groups(
     })
 }
 
-/// The harness's own empty iteration (subject `harness`: a pipe write, poll and read
-/// with no payload) runs interleaved with every scenario. When it moves beyond the
-/// threshold the machine itself ran at a different speed, and the reader must know that
-/// changes of a similar size in that scenario may be drift, not the change under test.
+/// The harness's drift witnesses (subject `harness`: `empty`, a pipe write, poll and
+/// read with no payload; `spin`, a fixed chain of CPU work) run interleaved with every
+/// scenario. When every witness of a scenario moved beyond the threshold the same way,
+/// the machine itself ran at a different speed, and the reader must know that changes of
+/// a similar size in that scenario may be drift, not the change under test. One witness
+/// alone is not enough: the pipe round trip moved −16…+37 % between A/A runs while the
+/// process launches beside it held still (a 10 % slow-down was then excused). The drift
+/// recorded is the witness that moved least. A file with one witness (older runs) uses it.
 fn drift_warnings(
     rows: &[Row],
     label: &[String],
@@ -852,31 +943,157 @@ fn drift_warnings(
     warnings: &mut Vec<String>,
 ) -> Vec<Drift> {
     let mut drift = Vec::new();
-    for row in rows.iter().filter(|r| r.subject == "harness") {
-        for (k, d) in row.deltas.iter().enumerate() {
-            let Some([lo, hi]) = d.ratio_ci else { continue };
-            if lo > 1.0 + opts.threshold || hi < 1.0 - opts.threshold {
-                drift.push(Drift {
-                    scenario: row.scenario.clone(),
-                    run: k,
-                    change_pct: d.change_pct,
-                    ratio_ci: d.ratio_ci,
-                });
-                warnings.push(format!(
-                    "machine drift in scenario {}: the harness's own empty iteration moved {} (CI {}) \
-                     from {} to {}; changes of a similar size in {} may be the machine, not the change \
-                     under test. Re-run both on a quiet machine, or back to back.",
-                    row.scenario,
-                    format::change(d.change_pct),
-                    format::ratio_ci(d.ratio_ci),
-                    label[0],
-                    label[k + 1],
-                    row.scenario,
-                ));
+    let mut scenarios: Vec<&str> = Vec::new();
+    for r in rows.iter().filter(|r| r.subject == "harness") {
+        if !scenarios.contains(&r.scenario.as_str()) {
+            scenarios.push(&r.scenario);
+        }
+    }
+    let runs = rows.first().map_or(0, |r| r.deltas.len());
+    for scenario in scenarios {
+        for k in 0..runs {
+            let witnesses: Vec<(&Row, f64, [f64; 2])> = rows
+                .iter()
+                .filter(|r| r.subject == "harness" && r.scenario == scenario)
+                .filter_map(|r| {
+                    let d = r.deltas.get(k)?;
+                    Some((r, d.change_pct?, d.ratio_ci?))
+                })
+                .collect();
+            if witnesses.is_empty() {
+                continue;
             }
+            let up = witnesses
+                .iter()
+                .all(|(_, _, ci)| ci[0] > 1.0 + opts.threshold);
+            let down = witnesses
+                .iter()
+                .all(|(_, _, ci)| ci[1] < 1.0 - opts.threshold);
+            if !(up || down) {
+                continue;
+            }
+            let least = witnesses
+                .iter()
+                .min_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+                .expect("not empty");
+            drift.push(Drift {
+                scenario: scenario.to_string(),
+                run: k,
+                change_pct: Some(least.1),
+                ratio_ci: Some(least.2),
+            });
+            let moved: Vec<String> = witnesses
+                .iter()
+                .map(|(r, c, ci)| {
+                    format!(
+                        "{} {} (CI {})",
+                        r.case,
+                        format::change(Some(*c)),
+                        format::ratio_ci(Some(*ci))
+                    )
+                })
+                .collect();
+            warnings.push(format!(
+                "machine drift in scenario {scenario}: the harness's own witnesses moved ({}) \
+                 from {} to {}; changes of a similar size in {scenario} may be the machine, not the change \
+                 under test. Re-run both on a quiet machine, or back to back.",
+                moved.join(", "),
+                label[0],
+                label[k + 1],
+            ));
         }
     }
     drift
+}
+
+/// [`FamilyNote::judgement`] of a regression alone in an unmoved family.
+pub const ISOLATED: &str = "isolated";
+/// [`FamilyNote::judgement`] of a regression no larger than its family's common shift.
+pub const FAMILY_DRIFT: &str = "family drift";
+
+/// Judge every regression of later run `k` by its family (`crate::family`): isolated
+/// ones become `changed` with a note; family drift is kept as a regression the gate
+/// does not blame on the build ([`Comparison::explained_by_drift`]).
+fn judge_by_family(rows: &mut [Row], k: usize, threshold: f64) {
+    let members: Vec<crate::family::Member> = rows
+        .iter()
+        .map(|r| {
+            let d = &r.deltas[k];
+            let ratio = d
+                .ratio_ci
+                .and(d.change_pct)
+                .map(|c| 1.0 + c / 100.0)
+                .filter(|_| r.subject != "harness");
+            crate::family::Member::of(
+                &r.scenario,
+                &r.subject,
+                &r.metric,
+                &r.labels,
+                ratio,
+                d.verdict == Verdict::Regressed,
+            )
+        })
+        .collect();
+    let families = crate::family::others_medians(&members);
+    for (row, fam) in rows.iter_mut().zip(families) {
+        let direction = row.direction;
+        let d = &mut row.deltas[k];
+        let (Verdict::Regressed, Some(ci), Some(fam)) = (d.verdict, d.ratio_ci, fam) else {
+            continue;
+        };
+        let (judgement, note) = family_judgement(ci, direction, &fam, threshold);
+        if judgement == ISOLATED {
+            d.verdict = Verdict::Changed;
+        }
+        if let Some(note) = note {
+            d.note = Some(note);
+        }
+        d.family = Some(FamilyNote {
+            key: fam.key,
+            change_pct: (fam.median - 1.0) * 100.0,
+            others: fam.count,
+            judgement,
+        });
+    }
+}
+
+/// The judgement of a regression by its family, and the note it leaves (shared with
+/// `history check`).
+pub(crate) fn family_judgement(
+    ci: [f64; 2],
+    direction: Direction,
+    fam: &crate::family::Others,
+    threshold: f64,
+) -> (&'static str, Option<String>) {
+    use crate::family::Judgement;
+    let moved = format::change(Some((fam.median - 1.0) * 100.0));
+    let (key, others) = (&fam.key, fam.count);
+    match crate::family::judge(ci, direction, fam, threshold) {
+        Judgement::Isolated { .. } => (
+            ISOLATED,
+            Some(format!(
+                "isolated: its family {key} ({others} other measurements) moved {moved}; not counted by the gate"
+            )),
+        ),
+        Judgement::FamilyDrift { .. } => (
+            FAMILY_DRIFT,
+            Some(format!(
+                "its family {key} ({others} other measurements) moved {moved} with it: the machine, not the build"
+            )),
+        ),
+        Judgement::Own { .. } => ("own", None),
+    }
+}
+
+/// Time blocks for a run of `n` samples of one measurement.
+fn blocks_for(n: usize, opts: &CompareOptions) -> usize {
+    if opts.auto_blocks {
+        (n / SAMPLES_PER_BLOCK)
+            .min(MAX_AUTO_BLOCKS)
+            .max(opts.blocks)
+    } else {
+        opts.blocks
+    }
 }
 
 /// Set the verdict of a tested delta from its adjusted p-value and ratio CI.
@@ -960,6 +1177,118 @@ mod tests {
             &CompareOptions::default(),
         )
         .expect("compare")
+    }
+
+    /// `clone/namespaces/<case>/setns` for each case, scaled.
+    fn family(scales: &[(&str, f64)]) -> Vec<Measurement> {
+        scales
+            .iter()
+            .map(|&(case, scale)| {
+                let mut x = m("namespaces", "ns", "setns", scale);
+                x.scenario = "clone".into();
+                x.case = case.into();
+                x
+            })
+            .collect()
+    }
+
+    const CASES: [&str; 5] = ["pid", "mnt", "uts", "ipc", "net"];
+
+    fn scaled(f: impl Fn(&str) -> f64) -> Vec<(&'static str, f64)> {
+        CASES.iter().map(|&c| (c, f(c))).collect()
+    }
+
+    #[test]
+    fn a_regression_alone_in_a_family_that_held_still_is_isolated() {
+        let a = run("6.1", family(&scaled(|_| 1.0)));
+        let b = run(
+            "6.1",
+            family(&scaled(|c| if c == "uts" { 1.3 } else { 1.0 })),
+        );
+        let c = cmp(&a, &b);
+        assert_eq!(c.gate(), Gate::Pass);
+        let uts = c.rows.iter().find(|r| r.case == "uts").expect("uts row");
+        assert_eq!(uts.deltas[0].verdict, Verdict::Changed);
+        let f = uts.deltas[0].family.as_ref().expect("judged by its family");
+        assert_eq!((f.judgement, f.others), (ISOLATED, 4));
+        assert_eq!(f.key, "clone/namespaces/*/setns");
+        let line = c.verdict_line(0);
+        assert!(
+            line.starts_with("PASS: no regression of a family; 1 isolated change(s)")
+                && line.contains("clone/namespaces/uts/setns +30"),
+            "{line}"
+        );
+        // Across kernels one namespace type moving alone is what is compared.
+        let b6 = run("6.6", b.measurements.clone());
+        assert_eq!(cmp(&a, &b6).gate(), Gate::Regressed);
+        // And --no-families judges every measurement on its own.
+        let strict = compare(
+            &[
+                Input {
+                    origin: "a",
+                    run: &a,
+                },
+                Input {
+                    origin: "b",
+                    run: &b,
+                },
+            ],
+            &CompareOptions {
+                families: false,
+                ..CompareOptions::default()
+            },
+        )
+        .expect("compare");
+        assert_eq!(strict.gate(), Gate::Regressed);
+    }
+
+    #[test]
+    fn a_family_moving_together_is_the_machine_and_beyond_it_the_build() {
+        let a = run("6.1", family(&scaled(|_| 1.0)));
+        let together = run("6.1", family(&scaled(|_| 1.2)));
+        let c = cmp(&a, &together);
+        assert_eq!(c.tallies[0].regressed, 5);
+        assert_eq!(c.gate(), Gate::Inconclusive);
+        let line = c.verdict_line(0);
+        assert!(
+            line.starts_with("INCONCLUSIVE")
+                && line.contains("families moved together: clone/namespaces/*/setns +20"),
+            "{line}"
+        );
+        // One member twice as slow while its family moved +20 %: its own regression.
+        let beyond = run(
+            "6.1",
+            family(&scaled(|c| if c == "net" { 2.0 } else { 1.2 })),
+        );
+        let c = cmp(&a, &beyond);
+        assert_eq!(c.gate(), Gate::Regressed);
+        let line = c.verdict_line(0);
+        assert!(
+            line.starts_with("REGRESSED: 1 measurement(s)") && line.contains("net/setns +100"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_small_family_is_judged_on_its_own() {
+        // startup/process has one case: a slowed process is flagged as before.
+        let a = run(
+            "6.1",
+            vec![
+                m("process", "ns", "ready", 1.0),
+                m("process", "ns", "total", 1.0),
+            ],
+        );
+        let b = run(
+            "6.1",
+            vec![
+                m("process", "ns", "ready", 1.1),
+                m("process", "ns", "total", 1.1),
+            ],
+        );
+        let c = cmp(&a, &b);
+        assert_eq!(c.gate(), Gate::Regressed);
+        assert!(c.rows.iter().all(|r| r.deltas[0].family.is_none()));
     }
 
     #[test]
@@ -1075,6 +1404,43 @@ mod tests {
             "{:?}",
             c.warnings
         );
+    }
+
+    /// The harness's two witnesses of `startup`, scaled.
+    fn witnesses(empty: f64, spin: f64) -> Vec<Measurement> {
+        let mut e = m("harness", "ns", "ready", empty);
+        e.case = "empty".into();
+        let mut s = m("harness", "ns", "ready", spin);
+        s.case = "spin".into();
+        vec![e, s]
+    }
+
+    #[test]
+    fn drift_needs_every_witness_slower() {
+        let mut a = witnesses(1.0, 1.0);
+        a.push(m("process", "ns", "ready", 1.0));
+        let with = |empty: f64, spin: f64, process: f64| {
+            let mut v = witnesses(empty, spin);
+            v.push(m("process", "ns", "ready", process));
+            run("6.1", v)
+        };
+        let a = run("6.1", a);
+        // Both witnesses +40 %, the process +10 %: the machine.
+        let c = cmp(&a, &with(1.4, 1.4, 1.1));
+        assert_eq!(c.drift.len(), 1);
+        assert_eq!(c.gate(), Gate::Inconclusive);
+        // Only the pipe round trip moved: not the machine, the process is the build's.
+        let c = cmp(&a, &with(1.4, 1.0, 1.1));
+        assert!(c.drift.is_empty(), "{:?}", c.drift);
+        assert_eq!(c.gate(), Gate::Regressed);
+        // A machine that got faster explains no slow-down.
+        let c = cmp(&a, &with(0.8, 0.8, 1.1));
+        assert_eq!(c.drift.len(), 1);
+        assert_eq!(c.gate(), Gate::Regressed);
+        // The drift recorded is the witness that moved least.
+        let c = cmp(&a, &with(1.6, 1.3, 1.1));
+        let moved = c.drift[0].change_pct.expect("a change");
+        assert!((moved - 30.0).abs() < 1.0, "{moved}");
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct CheckOptions {
     pub threshold: f64,
     /// Use runs from any host, not only those with the same CPU model and count.
     pub any_host: bool,
+    /// Judge a regression by its family of related measurements when tonight and every
+    /// baseline night ran the same kernel (`crate::family`, as `compare` does).
+    pub families: bool,
 }
 
 impl Default for CheckOptions {
@@ -36,6 +39,7 @@ impl Default for CheckOptions {
             min_runs: 3,
             threshold: 0.05,
             any_host: false,
+            families: true,
         }
     }
 }
@@ -69,6 +73,11 @@ pub struct CheckRow {
     pub identity: String,
     pub scenario: String,
     pub subject: String,
+    /// The metric and labels (its family is scenario/subject/*/metric[label keys]).
+    #[serde(skip)]
+    pub metric: String,
+    #[serde(skip)]
+    pub labels: std::collections::BTreeMap<String, String>,
     #[serde(skip)]
     pub direction: Direction,
     pub unit: String,
@@ -83,6 +92,15 @@ pub struct CheckRow {
     pub verdict: CheckVerdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Tonight's CI of the median over the baseline median (a ratio interval).
+    #[serde(skip)]
+    pub ratio_ci: Option<[f64; 2]>,
+    /// Tonight and every baseline night ran the same kernel.
+    #[serde(skip)]
+    pub one_kernel: bool,
+    /// What its family said about a regression (`crate::family`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<crate::compare::FamilyNote>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,24 +122,46 @@ impl CheckReport {
         self.rows.iter().filter(|r| r.verdict == v).count()
     }
 
-    /// How far the drift witness (the harness's empty iteration) of `scenario` moved from
-    /// its baseline, as a slow-down factor (≥ 1), when it moved beyond the threshold.
+    /// How far the drift witnesses (the harness's `empty` and `spin`) of `scenario` moved
+    /// from their baseline, as a slow-down factor (> 1), when every one of them left its
+    /// band slower beyond the threshold: the least-moved one's (as `compare`). Only a
+    /// slower machine explains a regression.
     pub fn drift(&self, scenario: &str) -> Option<f64> {
-        self.rows
+        let witnesses: Vec<&CheckRow> = self
+            .rows
             .iter()
             .filter(|r| r.scenario == scenario && r.subject == "harness")
-            .filter(|r| r.verdict == CheckVerdict::Changed)
-            .filter_map(|r| r.change_pct)
-            .map(|c| 1.0 + c / 100.0)
-            .filter(|&f| f > 0.0)
-            .map(|f| f.max(1.0 / f))
-            .filter(|&f| f > 1.0 + self.options.threshold)
-            .reduce(f64::max)
+            .filter(|r| {
+                !matches!(
+                    r.verdict,
+                    CheckVerdict::NotChecked | CheckVerdict::InsufficientHistory
+                )
+            })
+            .collect();
+        if witnesses.is_empty() {
+            return None;
+        }
+        let mut least: Option<f64> = None;
+        for r in witnesses {
+            let f = 1.0 + r.change_pct? / 100.0;
+            if r.verdict != CheckVerdict::Changed || f <= 1.0 + self.options.threshold {
+                return None;
+            }
+            least = Some(least.map_or(f, |l: f64| l.min(f)));
+        }
+        least
     }
 
     /// Whether the drift of its scenario explains `row`'s regression: the witness moved at
     /// least as much (widened by the threshold) as the row did.
     pub fn explained_by_drift(&self, row: &CheckRow) -> bool {
+        if row
+            .family
+            .as_ref()
+            .is_some_and(|f| f.judgement == crate::compare::FAMILY_DRIFT)
+        {
+            return true;
+        }
         let (Some(w), Some(c)) = (self.drift(&row.scenario), row.change_pct) else {
             return false;
         };
@@ -165,11 +205,36 @@ impl CheckReport {
             .iter()
             .filter_map(|s| self.drift(s).map(|f| format!("{s} ×{f:.2}")))
             .collect();
-        let witness = if moved.is_empty() {
+        let mut witness = if moved.is_empty() {
             "drift witness within its band".to_string()
         } else {
             format!("drift witness moved: {}", moved.join(", "))
         };
+        let mut families: Vec<String> = Vec::new();
+        for f in self.rows.iter().filter_map(|r| r.family.as_ref()) {
+            if f.judgement == crate::compare::FAMILY_DRIFT
+                && !families
+                    .iter()
+                    .any(|m| m.starts_with(&format!("{} ", f.key)))
+            {
+                families.push(format!("{} {}", f.key, crate::units::percent(f.change_pct)));
+            }
+        }
+        if !families.is_empty() {
+            witness.push_str(&format!(
+                "; families moved together: {}",
+                families.join(", ")
+            ));
+        }
+        let isolated: Vec<&CheckRow> = self
+            .rows
+            .iter()
+            .filter(|r| {
+                r.family
+                    .as_ref()
+                    .is_some_and(|f| f.judgement == crate::compare::ISOLATED)
+            })
+            .collect();
         let list = |rows: &[&CheckRow]| {
             let mut s: Vec<String> = rows
                 .iter()
@@ -199,6 +264,12 @@ impl CheckReport {
                 regs.len(),
                 list(&regs)
             )
+        } else if !isolated.is_empty() {
+            format!(
+                "PASS: no regression of a family; {} isolated change(s) alone in a family that held still, not counted: {}; {witness}",
+                isolated.len(),
+                list(&isolated)
+            )
         } else {
             format!("PASS: nothing regressed beyond its band; {witness}")
         }
@@ -223,6 +294,8 @@ pub fn check(
             identity: identity.clone(),
             scenario: m.scenario.clone(),
             subject: m.subject.clone(),
+            metric: m.metric.clone(),
+            labels: m.labels.clone(),
             direction: Direction::of_labelled(m),
             unit: m.unit.clone(),
             p50: None,
@@ -232,6 +305,9 @@ pub fn check(
             change_pct: None,
             verdict: CheckVerdict::NotChecked,
             note: None,
+            ratio_ci: None,
+            one_kernel: false,
+            family: None,
         };
         let Some(s) = m.summary.filter(|_| m.status == Status::Ok) else {
             row.note = Some(
@@ -245,6 +321,7 @@ pub fn check(
         row.p50 = Some(s.p50);
         let series = history.series(&identity, opts.last, host.as_ref(), run_id)?;
         row.baseline_runs = series.len();
+        row.one_kernel = series.iter().all(|p| p.kernel == run.host.kernel);
         let mut meds: Vec<f64> = series
             .iter()
             .map(|p| p.p50)
@@ -277,6 +354,9 @@ pub fn check(
         } else {
             [s.p50, s.p50]
         };
+        if med > 0.0 {
+            row.ratio_ci = Some([lo / med, hi / med]);
+        }
         let margin = opts.threshold * med.abs();
         let up = lo > band[1] && lo - med > margin;
         let down = hi < band[0] && med - hi > margin;
@@ -290,9 +370,58 @@ pub fn check(
         };
         rows.push(row);
     }
+    if opts.families {
+        judge_by_family(&mut rows, opts.threshold);
+    }
     Ok(CheckReport {
         options: *opts,
         run_id,
         rows,
     })
+}
+
+/// Judge every regression by its family (`crate::family`), among the measurements
+/// whose baseline nights all ran tonight's kernel: isolated ones become `changed` with
+/// a note; family drift stays a regression the gate does not blame on the build.
+fn judge_by_family(rows: &mut [CheckRow], threshold: f64) {
+    use crate::compare::{FamilyNote, ISOLATED};
+    let members: Vec<crate::family::Member> = rows
+        .iter()
+        .map(|r| {
+            let ratio = r
+                .change_pct
+                .map(|c| 1.0 + c / 100.0)
+                .filter(|_| r.one_kernel && r.subject != "harness" && r.ratio_ci.is_some());
+            crate::family::Member::of(
+                &r.scenario,
+                &r.subject,
+                &r.metric,
+                &r.labels,
+                ratio,
+                r.verdict == CheckVerdict::Regressed,
+            )
+        })
+        .collect();
+    let families = crate::family::others_medians(&members);
+    for ((row, member), fam) in rows.iter_mut().zip(members).zip(families) {
+        let (CheckVerdict::Regressed, Some(_), Some(ci), Some(fam)) =
+            (row.verdict, member.ratio, row.ratio_ci, fam)
+        else {
+            continue;
+        };
+        let (judgement, note) =
+            crate::compare::family_judgement(ci, row.direction, &fam, threshold);
+        if judgement == ISOLATED {
+            row.verdict = CheckVerdict::Changed;
+        }
+        if let Some(note) = note {
+            row.note = Some(note);
+        }
+        row.family = Some(FamilyNote {
+            key: fam.key,
+            change_pct: (fam.median - 1.0) * 100.0,
+            others: fam.count,
+            judgement,
+        });
+    }
 }

@@ -197,3 +197,82 @@ fn a_night_on_a_slower_machine_is_inconclusive_not_regressed() {
     let rep = check(&h, &much_slower, &CheckOptions::default()).expect("check");
     assert_eq!(rep.gate(), Gate::Regressed);
 }
+
+/// A night with `clone/namespaces/<case>/setns` for five cases, each scaled by `f(case)`
+/// on top of the night's jitter `scale`, on `kernel`.
+fn family_night(day: u32, scale: f64, kernel: &str, f: impl Fn(&str) -> f64) -> Run {
+    let mut r = run(day, scale);
+    r.host.kernel = kernel.into();
+    for case in ["pid", "mnt", "uts", "ipc", "net"] {
+        r.measurements.push(Measurement::from_samples(
+            MeasurementKey::new("clone", "namespaces", case, "setns"),
+            "ns",
+            BTreeMap::new(),
+            (0..30)
+                .map(|i| scale * f(case) * (2000.0 + f64::from(i % 7)))
+                .collect(),
+        ));
+    }
+    r
+}
+
+#[test]
+fn families_judge_a_lone_jump_and_a_shift_together_on_one_kernel() {
+    use crate::compare::{Gate, FAMILY_DRIFT, ISOLATED};
+    let mut h = History::in_memory().expect("db");
+    for (d, s) in [(1, 1.0), (2, 1.01), (3, 0.99), (4, 1.005), (5, 0.995)] {
+        h.record(&family_night(d, s, "6.1", |_| 1.0))
+            .expect("record");
+    }
+    // One setns +30 % alone: isolated, the gate passes.
+    let alone = family_night(6, 1.0, "6.1", |c| if c == "uts" { 1.3 } else { 1.0 });
+    let rep = check(&h, &alone, &CheckOptions::default()).expect("check");
+    assert_eq!(rep.gate(), Gate::Pass, "{}", rep.verdict_line());
+    let uts = rep
+        .rows
+        .iter()
+        .find(|r| r.identity == "clone/namespaces/uts/setns")
+        .expect("uts row");
+    assert_eq!(uts.verdict, CheckVerdict::Changed);
+    assert_eq!(uts.family.as_ref().map(|f| f.judgement), Some(ISOLATED));
+    assert!(
+        rep.verdict_line().contains("1 isolated change(s)"),
+        "{}",
+        rep.verdict_line()
+    );
+    // The whole family +20 %: the machine.
+    let together = family_night(7, 1.0, "6.1", |_| 1.2);
+    let rep = check(&h, &together, &CheckOptions::default()).expect("check");
+    assert_eq!(rep.count(CheckVerdict::Regressed), 5);
+    assert!(rep
+        .rows
+        .iter()
+        .filter_map(|r| r.family.as_ref())
+        .all(|f| f.judgement == FAMILY_DRIFT));
+    assert_eq!(rep.gate(), Gate::Inconclusive, "{}", rep.verdict_line());
+    // A new kernel tonight: no family rules, the lone jump is a regression.
+    let new_kernel = family_night(8, 1.0, "6.6", |c| if c == "uts" { 1.3 } else { 1.0 });
+    let rep = check(&h, &new_kernel, &CheckOptions::default()).expect("check");
+    assert_eq!(rep.gate(), Gate::Regressed, "{}", rep.verdict_line());
+    // And without family rules, the lone jump on the same kernel is one too.
+    let strict = CheckOptions {
+        families: false,
+        ..CheckOptions::default()
+    };
+    assert_eq!(
+        check(&h, &alone, &strict).expect("check").gate(),
+        Gate::Regressed
+    );
+}
+
+#[test]
+fn a_faster_witness_explains_no_slower_night() {
+    use crate::compare::Gate;
+    let mut h = History::in_memory().expect("db");
+    for (d, s) in [(1, 1.0), (2, 1.01), (3, 0.99), (4, 1.005), (5, 0.995)] {
+        h.record(&run_with_witness(d, s, s)).expect("record");
+    }
+    let rep = check(&h, &run_with_witness(6, 1.3, 0.6), &CheckOptions::default()).expect("check");
+    assert_eq!(rep.drift("startup"), None);
+    assert_eq!(rep.gate(), Gate::Regressed, "{}", rep.verdict_line());
+}

@@ -30,7 +30,7 @@ pub fn render(times: &[ScenarioTime]) -> String {
     if times.is_empty() {
         return String::new();
     }
-    let all: f64 = times.iter().map(|t| t.total_s).sum();
+    let all: f64 = times.iter().map(|t| t.total_s + t.settle_s).sum();
     let mut out = format!("where the time went (wall clock): {}\n", duration(all));
     let width = times
         .iter()
@@ -66,6 +66,17 @@ pub fn render(times: &[ScenarioTime]) -> String {
                 "{} others {}",
                 subjects.len() - SHOWN,
                 duration(rest)
+            ));
+        }
+        if t.settle_s > 0.0 {
+            parts.push(format!(
+                "settling before it {}{}",
+                duration(t.settle_s),
+                if t.settle_quiet == Some(false) {
+                    " (the machine stayed busy)"
+                } else {
+                    ""
+                }
             ));
         }
         let _ = writeln!(
@@ -106,11 +117,13 @@ mod tests {
                     st("runc", 0.5, 15.0, 4.5),
                     st("sandbox", 0.2, 2.0, 0.3),
                 ],
+                ..Default::default()
             },
             ScenarioTime {
                 scenario: "clone".into(),
                 total_s: 12.34,
                 subjects: vec![st("namespaces", 0.0, 12.3, 0.0)],
+                ..Default::default()
             },
         ];
         let text = render(&times);

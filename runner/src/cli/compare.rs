@@ -64,9 +64,16 @@ pub struct CompareArgs {
     pub force: bool,
     /// Contiguous time blocks each run's samples are cut into for the test and the CI
     /// (slow machine noise stays inside the uncertainty); a value at least the sample
-    /// count treats samples as independent.
-    #[arg(long, default_value_t = compare::DEFAULT_BLOCKS)]
-    pub blocks: usize,
+    /// count treats samples as independent. Default: 10, or one per 25 samples up to 20
+    /// for a run with more.
+    #[arg(long)]
+    pub blocks: Option<usize>,
+    /// Judge every regression on its own: no family rules (on one kernel, a regression
+    /// alone in a family of related measurements that held still is otherwise reported
+    /// `changed (isolated)`, and one no larger than its family's common shift is the
+    /// machine's drift; docs/compare.md).
+    #[arg(long)]
+    pub no_families: bool,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the output to FILE instead of stdout.
@@ -152,7 +159,9 @@ fn options(a: &CompareArgs) -> anyhow::Result<CompareOptions> {
             CorrectionArg::None => Correction::None,
         },
         force: a.force,
-        blocks: a.blocks,
+        blocks: a.blocks.unwrap_or(compare::DEFAULT_BLOCKS),
+        auto_blocks: a.blocks.is_none(),
+        families: !a.no_families,
         ..CompareOptions::default()
     })
 }

@@ -56,6 +56,9 @@ pub enum HistoryAction {
         /// Use runs from any host, not only the same CPU model and count.
         #[arg(long)]
         any_host: bool,
+        /// Judge every measurement on its own: no family rules (docs/compare.md).
+        #[arg(long)]
+        no_families: bool,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         #[arg(long, short = 'o')]
@@ -140,6 +143,7 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
             min_runs,
             threshold,
             any_host,
+            no_families,
             format,
             output,
         } => {
@@ -152,6 +156,7 @@ pub fn cmd_history(a: HistoryArgs) -> anyhow::Result<i32> {
                 min_runs,
                 threshold: threshold_fraction(threshold)?,
                 any_host,
+                families: !no_families,
             };
             let rep = history::check(&h, &r, &opts)?;
             let text = match format {

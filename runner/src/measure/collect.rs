@@ -97,6 +97,15 @@ impl Collector {
         unit: &'static str,
         value: f64,
     ) {
+        // A run file has no way to hold NaN or infinity (JSON writes null, which no
+        // reader takes for a number): a scenario computing one has a bug to fix, and
+        // the value is left out rather than making the whole file unreadable.
+        if !value.is_finite() {
+            eprintln!(
+                "isobench: left out a non-finite value of {subject}/{case}/{metric} ({value}): a bug, please report it"
+            );
+            return;
+        }
         let key = SeriesKey {
             subject: subject.to_string(),
             case: case.to_string(),

@@ -12,6 +12,7 @@ pub mod footprint;
 pub mod ledger;
 pub mod marker;
 pub mod plan;
+pub mod settle;
 
 pub use collect::{Collector, SeriesKey};
 pub use marker::{wait_byte, LineWaiter, MarkerError};

@@ -28,6 +28,10 @@ pub struct Plan {
     pub seed: u64,
     /// Stop measuring a scenario after this many seconds even if rounds remain (0 = none).
     pub time_budget_s: f64,
+    /// `--iterations` was given: exactly that many samples per case, no repetitions a
+    /// scenario would add for cheap cases (startup's minimum measuring time).
+    #[serde(default)]
+    pub fixed_iterations: bool,
 }
 
 impl Plan {
@@ -55,6 +59,7 @@ mod tests {
             order: Order::Shuffled,
             seed: 7,
             time_budget_s: 0.0,
+            fixed_iterations: false,
         };
         let a = p.round_order(6, 3);
         let mut s = a.clone();

@@ -4,7 +4,7 @@ pub mod doctor;
 pub mod host;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use isobench_reports::model::{Run, ScenarioTime, Tool, RUN_SCHEMA};
 use serde::Serialize;
@@ -125,11 +125,14 @@ fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunErro
     let mut persisted = (0, 0);
     let mut write_error = None;
     let mut interrupted = None;
-    for &sk in &cfg.scenarios {
+    // How busy the machine is before anything runs: what a settle waits to get back to.
+    let baseline_busy = crate::measure::settle::busy_over(Duration::from_millis(200));
+    for (i, &sk) in cfg.scenarios.iter().enumerate() {
         if let Some(sig) = crate::sys::signals::interrupted() {
             interrupted = Some(crate::sys::signals::name(sig));
             break;
         }
+        let settled = (i > 0).then(|| crate::measure::settle::settle(baseline_busy.unwrap_or(0.0)));
         let (warmup, iterations) = sk.default_plan(cfg.quick);
         let plan = Plan {
             warmup: cfg.warmup.unwrap_or(warmup),
@@ -137,6 +140,7 @@ fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunErro
             order: cfg.order,
             seed: cfg.seed,
             time_budget_s: cfg.time_budget_s,
+            fixed_iterations: cfg.iterations.is_some(),
         };
         let ledger = Ledger::default();
         let ctx = Ctx {
@@ -154,6 +158,8 @@ fn execute_with(cfg: &RunConfig, cleanup: &Cleanup) -> Result<RunResult, RunErro
             scenario: sk.name().to_string(),
             total_s: t.elapsed().as_secs_f64(),
             subjects: ledger.subjects(),
+            settle_s: settled.map_or(0.0, |s| s.waited_s),
+            settle_quiet: settled.map(|s| s.quiet),
         });
         if cfg.verbose {
             eprintln!("{sk}: {:.1} s", t.elapsed().as_secs_f64());

@@ -178,6 +178,45 @@ pub fn empty_iteration() -> Result<std::time::Duration, std::io::Error> {
     Ok(t1 - t0)
 }
 
+/// Steps of [`spin_iteration`]'s chain: ~16 000 cycles, a few µs.
+const SPIN_STEPS: u32 = 4096;
+
+/// The second drift witness: a fixed amount of pure CPU work — a dependent multiply-add
+/// chain in registers, no memory, no system call — so it moves only when the CPU itself
+/// runs slower (another tenant's load, steal, frequency), not with the cache, TLB and
+/// wake-up state that moves the pipe round trip of [`empty_iteration`] by ±15…37 %
+/// between A/A runs. Reported as subject `harness`, case `spin`; `compare` and `history
+/// check` call the machine drifted only when every witness of the scenario moved the
+/// same way.
+pub fn spin_iteration() -> std::time::Duration {
+    let t0 = Instant::now();
+    let mut x: u64 = std::hint::black_box(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..SPIN_STEPS {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+    }
+    std::hint::black_box(x);
+    t0.elapsed()
+}
+
+/// Record one sample of each drift witness ([`empty_iteration`], [`spin_iteration`]).
+pub fn witness_sample(col: &mut crate::measure::Collector) {
+    let none = std::collections::BTreeMap::new();
+    if let Ok(d) = empty_iteration() {
+        col.add_value(
+            "harness",
+            "empty",
+            "ready",
+            &none,
+            "ns",
+            d.as_nanos() as f64,
+        );
+    }
+    let d = spin_iteration();
+    col.add_value("harness", "spin", "ready", &none, "ns", d.as_nanos() as f64);
+}
+
 /// Run one scenario.
 pub fn run(kind: ScenarioKind, ctx: &Ctx<'_>) -> Outcome {
     kind.run(ctx)

@@ -267,6 +267,10 @@ impl Instance for NsProbe {
         Ok(())
     }
 
+    fn has_teardown(&self) -> bool {
+        !self.reaped
+    }
+
     fn footprint(&mut self) -> Vec<(String, u64)> {
         crate::measure::footprint::of_pids(&[self.pid]).metrics("payload")
     }

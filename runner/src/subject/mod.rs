@@ -515,6 +515,13 @@ pub trait Instance {
     /// must also happen on drop.
     fn teardown(&mut self) -> Result<(), SubjectError>;
 
+    /// False when `teardown` has nothing left to remove (the payload was reaped and the
+    /// launch created nothing else): startup then reports no `teardown` metric, whose
+    /// ~40 ns of two clock reads moved ±50 % night to night and failed the gate.
+    fn has_teardown(&self) -> bool {
+        true
+    }
+
     /// Named durations measured by the subject itself (`create`, `start`, `delete`, boot
     /// stages), reported as metrics beside `ready` and `total`.
     fn phases(&self) -> Vec<(String, Duration)> {

@@ -75,30 +75,40 @@ fn concurrent_batch(
             .iter_mut()
             .map(|c| {
                 let b = &barrier;
-                s.spawn(move || -> std::io::Result<(Vec<Duration>, Instant)> {
-                    b.wait();
-                    let mut lat = Vec::with_capacity(ops);
-                    for _ in 0..ops {
-                        if sys::signals::interrupted().is_some() {
-                            break;
+                s.spawn(
+                    move || -> std::io::Result<(Vec<Duration>, Instant, Instant)> {
+                        b.wait();
+                        let start = Instant::now();
+                        let mut lat = Vec::with_capacity(ops);
+                        for _ in 0..ops {
+                            if sys::signals::interrupted().is_some() {
+                                break;
+                            }
+                            lat.push(c.once(flags)?.total);
                         }
-                        lat.push(c.once(flags)?.total);
-                    }
-                    Ok((lat, Instant::now()))
-                })
+                        Ok((lat, start, Instant::now()))
+                    },
+                )
             })
             .collect();
         barrier.wait();
-        let t0 = Instant::now();
+        // The batch runs from the first thread's start to the last one's end, each read
+        // by the thread itself: a start read here, after the barrier, could come after a
+        // descheduled main thread's creators had all finished (a wall time of 0, and an
+        // infinite throughput in the run file).
         let mut all = Vec::new();
-        let mut end = t0;
+        let mut span: Option<(Instant, Instant)> = None;
         for h in handles {
-            let (lat, t) = h
+            let (lat, start, end) = h
                 .join()
                 .map_err(|_| std::io::Error::other("creator thread panicked"))??;
             all.extend(lat);
-            end = end.max(t);
+            span = Some(span.map_or((start, end), |(a, b)| (a.min(start), b.max(end))));
         }
-        Ok((all, end - t0))
+        let wall = span.map_or(Duration::ZERO, |(a, b)| b.saturating_duration_since(a));
+        if wall.is_zero() {
+            return Err(std::io::Error::other("the batch took no measurable time"));
+        }
+        Ok((all, wall))
     })
 }

@@ -25,17 +25,8 @@ pub(super) fn measure(
     let none = BTreeMap::new();
     for round in 0..plan.warmup + plan.iterations {
         let warm = round < plan.warmup;
-        if let Ok(d) = crate::scenario::empty_iteration() {
-            if !warm {
-                col.add_value(
-                    "harness",
-                    "empty",
-                    "ready",
-                    &none,
-                    "ns",
-                    d.as_nanos() as f64,
-                );
-            }
+        if !warm {
+            crate::scenario::witness_sample(col);
         }
         let mut this_round: BTreeMap<&str, f64> = BTreeMap::new();
         for i in plan.round_order(cases.len(), round) {

@@ -20,6 +20,29 @@ use crate::subject::{Subject, SubjectError};
 /// Consecutive failed launches after which a case is given up for this run.
 const MAX_CONSECUTIVE_FAILURES: usize = 3;
 
+/// Measured launch time a cheap case gets at least, `[--quick, default]`, in seconds: a
+/// case whose launch takes well under `MIN_MEASURED_S / iterations` repeats its launch
+/// within each round (hyperfine's "at least 3 s" rule, per case and interleaved). 20
+/// launches of a 0.6 ms process span 12 ms of the run, so one busy moment of the machine
+/// moved their median by 17 % in an A/A pair; and a disturbance of ~0.1 s still covered a
+/// third of 500 launches (0.3 s) in another, hiding a 10 % slow-down.
+const MIN_MEASURED_S: [f64; 2] = [1.0, 3.0];
+/// At most this many launches of one case per round, so the rounds still interleave.
+const MAX_REPS: usize = 100;
+
+/// Whether a case whose turn in a measured round has made `launches` launches taking
+/// `spent_s` seconds launches once more: until its share of the minimum measuring time,
+/// `min_measured_s / iterations`, is used, at most [`MAX_REPS`]. Decided launch by launch,
+/// not from a first timing: a case's first launches after a heavier subject's are cold,
+/// 3–5× slower, and an estimate from them gave the process 300 samples one run and 1300
+/// the next.
+fn another_launch(launches: usize, spent_s: f64, iterations: usize, min_measured_s: f64) -> bool {
+    if iterations == 0 || spent_s.is_nan() || spent_s < 0.0 {
+        return false;
+    }
+    launches < MAX_REPS && spent_s < min_measured_s / iterations as f64
+}
+
 struct Entry {
     subject: usize,
     case: String,
@@ -32,6 +55,11 @@ struct Entry {
     failures: usize,
     last_error: Option<String>,
     given_up: bool,
+    /// Rounds of the plan (`max_iterations` before repetitions).
+    rounds: usize,
+    /// Repeats its launch within a round ([`another_launch`]): not for capped subjects
+    /// nor with `--iterations`.
+    repeats: bool,
 }
 
 /// Measure one launch of `subject` in `case`.
@@ -44,12 +72,21 @@ pub fn measure_once(
     // Looked up before `t0`: nothing but the launch belongs in the timed window.
     let delay = test_delay(subject.kind().name());
     let t0 = Instant::now();
-    let mut inst = subject.launch(env, case, mode)?;
     if let Some(d) = delay {
-        // Sleep, not spin: with a really slower subject the harness is blocked waiting
-        // too, while a spinning harness is penalised by the scheduler as a CPU hog.
-        std::thread::sleep(d);
+        // Before the launch, so the whole delay lands in `ready` and `total` (a sleep
+        // after it overlapped the payload's own start: 57 µs added 0–7 %, so a "10 %"
+        // slow-down was not one). A short delay spins — a sleep's timer slack (50 µs)
+        // would be as large as the delay; a long one sleeps, as a really slower
+        // subject blocks the harness too.
+        if d < std::time::Duration::from_millis(2) {
+            while t0.elapsed() < d {
+                std::hint::spin_loop();
+            }
+        } else {
+            std::thread::sleep(d);
+        }
     }
+    let mut inst = subject.launch(env, case, mode)?;
     let ready_deadline = Instant::now() + env.timeouts.ready;
     let ready = match inst.wait_ready(ready_deadline) {
         Ok(t) => t,
@@ -66,6 +103,7 @@ pub fn measure_once(
         }
     };
     let exited = exit.at.unwrap_or_else(Instant::now);
+    let timed_teardown = inst.has_teardown();
     let td0 = Instant::now();
     inst.teardown()?;
     let td1 = Instant::now();
@@ -75,12 +113,14 @@ pub fn measure_once(
     for (name, d) in inst.phases() {
         s.push_ns(&name, d);
     }
-    s.push_ns("teardown", since(td0, td1));
+    if timed_teardown {
+        s.push_ns("teardown", since(td0, td1));
+    }
     Ok((s, exit.output))
 }
 
-/// TEST ONLY: `ISOBENCH_TEST_DELAY_US=<subject>:<micros>` sleeps that long inside the
-/// timed region (after launch, before the marker is read) of every launch of that subject,
+/// TEST ONLY: `ISOBENCH_TEST_DELAY_US=<subject>:<micros>` waits that long inside the
+/// timed region (after `t0`, before the launch) of every launch of that subject,
 /// so tests can check that `isobench compare` flags exactly a deliberately slowed subject
 /// (runner/tests/compare_gate.rs). Never set it for real measurements.
 fn test_delay(subject: &str) -> Option<std::time::Duration> {
@@ -122,7 +162,6 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     col.set_order(&names, &[]);
     let mut subjects: Vec<Box<dyn Subject>> = Vec::new();
     let mut entries: Vec<Entry> = Vec::new();
-    let none = BTreeMap::new();
 
     for kind in &ctx.subjects {
         let s = match super::prepare_subject(ctx, "startup", *kind, &mut col, "default", "ready") {
@@ -143,19 +182,28 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
         } else {
             ctx.plan.warmup
         };
+        // Repeated launches only where the plan's iterations are the scenario's own and the
+        // subject is not capped (a VM boot is never cheap).
+        let repeats = cap.is_none() && !ctx.plan.fixed_iterations;
         for case in s.cases(env) {
             let labels = s.labels(&case);
             entries.push(Entry {
                 subject: idx,
                 case,
                 labels,
-                max_iterations: max_it,
+                max_iterations: if repeats {
+                    max_it.saturating_mul(MAX_REPS)
+                } else {
+                    max_it
+                },
                 warmup,
                 measured: 0,
                 consecutive_failures: 0,
                 failures: 0,
                 last_error: None,
                 given_up: false,
+                rounds: max_it,
+                repeats,
             });
         }
         subjects.push(s);
@@ -174,17 +222,8 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     'rounds: for round in 0..rounds {
         let warm = round < ctx.plan.warmup;
         // The harness's own overhead, once per round like every case.
-        if let Ok(d) = super::empty_iteration() {
-            if !warm {
-                col.add_value(
-                    "harness",
-                    "empty",
-                    "ready",
-                    &none,
-                    "ns",
-                    d.as_nanos() as f64,
-                );
-            }
+        if !warm {
+            super::witness_sample(&mut col);
         }
         ctx.progress.inc(1);
         for i in ctx.plan.round_order(entries.len(), round) {
@@ -201,38 +240,64 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             }
             let subject = subjects[e.subject].as_mut();
             let name = subject.kind().name();
-            let launched = Instant::now();
-            let result = measure_once(subject, env, &e.case, &ProbeMode::Ready);
-            ctx.ledger.add(name, Spent::Measure, launched.elapsed());
-            if let Ok((sample, _)) = &result {
-                let teardown = std::time::Duration::from_nanos(
-                    sample.get("teardown").unwrap_or_default().max(0.0) as u64,
-                );
-                ctx.ledger
-                    .reclassify(name, Spent::Measure, Spent::Teardown, teardown);
-            }
-            match result {
-                Ok((sample, _)) => {
-                    e.consecutive_failures = 0;
-                    if !warm {
-                        e.measured += 1;
-                        col.add(subject.kind().name(), &e.case, &e.labels, &sample);
+            let mut launches = 0;
+            let mut spent = 0.0;
+            loop {
+                if launches > 0 {
+                    if let Some(sig) = crate::sys::signals::interrupted() {
+                        interrupted = Some(crate::sys::signals::name(sig));
+                        break 'rounds;
                     }
                 }
-                Err(err) if err.is_interrupt() => {
-                    interrupted = Some(crate::sys::signals::interrupted_name());
-                    break 'rounds;
+                launches += 1;
+                let launched = Instant::now();
+                let result = measure_once(subject, env, &e.case, &ProbeMode::Ready);
+                let took = launched.elapsed();
+                ctx.ledger.add(name, Spent::Measure, took);
+                if let Ok((sample, _)) = &result {
+                    let teardown = std::time::Duration::from_nanos(
+                        sample.get("teardown").unwrap_or_default().max(0.0) as u64,
+                    );
+                    ctx.ledger
+                        .reclassify(name, Spent::Measure, Spent::Teardown, teardown);
                 }
-                Err(err) => {
-                    e.failures += 1;
-                    e.consecutive_failures += 1;
-                    e.last_error = Some(err.to_string());
-                    if env.verbose {
-                        eprintln!("startup: {} {}: {err}", subject.kind(), e.case);
+                match result {
+                    Ok((sample, _)) => {
+                        e.consecutive_failures = 0;
+                        if !warm {
+                            e.measured += 1;
+                            col.add(subject.kind().name(), &e.case, &e.labels, &sample);
+                        }
                     }
-                    if e.consecutive_failures >= MAX_CONSECUTIVE_FAILURES {
-                        e.given_up = true;
+                    Err(err) if err.is_interrupt() => {
+                        interrupted = Some(crate::sys::signals::interrupted_name());
+                        break 'rounds;
                     }
+                    Err(err) => {
+                        e.failures += 1;
+                        e.consecutive_failures += 1;
+                        e.last_error = Some(err.to_string());
+                        if env.verbose {
+                            eprintln!("startup: {} {}: {err}", subject.kind(), e.case);
+                        }
+                        if e.consecutive_failures >= MAX_CONSECUTIVE_FAILURES {
+                            e.given_up = true;
+                        }
+                        // A failed launch ends this case's turn in the round.
+                        break;
+                    }
+                }
+                spent += took.as_secs_f64();
+                let more = !warm
+                    && e.repeats
+                    && another_launch(
+                        launches,
+                        spent,
+                        e.rounds,
+                        MIN_MEASURED_S[usize::from(!ctx.quick)],
+                    );
+                if !more || e.measured >= e.max_iterations {
+                    break;
                 }
             }
             ctx.progress.inc(1);
@@ -323,5 +388,26 @@ fn footprint_of(
             }
         }
         let _ = inst.teardown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cheap_cases_repeat_until_the_minimum_time_and_costly_ones_do_not() {
+        // 20 quick rounds, 1 s: 50 ms a round for each case.
+        assert!(another_launch(1, 0.000_6, 20, 1.0));
+        assert!(another_launch(83, 0.049, 20, 1.0));
+        assert!(!another_launch(84, 0.050_4, 20, 1.0));
+        // A 40 ms launch (runc) has used its share after two.
+        assert!(another_launch(1, 0.040, 20, 1.0));
+        assert!(!another_launch(2, 0.080, 20, 1.0));
+        // Never more than MAX_REPS in a round, however cheap.
+        assert!(!another_launch(MAX_REPS, 0.001, 20, 1.0));
+        // Nonsense inputs stop.
+        assert!(!another_launch(1, f64::NAN, 20, 1.0));
+        assert!(!another_launch(1, 0.001, 0, 1.0));
     }
 }
