@@ -625,6 +625,12 @@ impl crate::subject::limits::LimitedInstance for LimitedVm {
         use crate::cgroup::CgroupManager;
         self.cgroup.version()
     }
+
+    /// QEMU's cgroup: every QEMU thread (vCPU, main loop, I/O) shares the quota.
+    fn cpu_reader(&self) -> Option<crate::cgroup::CpuReader> {
+        use crate::cgroup::CgroupManager;
+        self.cgroup.cpu_reader().ok()
+    }
 }
 
 impl Drop for LimitedVm {

@@ -241,6 +241,14 @@ impl V1Manager {
         })
     }
 
+    /// The `cpu` and `cpuacct` directories, for polling the CPU counters.
+    pub fn cpu_reader(&self) -> Result<crate::cgroup::CpuReader, CgroupError> {
+        Ok(crate::cgroup::CpuReader::V1 {
+            cpu: self.dir("cpu")?.to_path_buf(),
+            cpuacct: self.dir("cpuacct")?.to_path_buf(),
+        })
+    }
+
     pub fn procs(&self) -> Result<Vec<i32>, CgroupError> {
         let mut v = Vec::new();
         for p in self.paths() {

@@ -133,6 +133,13 @@ impl V2Manager {
         })
     }
 
+    /// The directory, for polling the CPU counters.
+    pub fn cpu_reader(&self) -> crate::cgroup::CpuReader {
+        crate::cgroup::CpuReader::V2 {
+            dir: self.dir.clone(),
+        }
+    }
+
     pub fn procs(&self) -> Result<Vec<i32>, CgroupError> {
         Ok(read_procs(&self.dir)?)
     }

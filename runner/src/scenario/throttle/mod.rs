@@ -41,6 +41,7 @@
 //! `max_iterations` caps its rounds.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use isobench_reports::model::Status;
@@ -48,8 +49,11 @@ use isobench_reports::model::Status;
 mod cpu;
 mod oom;
 pub mod options;
+mod pauses;
 mod points;
+mod refills;
 mod relative;
+mod slope;
 
 use super::{Ctx, Outcome};
 use crate::cgroup::Limits;
@@ -62,6 +66,7 @@ use cpu::{record_cpu, run_cpu};
 use oom::{annotate_oom, record_oom, run_oom};
 pub use points::case_name;
 use points::{points, quotas_for, Point};
+use refills::Refills;
 use relative::add_relative_throughput;
 
 /// Iterations of the probe's work unit: ~1 ms on the reference host (see the probe's
@@ -83,19 +88,29 @@ pub const FULL_QUICK_SWEEP: &[SubjectKind] = &[SubjectKind::Process, SubjectKind
 /// should not throttle a single-threaded probe.
 pub const QUICK_QUOTAS: &[f64] = &[25.0, 100.0];
 /// Work window per run, quick and full.
-pub(super) const WINDOW_QUICK_MS: u64 = 2000;
+pub(super) const WINDOW_QUICK_MS: u64 = 1000;
 pub(super) const WINDOW_FULL_MS: u64 = 5000;
 pub(super) const SCENARIO: &str = "throttle";
 pub(super) const UNLIMITED: &str = "unlimited";
 pub(super) const OOM: &str = "oom";
 
-pub(super) fn launch(
+/// A finished launch of the probe under limits.
+struct Launched {
+    inst: Box<dyn LimitedInstance>,
+    exit: crate::subject::Exit,
+    /// The CFS refills seen while the probe ran (`watch` asked and the subject can say
+    /// where its cgroup's counters are).
+    refills: Option<Refills>,
+}
+
+fn launch(
     subject: &mut dyn Subject,
     ctx: &Ctx<'_>,
     case: &str,
     mode: &ProbeMode,
     limits: &Limits,
-) -> Result<(Box<dyn LimitedInstance>, crate::subject::Exit), SubjectError> {
+    watch: bool,
+) -> Result<Launched, SubjectError> {
     let env = ctx.env;
     // A launch that needs CPU of its own (a VM's boot) takes about 1/quota as long.
     let slowdown = match (limits.cpu_quota, limits.cpu_period) {
@@ -108,8 +123,29 @@ pub(super) fn launch(
         ProbeMode::Work { window_ms, .. } => Duration::from_millis(*window_ms),
         _ => Duration::ZERO,
     };
-    let exit = inst.wait_exit(Instant::now() + env.timeouts.exit + window)?;
-    Ok((inst, exit))
+    let deadline = Instant::now() + env.timeouts.exit + window;
+    let reader = if watch { inst.cpu_reader() } else { None };
+    let (exit, refills) = match reader {
+        None => (inst.wait_exit(deadline), None),
+        Some(reader) => {
+            let stop = AtomicBool::new(false);
+            std::thread::scope(|s| {
+                let poller = std::thread::Builder::new()
+                    .name("throttle-poll".into())
+                    .spawn_scoped(s, || refills::watch(&reader, &stop));
+                let exit = inst.wait_exit(deadline);
+                stop.store(true, Ordering::Release);
+                // No thread (the host is out of them) or a poller that panicked: the
+                // share comes from the whole window.
+                (exit, poller.ok().and_then(|h| h.join().ok()))
+            })
+        }
+    };
+    Ok(Launched {
+        inst,
+        exit: exit?,
+        refills,
+    })
 }
 
 pub(super) struct Entry {
