@@ -206,6 +206,10 @@ mod tests {
         let s = m.stats().expect("stats");
         assert_eq!(s.cpu.usage.as_micros(), 5);
         assert_eq!(s.pids_current, None, "no pids controller");
+        // The poller's reader reads the same cpu.stat.
+        let r = m.cpu_reader();
+        assert_eq!(r, crate::cgroup::CpuReader::V2 { dir: dir.clone() });
+        assert_eq!(r.read().expect("read").usage.as_micros(), 5);
         for f in [
             cpu::MAX,
             cpu::STAT,

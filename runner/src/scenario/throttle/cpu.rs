@@ -25,7 +25,7 @@ pub(super) struct CpuRun {
     pub(super) nr_periods: u64,
     pub(super) nr_throttled: u64,
     pub(super) throttled: Duration,
-    /// CPU used and time between the first and last usable CFS refill (`refills.rs`).
+    /// The share across the usable CFS refills and the time they span (`refills.rs`).
     pub(super) span: Option<Span>,
     /// Units per second across the units that held a throttling pause, and the time
     /// from the first to the last (`pauses.rs`).
@@ -85,7 +85,7 @@ pub(super) fn run_cpu(
         })
         .unwrap_or_default();
     let window = Duration::from_nanos(num("window_ns")?);
-    let span = refills.as_ref().and_then(|r| r.span(window / 2));
+    let span = refills.as_ref().and_then(|r| r.span(window / 2, period));
     // A quota under one CPU leaves a pause of P − Q in every throttled period.
     let paced = match limits.cpu_quota {
         Some(q) if q < period => {

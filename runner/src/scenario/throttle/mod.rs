@@ -12,18 +12,24 @@
 //! 3. after the probe exited, the cgroup's counters: usage, nr_periods, nr_throttled,
 //!    throttled time.
 //!
-//! Metrics: `cpu_share` = cgroup usage / probe window (ratio of one CPU);
-//! `share_over_quota` = cpu_share / quota; `usage_over_rusage` = cgroup usage / the
+//! Metrics: `cpu_share` = the cgroup's CPU usage per second of wall time (ratio of one
+//! CPU); `share_over_quota` = cpu_share / quota; `usage_over_rusage` = cgroup usage / the
 //! probe's own user+system time from wait4 (the two counters must agree);
 //! `throughput` (units/s) and `throughput_rel` (over the median unthrottled throughput);
 //! `latency` = every unit's latency (ns; p50/p99/max show the throttling pauses);
 //! `nr_periods`, `nr_throttled`, `throttled_time` per run.
 //!
-//! Edge effect of a finite window: CFS hands out quota per period, so the partial periods
-//! at the window's start and end can each grant up to a full quota. For a quota Q ≤ P/2
-//! and a random phase the expected bias of `cpu_share` is +(P/W)(1 − Q/P): +3.75 % at
-//! 25 % with the quick window (W = 2 s, P = 100 ms), +1.5 % with the full one (5 s).
-//! `--throttle-window-ms` trades run time for a smaller bias.
+//! Edge effect of a finite window, and how it is avoided: CFS hands out quota per
+//! period, the pool is full when the probe starts and the period timer's phase was set
+//! before, so usage over the probe's window counts a first partial period that can
+//! grant a whole quota (measured: +3–7 % of the share at 10–50 % with 1–2 s windows,
+//! about one extra quota). For a point that throttles, `cpu_share` is therefore taken
+//! across the CFS refills the harness sees while the probe runs (it polls the cgroup's
+//! counters, `refills.rs`), and `throughput` across the probe's units that held a
+//! throttling pause (`pauses.rs`): both span whole periods. A point that never throttles
+//! has no edge effect and uses the whole window (usage / the probe's window, units /
+//! window); so would a subject that cannot say where its cgroup is while the probe runs
+//! (`LimitedInstance::cpu_reader`; every subject that joins `throttle` can).
 //!
 //! Memory point (case `oom`): the probe allocates `OOM_ALLOC_MIB` under a limit of
 //! `OOM_LIMIT_MIB` with no swap; the kernel's OOM killer ends it (SIGKILL) and the
@@ -87,7 +93,9 @@ pub const FULL_QUICK_SWEEP: &[SubjectKind] = &[SubjectKind::Process, SubjectKind
 /// Quotas of a quick run for the other subjects: a throttled point and the quota that
 /// should not throttle a single-threaded probe.
 pub const QUICK_QUOTAS: &[f64] = &[25.0, 100.0];
-/// Work window per run, quick and full.
+/// Work window per run, quick and full. One second holds ten periods of 100 ms: the
+/// share across refills spans about nine of them, with less spread than the whole-window
+/// share over 2 s (README, "Scenario `throttle`").
 pub(super) const WINDOW_QUICK_MS: u64 = 1000;
 pub(super) const WINDOW_FULL_MS: u64 = 5000;
 pub(super) const SCENARIO: &str = "throttle";

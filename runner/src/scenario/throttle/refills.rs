@@ -106,12 +106,18 @@ impl Refills {
     }
 
     /// The share across the usable refills (the slope of usage against time, `slope.rs`)
-    /// if they span at least `min_time` (shorter spans carry a larger share of the tick
-    /// error; the caller then uses the whole window).
-    pub(super) fn span(&self, min_time: Duration) -> Option<Span> {
+    /// if they span at least `min_time` and fall in at least half of the periods of
+    /// length `period` in that span: a cgroup throttled now and then (a multi-threaded
+    /// QEMU at 100 %) has no edge effect to remove and keeps the whole window, as an
+    /// unthrottled one does; a short span carries more of the tick error.
+    pub(super) fn span(&self, min_time: Duration, period: Duration) -> Option<Span> {
         let (a, b) = (self.first?, self.last?);
         let time = b.at.saturating_duration_since(a.at);
-        if time < min_time || time.is_zero() {
+        if time < min_time || time.is_zero() || period.is_zero() {
+            return None;
+        }
+        let periods = time.as_secs_f64() / period.as_secs_f64();
+        if ((self.usable - 1) as f64) < periods / 2.0 {
             return None;
         }
         Some(Span {
@@ -145,6 +151,7 @@ mod tests {
     use super::*;
 
     const MS: Duration = Duration::from_millis(1);
+    const P: Duration = Duration::from_millis(100);
 
     /// A simulated cgroup at quota `q_ms` per 100 ms period, polled every ms from t=0:
     /// it starts at phase `phase_ms` in its period with a full pool (the first partial
@@ -198,7 +205,7 @@ mod tests {
                 for x in p {
                     r.push(x);
                 }
-                let s = r.span(Duration::from_millis(500)).expect("a span");
+                let s = r.span(Duration::from_millis(500), P).expect("a span");
                 let want = q as f64 / 100.0;
                 assert!((s.share - want).abs() < 0.002, "q {q} phase {phase}: {s:?}");
                 assert!(r.seen >= 8 && r.usable == r.seen, "{r:?}");
@@ -229,18 +236,24 @@ mod tests {
         r.push(poll(10, 5, 0, 0));
         r.push(poll(15, 9, 1, 2));
         assert_eq!((r.seen, r.usable), (1, 0));
-        assert_eq!(r.span(Duration::ZERO), None);
+        assert_eq!(r.span(Duration::ZERO, P), None);
         // A long pause makes the next one sure; one refill is no span yet.
         r.push(poll(115, 20, 1, 2));
         r.push(poll(116, 20, 2, 80));
         assert_eq!((r.seen, r.usable), (2, 1));
-        assert_eq!(r.span(Duration::ZERO), None);
+        assert_eq!(r.span(Duration::ZERO, P), None);
         r.push(poll(215, 30, 2, 80));
         r.push(poll(216, 30, 3, 160));
-        let s = r.span(Duration::ZERO).expect("two usable refills");
+        let s = r.span(Duration::ZERO, P).expect("two usable refills");
         assert!((s.share - 0.1).abs() < 1e-9, "{s:?}");
         assert_eq!(s.time, MS * 100);
         // Too short against what the caller asks: none.
-        assert_eq!(r.span(Duration::from_millis(101)), None);
+        assert_eq!(r.span(Duration::from_millis(101), P), None);
+        // Refills in fewer than half of the periods they span (a cgroup throttled now
+        // and then): none, the whole window is the share.
+        r.push(poll(815, 40, 3, 160));
+        r.push(poll(816, 40, 4, 240));
+        assert_eq!(r.usable, 3);
+        assert_eq!(r.span(Duration::ZERO, P), None);
     }
 }
