@@ -22,7 +22,7 @@
 //! Edge effect of a finite window, and how it is avoided: CFS hands out quota per
 //! period, the pool is full when the probe starts and the period timer's phase was set
 //! before, so usage over the probe's window counts a first partial period that can
-//! grant a whole quota (measured: +3–7 % of the share at 10–50 % with 1–2 s windows,
+//! grant a whole quota (measured: +2–6 % of the share at 10–50 % with 1–2 s windows,
 //! about one extra quota). For a point that throttles, `cpu_share` is therefore taken
 //! across the CFS refills the harness sees while the probe runs (it polls the cgroup's
 //! counters, `refills.rs`), and `throughput` across the probe's units that held a

@@ -5,9 +5,9 @@
 //! pool at the end of every period (Documentation/scheduler/sched-bwc.rst). Dividing the
 //! CPU a run used by its window counts the partial periods at both edges: the pool is
 //! full when the payload starts, so the first partial period can grant a whole quota,
-//! and the period timer's phase is set before the payload starts (measured: +5–12 % at
-//! 10 % of a CPU with a 1–2 s window, one extra quota). Between two refills the cgroup
-//! gets a whole number of quotas, so the share over that span has no edge bias.
+//! and the period timer's phase is set before the payload starts (measured: +3 % at
+//! 10 % of a CPU with a 2 s window, +6 % with 1 s). Between two refills the cgroup gets
+//! a whole number of quotas, so the share over that span has no edge bias.
 //!
 //! The harness polls the cgroup's counters while the payload runs (every
 //! [`POLL_EVERY`], from a thread of its own; the harness is not in the cgroup):
