@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::common::{CgroupError, Limits, Stats};
+use super::cpu_reader::CpuReader;
 use super::detect::Layout;
 use super::v1::V1Manager;
 use super::v2::{self, V2Manager};
@@ -25,6 +26,8 @@ pub trait CgroupManager {
     fn attach(&self, pid: i32) -> Result<(), CgroupError>;
     /// CPU, memory and pids counters.
     fn stats(&self) -> Result<Stats, CgroupError>;
+    /// Where the CPU counters are, for reading them while the cgroup's tasks run.
+    fn cpu_reader(&self) -> Result<CpuReader, CgroupError>;
     /// Processes in the cgroup.
     fn procs(&self) -> Result<Vec<i32>, CgroupError>;
     /// Kill every process left in it and remove it. Idempotent; also done on drop by the
@@ -142,6 +145,13 @@ impl CgroupManager for AnyManager {
         match self {
             AnyManager::V1(m) => m.stats(),
             AnyManager::V2(m) => m.stats(),
+        }
+    }
+
+    fn cpu_reader(&self) -> Result<CpuReader, CgroupError> {
+        match self {
+            AnyManager::V1(m) => m.cpu_reader(),
+            AnyManager::V2(m) => Ok(m.cpu_reader()),
         }
     }
 

@@ -8,6 +8,7 @@
 //! on a temp-dir fake cgroupfs; IO errors always carry the path ([`WrappedIoError`]).
 
 pub mod common;
+pub mod cpu_reader;
 pub mod detect;
 pub mod manager;
 pub mod mounts;
@@ -16,5 +17,6 @@ pub mod v1;
 pub mod v2;
 
 pub use common::{CgroupError, CpuStats, Limits, MemoryStats, Stats, WrappedIoError};
+pub use cpu_reader::CpuReader;
 pub use detect::{detect, Layout};
 pub use manager::{AnyManager, CgroupManager};

@@ -40,7 +40,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use super::{Exit, Instance, SubjectError};
-use crate::cgroup::{common::unique_name, AnyManager, CgroupManager, Stats};
+use crate::cgroup::{common::unique_name, AnyManager, CgroupManager, CpuReader, Stats};
 use crate::probe::ProbeMode;
 use crate::subprocess::{PipeReader, PIPE_GIVE_UP};
 use crate::sys;
@@ -61,6 +61,14 @@ pub trait LimitedInstance: Instance {
 
     /// "v1" or "v2": which cgroup version enforced the limits.
     fn cgroup_version(&self) -> &'static str;
+
+    /// Where the payload cgroup's CPU counters are, for polling them while the payload
+    /// runs (the throttle scenario's share between CFS refills,
+    /// `scenario/throttle/refills.rs`). `None` where the subject cannot say; the share
+    /// then comes from the whole window.
+    fn cpu_reader(&self) -> Option<CpuReader> {
+        None
+    }
 }
 
 /// An instance that knows its payload's own CPU time (from wait4's rusage).
@@ -138,6 +146,10 @@ impl<I: Instance + PayloadCpu> LimitedInstance for InCgroup<I> {
 
     fn cgroup_version(&self) -> &'static str {
         self.cgroup.version()
+    }
+
+    fn cpu_reader(&self) -> Option<CpuReader> {
+        self.cgroup.cpu_reader().ok()
     }
 }
 
@@ -294,6 +306,10 @@ impl LimitedInstance for CgroupProbe {
 
     fn cgroup_version(&self) -> &'static str {
         self.cgroup.version()
+    }
+
+    fn cpu_reader(&self) -> Option<CpuReader> {
+        self.cgroup.cpu_reader().ok()
     }
 }
 

@@ -514,6 +514,10 @@ impl crate::subject::limits::LimitedInstance for NspawnInstance {
     fn cgroup_version(&self) -> &'static str {
         self.cgroup.version()
     }
+
+    fn cpu_reader(&self) -> Option<crate::cgroup::CpuReader> {
+        self.cgroup.cpu_reader().ok()
+    }
 }
 
 impl Drop for NspawnInstance {

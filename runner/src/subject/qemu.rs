@@ -31,7 +31,9 @@
 //! comparing it with a container's. The CPU counters reported are the difference
 //! between two reads, at the ready marker and at the probe's `ISOBENCH-DONE` line, i.e.
 //! the guest's work window plus the printing of its results — not the boot, which for a
-//! VM costs seconds of CPU a container does not spend (the `startup` scenario has it). The first machine type is used; results carry the
+//! VM costs seconds of CPU a container does not spend (the `startup` scenario has it).
+//! A throttled point's `cpu_share` is taken instead across the CFS refills the harness
+//! sees in QEMU's cgroup while the guest works (`scenario/throttle/refills.rs`). The first machine type is used; results carry the
 //! `accel` and `machine` labels. A boot under a quota takes about 1/quota as long, so the
 //! VM's deadline is stretched by that factor. A memory limit below the VM's own RAM gets
 //! QEMU itself OOM-killed by the host, which is reported as such.
@@ -624,6 +626,12 @@ impl crate::subject::limits::LimitedInstance for LimitedVm {
     fn cgroup_version(&self) -> &'static str {
         use crate::cgroup::CgroupManager;
         self.cgroup.version()
+    }
+
+    /// QEMU's cgroup: every QEMU thread (vCPU, main loop, I/O) shares the quota.
+    fn cpu_reader(&self) -> Option<crate::cgroup::CpuReader> {
+        use crate::cgroup::CgroupManager;
+        self.cgroup.cpu_reader().ok()
     }
 }
 

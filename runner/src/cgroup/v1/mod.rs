@@ -241,6 +241,14 @@ impl V1Manager {
         })
     }
 
+    /// The `cpu` and `cpuacct` directories, for polling the CPU counters.
+    pub fn cpu_reader(&self) -> Result<crate::cgroup::CpuReader, CgroupError> {
+        Ok(crate::cgroup::CpuReader::V1 {
+            cpu: self.dir("cpu")?.to_path_buf(),
+            cpuacct: self.dir("cpuacct")?.to_path_buf(),
+        })
+    }
+
     pub fn procs(&self) -> Result<Vec<i32>, CgroupError> {
         let mut v = Vec::new();
         for p in self.paths() {
@@ -321,12 +329,24 @@ mod tests {
         }
         let mut m = V1Manager::existing_in(&hierarchies, "/parent/ctr");
         assert_eq!(m.paths().len(), 3);
+        // The CPU counters are read from two hierarchies here (cpu, cpuacct apart).
+        assert_eq!(
+            m.cpu_reader().expect("cpu and cpuacct"),
+            crate::cgroup::CpuReader::V1 {
+                cpu: d.path().join("cpu/parent/ctr"),
+                cpuacct: d.path().join("cpuacct/parent/ctr"),
+            }
+        );
         assert!(m.paths().iter().all(|p| p.ends_with("parent/ctr")));
         m.remove().expect("remove is a no-op");
         assert!(d.path().join("memory/parent/ctr").is_dir());
         assert!(V1Manager::existing_in(&hierarchies, "/nope")
             .paths()
             .is_empty());
+        let e = V1Manager::existing_in(&hierarchies, "/nope")
+            .cpu_reader()
+            .expect_err("no cpu directory");
+        assert!(e.to_string().contains("cpu"), "{e}");
     }
 
     #[test]

@@ -133,6 +133,13 @@ impl V2Manager {
         })
     }
 
+    /// The directory, for polling the CPU counters.
+    pub fn cpu_reader(&self) -> crate::cgroup::CpuReader {
+        crate::cgroup::CpuReader::V2 {
+            dir: self.dir.clone(),
+        }
+    }
+
     pub fn procs(&self) -> Result<Vec<i32>, CgroupError> {
         Ok(read_procs(&self.dir)?)
     }
@@ -199,6 +206,10 @@ mod tests {
         let s = m.stats().expect("stats");
         assert_eq!(s.cpu.usage.as_micros(), 5);
         assert_eq!(s.pids_current, None, "no pids controller");
+        // The poller's reader reads the same cpu.stat.
+        let r = m.cpu_reader();
+        assert_eq!(r, crate::cgroup::CpuReader::V2 { dir: dir.clone() });
+        assert_eq!(r.read().expect("read").usage.as_micros(), 5);
         for f in [
             cpu::MAX,
             cpu::STAT,

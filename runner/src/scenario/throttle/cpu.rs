@@ -10,7 +10,9 @@ use crate::probe::ProbeMode;
 use crate::scenario::Ctx;
 use crate::subject::{Subject, SubjectError};
 
-use super::{launch, PROBE_CPU_SHARES, UNIT_ITERS};
+use super::pauses::between_pauses;
+use super::refills::Span;
+use super::{launch, Launched, PROBE_CPU_SHARES, UNIT_ITERS};
 
 /// What one run of a CPU point measured.
 #[derive(Debug)]
@@ -23,6 +25,11 @@ pub(super) struct CpuRun {
     pub(super) nr_periods: u64,
     pub(super) nr_throttled: u64,
     pub(super) throttled: Duration,
+    /// The share across the usable CFS refills and the time they span (`refills.rs`).
+    pub(super) span: Option<Span>,
+    /// Units per second across the units that held a throttling pause, and the time
+    /// from the first to the last (`pauses.rs`).
+    pub(super) paced: Option<(f64, Duration)>,
 }
 
 pub(super) fn run_cpu(
@@ -42,7 +49,12 @@ pub(super) fn run_cpu(
         window_ms,
         unit_iters: UNIT_ITERS,
     };
-    let (mut inst, exit) = launch(subject, ctx, case, &mode, &limits)?;
+    // Only a quota can throttle: the unlimited point has no refills to watch.
+    let Launched {
+        mut inst,
+        exit,
+        refills,
+    } = launch(subject, ctx, case, &mode, &limits, percent.is_some())?;
     if exit.code != Some(0) {
         let _ = inst.teardown();
         return Err(SubjectError::PayloadFailed(format!(
@@ -63,7 +75,7 @@ pub(super) fn run_cpu(
                 found: v.cloned(),
             })
     };
-    let latencies_ns = out
+    let latencies_ns: Vec<f64> = out
         .get("lat_ns")
         .map(|s| {
             s.split(',')
@@ -72,8 +84,44 @@ pub(super) fn run_cpu(
                 .collect()
         })
         .unwrap_or_default();
+    let window = Duration::from_nanos(num("window_ns")?);
+    let span = refills.as_ref().and_then(|r| r.span(window / 2, period));
+    // A quota under one CPU leaves a pause of P − Q in every throttled period.
+    let paced = match limits.cpu_quota {
+        Some(q) if q < period => {
+            between_pauses(&latencies_ns, window, (period - q) / 2, window / 2)
+        }
+        _ => None,
+    };
+    if ctx.env.verbose {
+        if let Some(r) = &refills {
+            let whole = stats.cpu.usage.as_secs_f64() / window.as_secs_f64();
+            eprintln!(
+                "throttle: {} {case}: {} refill(s) seen, {} usable; cpu_share {}; throughput {}",
+                subject.kind().name(),
+                r.seen,
+                r.usable,
+                match span {
+                    Some(s) => format!(
+                        "{:.4} over {:.3} s between refills (whole window {whole:.4})",
+                        s.share,
+                        s.time.as_secs_f64()
+                    ),
+                    None => format!("{whole:.4} over the whole window"),
+                },
+                match paced {
+                    Some((rate, t)) => format!(
+                        "{rate:.1}/s over {:.3} s between pauses (whole window {:.1}/s)",
+                        t.as_secs_f64(),
+                        latencies_ns.len() as f64 / window.as_secs_f64()
+                    ),
+                    None => "over the whole window".into(),
+                }
+            );
+        }
+    }
     Ok(CpuRun {
-        window: Duration::from_nanos(num("window_ns")?),
+        window,
         units: num("units")?,
         latencies_ns,
         usage: stats.cpu.usage,
@@ -81,6 +129,8 @@ pub(super) fn run_cpu(
         nr_periods: stats.cpu.nr_periods,
         nr_throttled: stats.cpu.nr_throttled,
         throttled: stats.cpu.throttled,
+        span,
+        paced,
     })
 }
 
@@ -96,7 +146,12 @@ pub(super) fn record_cpu(
     if window_s <= 0.0 {
         return;
     }
-    let share = r.usage.as_secs_f64() / window_s;
+    // Between CFS refills where the run was throttled (no edge effect, `refills.rs`);
+    // else over the whole window.
+    let share = match r.span {
+        Some(s) => s.share,
+        None => r.usage.as_secs_f64() / window_s,
+    };
     col.add_value(subject, case, "cpu_share", labels, "ratio", share);
     if let Some(p) = percent {
         col.add_value(
@@ -118,14 +173,12 @@ pub(super) fn record_cpu(
             r.usage.as_secs_f64() / cpu.as_secs_f64(),
         );
     }
-    col.add_value(
-        subject,
-        case,
-        "throughput",
-        labels,
-        "ops/s",
-        r.units as f64 / window_s,
-    );
+    // Between throttling pauses where there are some (no edge effect, `pauses.rs`).
+    let throughput = match r.paced {
+        Some((rate, _)) => rate,
+        None => r.units as f64 / window_s,
+    };
+    col.add_value(subject, case, "throughput", labels, "ops/s", throughput);
     for &l in &r.latencies_ns {
         col.add_value(subject, case, "latency", labels, "ns", l);
     }

@@ -12,18 +12,24 @@
 //! 3. after the probe exited, the cgroup's counters: usage, nr_periods, nr_throttled,
 //!    throttled time.
 //!
-//! Metrics: `cpu_share` = cgroup usage / probe window (ratio of one CPU);
-//! `share_over_quota` = cpu_share / quota; `usage_over_rusage` = cgroup usage / the
+//! Metrics: `cpu_share` = the cgroup's CPU usage per second of wall time (ratio of one
+//! CPU); `share_over_quota` = cpu_share / quota; `usage_over_rusage` = cgroup usage / the
 //! probe's own user+system time from wait4 (the two counters must agree);
 //! `throughput` (units/s) and `throughput_rel` (over the median unthrottled throughput);
 //! `latency` = every unit's latency (ns; p50/p99/max show the throttling pauses);
 //! `nr_periods`, `nr_throttled`, `throttled_time` per run.
 //!
-//! Edge effect of a finite window: CFS hands out quota per period, so the partial periods
-//! at the window's start and end can each grant up to a full quota. For a quota Q ≤ P/2
-//! and a random phase the expected bias of `cpu_share` is +(P/W)(1 − Q/P): +3.75 % at
-//! 25 % with the quick window (W = 2 s, P = 100 ms), +1.5 % with the full one (5 s).
-//! `--throttle-window-ms` trades run time for a smaller bias.
+//! Edge effect of a finite window, and how it is avoided: CFS hands out quota per
+//! period, the pool is full when the probe starts and the period timer's phase was set
+//! before, so usage over the probe's window counts a first partial period that can
+//! grant a whole quota (measured: +2–6 % of the share at 10–50 % with 1–2 s windows,
+//! about one extra quota). For a point that throttles, `cpu_share` is therefore taken
+//! across the CFS refills the harness sees while the probe runs (it polls the cgroup's
+//! counters, `refills.rs`), and `throughput` across the probe's units that held a
+//! throttling pause (`pauses.rs`): both span whole periods. A point that never throttles
+//! has no edge effect and uses the whole window (usage / the probe's window, units /
+//! window); so would a subject that cannot say where its cgroup is while the probe runs
+//! (`LimitedInstance::cpu_reader`; every subject that joins `throttle` can).
 //!
 //! Memory point (case `oom`): the probe allocates `OOM_ALLOC_MIB` under a limit of
 //! `OOM_LIMIT_MIB` with no swap; the kernel's OOM killer ends it (SIGKILL) and the
@@ -41,6 +47,7 @@
 //! `max_iterations` caps its rounds.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use isobench_reports::model::Status;
@@ -48,8 +55,11 @@ use isobench_reports::model::Status;
 mod cpu;
 mod oom;
 pub mod options;
+mod pauses;
 mod points;
+mod refills;
 mod relative;
+mod slope;
 
 use super::{Ctx, Outcome};
 use crate::cgroup::Limits;
@@ -62,6 +72,7 @@ use cpu::{record_cpu, run_cpu};
 use oom::{annotate_oom, record_oom, run_oom};
 pub use points::case_name;
 use points::{points, quotas_for, Point};
+use refills::Refills;
 use relative::add_relative_throughput;
 
 /// Iterations of the probe's work unit: ~1 ms on the reference host (see the probe's
@@ -82,20 +93,32 @@ pub const FULL_QUICK_SWEEP: &[SubjectKind] = &[SubjectKind::Process, SubjectKind
 /// Quotas of a quick run for the other subjects: a throttled point and the quota that
 /// should not throttle a single-threaded probe.
 pub const QUICK_QUOTAS: &[f64] = &[25.0, 100.0];
-/// Work window per run, quick and full.
-pub(super) const WINDOW_QUICK_MS: u64 = 2000;
+/// Work window per run, quick and full. One second holds ten periods of 100 ms: the
+/// share across refills spans about nine of them, with less spread than the whole-window
+/// share over 2 s (README, "Scenario `throttle`").
+pub(super) const WINDOW_QUICK_MS: u64 = 1000;
 pub(super) const WINDOW_FULL_MS: u64 = 5000;
 pub(super) const SCENARIO: &str = "throttle";
 pub(super) const UNLIMITED: &str = "unlimited";
 pub(super) const OOM: &str = "oom";
 
-pub(super) fn launch(
+/// A finished launch of the probe under limits.
+struct Launched {
+    inst: Box<dyn LimitedInstance>,
+    exit: crate::subject::Exit,
+    /// The CFS refills seen while the probe ran (`watch` asked and the subject can say
+    /// where its cgroup's counters are).
+    refills: Option<Refills>,
+}
+
+fn launch(
     subject: &mut dyn Subject,
     ctx: &Ctx<'_>,
     case: &str,
     mode: &ProbeMode,
     limits: &Limits,
-) -> Result<(Box<dyn LimitedInstance>, crate::subject::Exit), SubjectError> {
+    watch: bool,
+) -> Result<Launched, SubjectError> {
     let env = ctx.env;
     // A launch that needs CPU of its own (a VM's boot) takes about 1/quota as long.
     let slowdown = match (limits.cpu_quota, limits.cpu_period) {
@@ -108,8 +131,29 @@ pub(super) fn launch(
         ProbeMode::Work { window_ms, .. } => Duration::from_millis(*window_ms),
         _ => Duration::ZERO,
     };
-    let exit = inst.wait_exit(Instant::now() + env.timeouts.exit + window)?;
-    Ok((inst, exit))
+    let deadline = Instant::now() + env.timeouts.exit + window;
+    let reader = if watch { inst.cpu_reader() } else { None };
+    let (exit, refills) = match reader {
+        None => (inst.wait_exit(deadline), None),
+        Some(reader) => {
+            let stop = AtomicBool::new(false);
+            std::thread::scope(|s| {
+                let poller = std::thread::Builder::new()
+                    .name("throttle-poll".into())
+                    .spawn_scoped(s, || refills::watch(&reader, &stop));
+                let exit = inst.wait_exit(deadline);
+                stop.store(true, Ordering::Release);
+                // No thread (the host is out of them) or a poller that panicked: the
+                // share comes from the whole window.
+                (exit, poller.ok().and_then(|h| h.join().ok()))
+            })
+        }
+    };
+    Ok(Launched {
+        inst,
+        exit: exit?,
+        refills,
+    })
 }
 
 pub(super) struct Entry {

@@ -31,7 +31,7 @@ pub(super) fn run_oom(subject: &mut dyn Subject, ctx: &Ctx<'_>) -> Result<OomRun
         ..Limits::default()
     };
     let mode = ProbeMode::Alloc { mib: OOM_ALLOC_MIB };
-    let (mut inst, exit) = launch(subject, ctx, OOM, &mode, &limits)?;
+    let super::Launched { mut inst, exit, .. } = launch(subject, ctx, OOM, &mode, &limits, false)?;
     let stats = inst.cgroup_stats();
     inst.teardown()?;
     let stats = stats?;

@@ -19,7 +19,7 @@ pub struct ThrottleOptions {
     /// CFS period of the throttle sweep, in ms (1–1000: the kernel's CFS period range).
     #[arg(long, default_value_t = 100, value_parser = RangedU64ValueParser::<u64>::new().range(1..=1000))]
     pub period_ms: u64,
-    /// Work window of one throttle run, in ms (100–600000; default: 2000 with --quick,
+    /// Work window of one throttle run, in ms (100–600000; default: 1000 with --quick,
     /// else 5000).
     #[arg(long, value_parser = RangedU64ValueParser::<u64>::new().range(100..=600_000))]
     pub throttle_window_ms: Option<u64>,

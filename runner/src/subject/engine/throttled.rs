@@ -298,6 +298,11 @@ impl LimitedInstance for LimitedEngine {
             _ => "v1",
         }
     }
+
+    /// The container's cgroup, found once the engine has written the id (after ready).
+    fn cpu_reader(&self) -> Option<crate::cgroup::CpuReader> {
+        self.cgroup().ok()?.cpu_reader().ok()
+    }
 }
 
 impl Drop for LimitedEngine {
