@@ -44,12 +44,12 @@
 //!
 //! * Stability (README, kernels: "Stability across runs"): QEMU is left unpinned and
 //!   THP as the host has it, on purpose. Pinning QEMU to one host CPU made every clone
-//!   case ~7 % slower (its vCPU and main-loop threads share the core) and agreed worse
-//!   run to run; disabling THP for QEMU changed nothing measurable (0.998–1.021×); the
-//!   probe's two discarded rounds already absorb the empty translation cache of each
-//!   fresh QEMU (no trend across the measured rounds). On a quiet host consecutive quick
-//!   runs agree within 10 % in 19–20 of 20 clone cases; what shifts a whole run is other
-//!   work on the host, which under TCG is in every guest instruction.
+//!   case ~7 % slower (its vCPU and main-loop threads share the core) and agreed no
+//!   better run to run; disabling THP for QEMU changed nothing measurable (0.998–1.021×);
+//!   the probe's two discarded rounds already absorb the empty translation cache of each
+//!   fresh QEMU (no trend across the measured rounds). A whole run still moves by up to
+//!   ~10 % with the host's state, which under TCG is in every guest instruction; kernels
+//!   booted interleaved in one run share it.
 //!
 //! Every boot is bounded by the VM boot timeout (QEMU is killed at it, and on Ctrl-C),
 //! every host launch by the ready and exit timeouts (then killed and torn down); the
