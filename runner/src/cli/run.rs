@@ -18,7 +18,8 @@ pub struct RunArgs {
     /// for by name).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = ScenarioKind::default_run())]
     pub scenario: Vec<ScenarioKind>,
-    /// Subjects for the startup scenario (comma list); default: every startup subject.
+    /// Subjects (comma list); default: every subject (for `kernels`: only the guest
+    /// kernels, `qemu`; name others to run its bench on the host through them).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub subject: Vec<SubjectKind>,
     /// Fewer iterations: a first look, or CI.
@@ -120,11 +121,22 @@ pub fn cmd_run(a: RunArgs) -> anyhow::Result<i32> {
     }
     options.clone.pin_cpu = resolve_pin(&options.clone.pin)?;
     if a.scenario.contains(&ScenarioKind::Kernels) {
+        // Once each: a subject named twice would be two groups of one label.
+        options.kernels.subjects = (a.subject.iter().enumerate())
+            .filter(|(i, s)| !a.subject[..*i].contains(s))
+            .map(|(_, s)| *s)
+            .collect();
         // A kernel that is missing or untrusted is a usage error, found before anything runs.
-        options.kernels.resolved = crate::vm::guest_kernels::resolve(
-            &options.kernels.guest_kernels,
-            &crate::vm::kernel::fixture_dirs(),
-        )?;
+        if options
+            .kernels
+            .subjects_or_default()
+            .contains(&SubjectKind::Qemu)
+        {
+            options.kernels.resolved = crate::vm::guest_kernels::resolve(
+                &options.kernels.guest_kernels,
+                &crate::vm::kernel::fixture_dirs(),
+            )?;
+        }
     }
     let cfg = RunConfig {
         // Once each: a scenario given twice would write every measurement twice.

@@ -283,6 +283,27 @@ fn prepare_subject_untimed(
     Prepared::Ready(s)
 }
 
+/// One launch whose result is what the probe printed: ready within the ready timeout,
+/// exited within `budget` after that, then teardown (also when either fails). Returns the
+/// probe's output and exit code.
+pub fn launch_for_output(
+    subject: &mut dyn crate::subject::Subject,
+    env: &Env,
+    case: &str,
+    mode: &crate::probe::ProbeMode,
+    budget: std::time::Duration,
+) -> Result<(String, Option<i32>), crate::subject::SubjectError> {
+    let mut inst = subject.launch(env, case, mode)?;
+    let result = (|| {
+        inst.wait_ready(Instant::now() + env.timeouts.ready)?;
+        inst.wait_exit(Instant::now() + budget)
+    })();
+    let torn = inst.teardown();
+    let exit = result?;
+    torn?;
+    Ok((exit.output, exit.code))
+}
+
 /// `finish()` every prepared subject, its wall time going to the subject's `teardown`;
 /// a failure is printed, not fatal (the cleanup registry removes what is left).
 pub fn finish_subjects(ctx: &Ctx<'_>, subjects: &mut [Box<dyn crate::subject::Subject>]) {

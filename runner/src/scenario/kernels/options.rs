@@ -5,6 +5,7 @@
 use clap::builder::RangedU64ValueParser;
 use serde::Serialize;
 
+use crate::subject::SubjectKind;
 use crate::vm::guest_kernels::GuestKernel;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, clap::Args)]
@@ -28,4 +29,23 @@ pub struct KernelsOptions {
     #[arg(skip)]
     #[serde(skip)]
     pub resolved: Vec<GuestKernel>,
+    /// Where the bench runs, from `--subject` when it was given (`qemu`: the guest
+    /// kernels; any other subject: the host's kernel through that subject), else empty
+    /// (see [`KernelsOptions::subjects_or_default`]). Recorded as `kernel_subjects`.
+    #[arg(skip)]
+    #[serde(rename = "kernel_subjects")]
+    pub subjects: Vec<SubjectKind>,
+}
+
+impl KernelsOptions {
+    /// The subjects the scenario runs in: those of `--subject`, or only the guest kernels
+    /// (`qemu`) when none was named — the run's default subject list is every subject,
+    /// and the scenario is about guest kernels unless host groups are asked for.
+    pub fn subjects_or_default(&self) -> Vec<SubjectKind> {
+        if self.subjects.is_empty() {
+            vec![SubjectKind::Qemu]
+        } else {
+            self.subjects.clone()
+        }
+    }
 }

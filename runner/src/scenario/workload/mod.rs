@@ -303,15 +303,7 @@ fn launch_once(
         ProbeMode::Workload(w) => w.budget,
         _ => env.timeouts.exit,
     };
-    let mut inst = subject.launch(env, case, mode)?;
-    let result = (|| {
-        inst.wait_ready(Instant::now() + env.timeouts.ready)?;
-        inst.wait_exit(Instant::now() + budget)
-    })();
-    let torn = inst.teardown();
-    let exit = result?;
-    torn?;
-    Ok((exit.output, exit.code))
+    super::launch_for_output(subject, env, case, mode, budget)
 }
 
 /// Add one measured launch's output to the entry's series.
