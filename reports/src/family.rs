@@ -107,11 +107,11 @@ pub struct Others {
 /// For each member, its fine family's other members when there are at least
 /// [`MIN_OTHERS`] with a ratio, else its coarse family's (the three `mounts=` variants of
 /// a clone are judged among every clone of that metric), else `None`.
-pub fn others_medians(members: &[Member]) -> Vec<Option<Others>> {
+pub fn others_medians<M: std::borrow::Borrow<Member>>(members: &[M]) -> Vec<Option<Others>> {
     type Map<'a> = HashMap<&'a str, Vec<(usize, f64)>>;
     let mut fine: Map = HashMap::new();
     let mut coarse: Map = HashMap::new();
-    for (i, m) in members.iter().enumerate() {
+    for (i, m) in members.iter().map(|m| m.borrow()).enumerate() {
         if let Some(r) = m.ratio.filter(|r| r.is_finite() && *r > 0.0) {
             fine.entry(m.fine.as_str()).or_default().push((i, r));
             coarse.entry(m.coarse.as_str()).or_default().push((i, r));
@@ -129,11 +129,15 @@ pub fn others_medians(members: &[Member]) -> Vec<Option<Others>> {
             key: k.to_string(),
             median: crate::stats::median(&v),
             count: v.len(),
-            regressed: o.iter().filter(|(j, _)| members[*j].regressed).count(),
+            regressed: o
+                .iter()
+                .filter(|(j, _)| members[*j].borrow().regressed)
+                .count(),
         })
     };
     members
         .iter()
+        .map(|m| m.borrow())
         .enumerate()
         .map(|(i, m)| others(&fine, &m.fine, i).or_else(|| others(&coarse, &m.coarse, i)))
         .collect()

@@ -1015,7 +1015,7 @@ pub const FAMILY_DRIFT: &str = "family drift";
 /// ones become `changed` with a note; family drift is kept as a regression the gate
 /// does not blame on the build ([`Comparison::explained_by_drift`]).
 fn judge_by_family(rows: &mut [Row], k: usize, threshold: f64) {
-    let members: Vec<crate::family::Member> = rows
+    let candidates: Vec<Candidate> = rows
         .iter()
         .map(|r| {
             let d = &r.deltas[k];
@@ -1024,65 +1024,83 @@ fn judge_by_family(rows: &mut [Row], k: usize, threshold: f64) {
                 .and(d.change_pct)
                 .map(|c| 1.0 + c / 100.0)
                 .filter(|_| r.subject != "harness");
-            crate::family::Member::of(
-                &r.scenario,
-                &r.subject,
-                &r.metric,
-                &r.labels,
-                ratio,
-                d.verdict == Verdict::Regressed,
-            )
+            Candidate {
+                member: crate::family::Member::of(
+                    &r.scenario,
+                    &r.subject,
+                    &r.metric,
+                    &r.labels,
+                    ratio,
+                    d.verdict == Verdict::Regressed,
+                ),
+                ci: d.ratio_ci,
+                direction: r.direction,
+            }
         })
         .collect();
-    let families = crate::family::others_medians(&members);
-    for (row, fam) in rows.iter_mut().zip(families) {
-        let direction = row.direction;
+    for (row, judged) in rows.iter_mut().zip(judge_families(&candidates, threshold)) {
         let d = &mut row.deltas[k];
-        let (Verdict::Regressed, Some(ci), Some(fam)) = (d.verdict, d.ratio_ci, fam) else {
-            continue;
-        };
-        let (judgement, note) = family_judgement(ci, direction, &fam, threshold);
-        if judgement == ISOLATED {
-            d.verdict = Verdict::Changed;
+        if let Some((family, note)) = judged {
+            if family.judgement == ISOLATED {
+                d.verdict = Verdict::Changed;
+            }
+            d.note = note.or(d.note.take());
+            d.family = Some(family);
         }
-        if let Some(note) = note {
-            d.note = Some(note);
-        }
-        d.family = Some(FamilyNote {
-            key: fam.key,
-            change_pct: (fam.median - 1.0) * 100.0,
-            others: fam.count,
-            judgement,
-        });
     }
 }
 
-/// The judgement of a regression by its family, and the note it leaves (shared with
-/// `history check`).
-pub(crate) fn family_judgement(
-    ci: [f64; 2],
-    direction: Direction,
-    fam: &crate::family::Others,
+/// A measurement as the family rules see it (`compare` and `history check` alike).
+pub(crate) struct Candidate {
+    /// Its family keys, point ratio (None: not a member) and whether it regressed.
+    pub member: crate::family::Member,
+    /// Its ratio CI (new / base).
+    pub ci: Option<[f64; 2]>,
+    pub direction: Direction,
+}
+
+/// Judge every regressed candidate by its family: the family's note and the row note it
+/// leaves, where a family of at least `family::MIN_OTHERS` others judged it.
+pub(crate) fn judge_families(
+    candidates: &[Candidate],
     threshold: f64,
-) -> (&'static str, Option<String>) {
+) -> Vec<Option<(FamilyNote, Option<String>)>> {
     use crate::family::Judgement;
-    let moved = format::change(Some((fam.median - 1.0) * 100.0));
-    let (key, others) = (&fam.key, fam.count);
-    match crate::family::judge(ci, direction, fam, threshold) {
-        Judgement::Isolated { .. } => (
-            ISOLATED,
-            Some(format!(
-                "isolated: its family {key} ({others} other measurements) moved {moved}; not counted by the gate"
-            )),
-        ),
-        Judgement::FamilyDrift { .. } => (
-            FAMILY_DRIFT,
-            Some(format!(
-                "its family {key} ({others} other measurements) moved {moved} with it: the machine, not the build"
-            )),
-        ),
-        Judgement::Own { .. } => ("own", None),
-    }
+    let members: Vec<&crate::family::Member> = candidates.iter().map(|c| &c.member).collect();
+    crate::family::others_medians(&members)
+        .into_iter()
+        .zip(candidates)
+        .map(|(fam, c)| {
+            let (fam, ci) = (fam?, c.ci?);
+            if !c.member.regressed || c.member.ratio.is_none() {
+                return None;
+            }
+            let moved = format::change(Some((fam.median - 1.0) * 100.0));
+            let (key, others) = (&fam.key, fam.count);
+            let (judgement, note) = match crate::family::judge(ci, c.direction, &fam, threshold) {
+                Judgement::Isolated { .. } => (
+                    ISOLATED,
+                    Some(format!(
+                        "isolated: its family {key} ({others} other measurements) moved {moved}; not counted by the gate"
+                    )),
+                ),
+                Judgement::FamilyDrift { .. } => (
+                    FAMILY_DRIFT,
+                    Some(format!(
+                        "its family {key} ({others} other measurements) moved {moved} with it: the machine, not the build"
+                    )),
+                ),
+                Judgement::Own { .. } => ("own", None),
+            };
+            let family = FamilyNote {
+                key: fam.key.clone(),
+                change_pct: (fam.median - 1.0) * 100.0,
+                others,
+                judgement,
+            };
+            Some((family, note))
+        })
+        .collect()
 }
 
 /// Time blocks for a run of `n` samples of one measurement.

@@ -384,44 +384,35 @@ pub fn check(
 /// whose baseline nights all ran tonight's kernel: isolated ones become `changed` with
 /// a note; family drift stays a regression the gate does not blame on the build.
 fn judge_by_family(rows: &mut [CheckRow], threshold: f64) {
-    use crate::compare::{FamilyNote, ISOLATED};
-    let members: Vec<crate::family::Member> = rows
+    use crate::compare::{judge_families, Candidate, ISOLATED};
+    let candidates: Vec<Candidate> = rows
         .iter()
         .map(|r| {
             let ratio = r
                 .change_pct
                 .map(|c| 1.0 + c / 100.0)
                 .filter(|_| r.one_kernel && r.subject != "harness" && r.ratio_ci.is_some());
-            crate::family::Member::of(
-                &r.scenario,
-                &r.subject,
-                &r.metric,
-                &r.labels,
-                ratio,
-                r.verdict == CheckVerdict::Regressed,
-            )
+            Candidate {
+                member: crate::family::Member::of(
+                    &r.scenario,
+                    &r.subject,
+                    &r.metric,
+                    &r.labels,
+                    ratio,
+                    r.verdict == CheckVerdict::Regressed,
+                ),
+                ci: r.ratio_ci,
+                direction: r.direction,
+            }
         })
         .collect();
-    let families = crate::family::others_medians(&members);
-    for ((row, member), fam) in rows.iter_mut().zip(members).zip(families) {
-        let (CheckVerdict::Regressed, Some(_), Some(ci), Some(fam)) =
-            (row.verdict, member.ratio, row.ratio_ci, fam)
-        else {
-            continue;
-        };
-        let (judgement, note) =
-            crate::compare::family_judgement(ci, row.direction, &fam, threshold);
-        if judgement == ISOLATED {
-            row.verdict = CheckVerdict::Changed;
+    for (row, judged) in rows.iter_mut().zip(judge_families(&candidates, threshold)) {
+        if let Some((family, note)) = judged {
+            if family.judgement == ISOLATED {
+                row.verdict = CheckVerdict::Changed;
+            }
+            row.note = note.or(row.note.take());
+            row.family = Some(family);
         }
-        if let Some(note) = note {
-            row.note = Some(note);
-        }
-        row.family = Some(FamilyNote {
-            key: fam.key,
-            change_pct: (fam.median - 1.0) * 100.0,
-            others: fam.count,
-            judgement,
-        });
     }
 }
