@@ -215,11 +215,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
 
     let rounds = ctx.plan.warmup + ctx.plan.iterations;
     // The bar counts each case's turns in the rounds (a turn may hold repeated launches).
-    let total_turns: usize = entries
-        .iter()
-        .map(|e| e.warmup + e.rounds)
-        .sum::<usize>()
-        + rounds;
+    let total_turns: usize = entries.iter().map(|e| e.warmup + e.rounds).sum::<usize>() + rounds;
     ctx.progress.start("startup", total_turns as u64);
     let started = Instant::now();
     let mut interrupted = None;
