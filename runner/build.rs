@@ -30,26 +30,6 @@ fn main() {
         probe_dir.join("Cargo.toml").display()
     );
 
-    // Under `cargo clippy` the probe is only linted (it is its own package), never run:
-    // skip the nested release build. Here the nested cargo's target query failed under
-    // clippy alone ("unknown start of token" on its stdin), though a plain build of the
-    // same tree passed; clippy does not need the binary.
-    // Re-run when that changes, so a later `cargo build`/`test` gets the real probe.
-    println!("cargo:rerun-if-env-changed=CLIPPY_ARGS");
-    println!("cargo:rerun-if-env-changed=RUSTC_WORKSPACE_WRAPPER");
-    let under_clippy = env::var_os("CLIPPY_ARGS").is_some()
-        || env::var("RUSTC_WORKSPACE_WRAPPER").is_ok_and(|w| w.contains("clippy"));
-    if under_clippy {
-        // `include_bytes!` needs a file; an empty one is never run.
-        let placeholder = out_dir.join("isobench-probe-not-built-under-clippy");
-        std::fs::write(&placeholder, b"")
-            .unwrap_or_else(|e| panic!("write {}: {e}", placeholder.display()));
-        println!(
-            "cargo:rustc-env=ISOBENCH_PROBE_PATH={}",
-            placeholder.display()
-        );
-        return;
-    }
     let target_dir = out_dir.join("probe-target");
     let mut cmd = Command::new(&cargo);
     cmd.args([
