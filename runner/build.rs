@@ -56,11 +56,6 @@ fn main() {
     // bundled build adds (full-text search, R-tree, JSON, stat4, extension loading, whose
     // dlopen would not work in a static binary anyway). 0.7 MiB less probe to exec.
     .env("LIBSQLITE3_FLAGS", PROBE_SQLITE_FLAGS);
-    // A build script runs with stdin closed, so the nested cargo's first pipe (one
-    // capturing a dependency's feature probe) could become its fd 0, and its `rustc -`
-    // target query then read that probe's error messages as source ("unknown start of
-    // token", a flaky CI failure). An explicit /dev/null keeps fd 0 taken.
-    cmd.stdin(std::process::Stdio::null());
     let status = cmd.status().expect("run cargo to build the static probe");
     if !status.success() {
         panic!(
