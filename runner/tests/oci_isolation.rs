@@ -2,7 +2,9 @@
 //! the probe in `info` mode, in both cases (`create-start`, `run`): the payload is PID 1,
 //! sees only itself in /proc, has the bundle's hostname and no network device but `lo`
 //! (`--network=none` for runsc, a fresh network namespace for the others); the host's
-//! hostname is unchanged afterwards and nothing registered is left but the work
+//! hostname is unchanged afterwards, the host's /dev/null, /dev/zero and /dev/full are
+//! still root's (runsc fchowns the stdio it is handed to its sandbox user, so a shared
+//! /dev/null as stdin once became nobody's), and nothing registered is left but the work
 //! directory.
 //!
 //! The subject's own `available()` is the capability probe: where the runtime is not
@@ -30,6 +32,7 @@ fn check_isolation(kind: SubjectKind) {
         return;
     };
     let hostname_before = host_hostname();
+    common::assert_host_device_nodes_intact(&format!("before {kind}"));
     for case in s.cases(&env) {
         let (_, output) =
             isobench::scenario::startup::measure_once(s.as_mut(), &env, &case, &ProbeMode::Info)
@@ -39,6 +42,7 @@ fn check_isolation(kind: SubjectKind) {
     }
     s.finish(&env).expect("finish");
     assert_eq!(host_hostname(), hostname_before);
+    common::assert_host_device_nodes_intact(&format!("after {kind}'s launches"));
     assert_eq!(env.cleanup.live().len(), 1, "{:?}", env.cleanup.live());
 }
 

@@ -14,6 +14,7 @@ pub fn checks(env: &Env) -> Vec<Check> {
     } else {
         Check::no("host", "root", format!("running as uid {}", crate::sys::geteuid()), "run as root (sudo isobench ...): namespaces, cgroups and containers need CAP_SYS_ADMIN")
     });
+    out.extend(device_nodes());
     // Each namespace type, really created once.
     match crate::measure::clone_timer::Creator::new() {
         Ok(mut c) => {
@@ -115,6 +116,34 @@ fn cgroup_checks() -> Vec<Check> {
             "mount cgroupfs at /sys/fs/cgroup",
         )],
     }
+}
+
+/// The host's shared device nodes are root's character devices of mode 0666: runtimes
+/// are handed them as stdio, and runsc fchowns its stdio to its sandbox user (isobench
+/// hands it a pipe; an older isobench handed it /dev/null, which became `nobody`'s).
+fn device_nodes() -> Vec<Check> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    ["/dev/null", "/dev/zero", "/dev/full"]
+        .into_iter()
+        .map(|p| match std::fs::symlink_metadata(p) {
+            Ok(m) if m.file_type().is_char_device() && m.uid() == 0 && m.mode() & 0o7777 == 0o666 => {
+                Check::yes("host", p, "root's character device, mode 0666")
+            }
+            Ok(m) => Check::no(
+                "host",
+                p,
+                format!(
+                    "{} owned by uid {} gid {}, mode {:o}",
+                    if m.file_type().is_char_device() { "character device" } else { "NOT a character device:" },
+                    m.uid(),
+                    m.gid(),
+                    m.mode() & 0o7777
+                ),
+                format!("chown root:root {p} && chmod 666 {p} (not a device any more: rm -f {p} && mknod -m 666 {p} c 1 N, N = 3 null, 5 zero, 7 full)"),
+            ),
+            Err(e) => Check::no("host", p, e.to_string(), format!("mknod -m 666 {p} c 1 N (N = 3 null, 5 zero, 7 full)")),
+        })
+        .collect()
 }
 
 #[cfg(test)]

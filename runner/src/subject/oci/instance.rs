@@ -146,7 +146,7 @@ impl OciInstance {
         argv
     }
 
-    /// Start `RUNTIME <global> --root R <args>` with stdin /dev/null, stdout and stderr
+    /// Start `RUNTIME <global> --root R <args>` with stdin an empty pipe, stdout and stderr
     /// appended to the log, and the ready pipe's write end (if any) as fd 3
     /// (`PreservedFd`) or as stdout (`Stdout`).
     pub(super) fn spawn_runtime(
@@ -162,10 +162,14 @@ impl OciInstance {
             .append(true)
             .open(&self.log)
             .map_err(|e| SubjectError::file("open", &self.log, e))?;
-        let null =
-            File::open("/dev/null").map_err(|e| SubjectError::file("open", "/dev/null", e))?;
+        // stdin is an empty pipe (EOF at once, as /dev/null would give), never the host's
+        // /dev/null: runsc fchowns its stdio fds to the sandbox's user (`nobody`), and
+        // through a shared /dev/null that changed the owner of the host's device node
+        // (seen: /dev/null owned by nobody:nogroup after a runsc launch).
+        let (stdin_rd, stdin_wr) = sys::pipe().map_err(|e| SubjectError::io("pipe", e))?;
+        drop(stdin_wr);
         let mut map = vec![
-            (null.as_raw_fd(), 0),
+            (stdin_rd.as_raw_fd(), 0),
             (log.as_raw_fd(), 1),
             (log.as_raw_fd(), 2),
         ];
