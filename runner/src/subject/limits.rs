@@ -2,7 +2,8 @@
 //!
 //! Contract of [`super::Subject::launch_limited`] (every subject that joins `throttle`
 //! implements it; the default says "not supported by this subject yet"):
-//! * the payload runs under `limits` from its first instruction — the probe's `work`
+//! * the payload runs under `limits` from its first instruction (qemu: its CPU bandwidth from
+//!   the ready marker, below) — the probe's `work`
 //!   window must not start before the limit applies;
 //! * the returned [`LimitedInstance`] reads the counters of the cgroup that holds the
 //!   payload ([`LimitedInstance::cgroup_stats`]) after the payload exited and before
@@ -30,6 +31,10 @@
 //!   lingers (`--linger-stdin`) while the counters are read (`engine::throttled`).
 //! * `qemu`: a cgroup made with [`crate::cgroup::AnyManager`], which QEMU joins between
 //!   fork and exec, so the vCPU threads are limited; CPU counters of the guest's window.
+//!   The one exception to "from the first instruction": the CPU bandwidth limit is
+//!   written at the guest's ready marker and the guest's window starts 200 ms later
+//!   (`Subject::cpu_limit_from`, label `cpu_limit_from=ready`), so the TCG boot is not
+//!   throttled (it took ~100/q times as long and measured nothing).
 //! * `bwrap` (no cgroups) and `namespaces` (no cgroup of its own) say why not: one
 //!   skipped line each; `lxc` (its `lxc.cgroup.*` keys) is not done yet and says so.
 //!

@@ -453,6 +453,14 @@ pub trait Subject {
         mode: &ProbeMode,
     ) -> Result<Box<dyn Instance>, SubjectError>;
 
+    /// Where a throttle point's CPU bandwidth limit starts when not from the payload's
+    /// first instruction (the contract in `limits`): `Some("ready")` for a subject that
+    /// writes it at the ready marker (qemu, whose boot would otherwise run throttled).
+    /// Becomes the `cpu_limit_from` label of the subject's CPU points.
+    fn cpu_limit_from(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Start the payload in `mode` under cgroup `limits` (the `throttle` scenario). See
     /// `limited` for the contract; subjects that have not implemented it yet say so.
     fn launch_limited(

@@ -22,21 +22,28 @@
 //! * `poweroff` = `total` − `done` (the probe's power-off write to QEMU's process exit).
 //!
 //! Under limits (`launch_limited`, the `throttle` scenario): a fresh cgroup of the cgroup
-//! layer ([`crate::cgroup::AnyManager`], as for the `process` subject) with the limits,
-//! which QEMU joins between fork and exec (`vm::boot::Boot::start_in_cgroup`), so every
-//! QEMU thread (vCPU, main loop, I/O) is limited from the first instruction, boot
-//! included; the guest's probe runs the `work` mode and reports its window and unit
-//! latencies over the console (guest clock). The cgroup's counters are QEMU's: CPU
+//! layer ([`crate::cgroup::AnyManager`], as for the `process` subject), which QEMU joins
+//! between fork and exec (`vm::boot::Boot::start_in_cgroup`), so every QEMU thread (vCPU,
+//! main loop, I/O) is in it. Its memory, pids and weight limits apply from the first
+//! instruction; the **CPU bandwidth limit (quota, period) is written when the guest's
+//! ready marker arrives**, and the guest's probe starts its `work` window
+//! [`CPU_LIMIT_DELAY`] after that marker (`--start-delay-ms`), so the window runs under
+//! the limit and the boot does not (label `cpu_limit_from=ready`). A TCG boot under a
+//! quota of q % took ~100/q times its seconds of CPU (a 25 % point's boot ~7 s instead of
+//! ~2 s) and measured nothing; a write that lands later than the delay fails the point
+//! rather than measuring an unthrottled start. The guest's probe reports its window and
+//! unit latencies over the console (guest clock). The cgroup's counters are QEMU's: CPU
 //! usage includes the emulation (TCG) and the I/O thread, which is the point of
 //! comparing it with a container's. The CPU counters reported are the difference
-//! between two reads, at the ready marker and at the probe's `ISOBENCH-DONE` line, i.e.
-//! the guest's work window plus the printing of its results — not the boot, which for a
-//! VM costs seconds of CPU a container does not spend (the `startup` scenario has it).
+//! between two reads, when the limit is written (at the ready marker) and at the probe's
+//! `ISOBENCH-DONE` line, i.e. the guest's delay (an idle vCPU), work window and the
+//! printing of its results — not the boot, which for a VM costs seconds of CPU a
+//! container does not spend (the `startup` scenario has it).
 //! A throttled point's `cpu_share` is taken instead across the CFS refills the harness
-//! sees in QEMU's cgroup while the guest works (`scenario/throttle/refills.rs`). The first machine type is used; results carry the
-//! `accel` and `machine` labels. A boot under a quota takes about 1/quota as long, so the
-//! VM's deadline is stretched by that factor. A memory limit below the VM's own RAM gets
-//! QEMU itself OOM-killed by the host, which is reported as such.
+//! sees in QEMU's cgroup while the guest works (`scenario/throttle/refills.rs`). The first
+//! machine type is used; results carry the `accel` and `machine` labels. A memory limit
+//! below the VM's own RAM gets QEMU itself OOM-killed by the host, which is reported as
+//! such.
 //!
 //! Footprint (footprint pass, probe in `hang` mode, at ready): `qemu_rss`/`qemu_pss` of
 //! the QEMU process and `guest_memory`, the RAM the guest was given (`-m`), for scale.
@@ -282,6 +289,10 @@ impl Subject for Qemu {
         })
     }
 
+    fn cpu_limit_from(&self) -> Option<&'static str> {
+        Some("ready")
+    }
+
     fn launch_limited(
         &mut self,
         env: &Env,
@@ -294,16 +305,31 @@ impl Subject for Qemu {
             .prepared
             .as_ref()
             .ok_or(SubjectError::NotPrepared { subject: "qemu" })?;
+        // The CPU bandwidth limit waits for the guest's ready marker (module doc): the
+        // boot runs unthrottled, the probe's window starts `CPU_LIMIT_DELAY` after ready.
+        let deferred = CpuLimit::of(limits);
+        let mut probe_args = mode.args();
+        if deferred.is_some() && matches!(mode, ProbeMode::Work { .. }) {
+            probe_args.extend([
+                "--start-delay-ms".to_string(),
+                CPU_LIMIT_DELAY.as_millis().to_string(),
+            ]);
+        }
         let cfg = BootConfig {
-            probe_args: mode.args(),
+            probe_args,
             ..p.base.clone()
+        };
+        let at_start = crate::subject::limits::Limits {
+            cpu_quota: None,
+            cpu_period: None,
+            ..*limits
         };
         let mut cgroup = crate::cgroup::AnyManager::create(
             &env.cleanup,
             &crate::cgroup::common::unique_name("qemu"),
         )?;
         let started = (|| {
-            cgroup.apply(limits)?;
+            cgroup.apply(&at_start)?;
             let mut procs = Vec::new();
             for f in cgroup.procs_files() {
                 let file = std::fs::OpenOptions::new()
@@ -322,25 +348,28 @@ impl Subject for Qemu {
                 return Err(e);
             }
         };
-        // A boot under a quota of q % of a CPU takes about 100/q times as long.
+        let window = match mode {
+            ProbeMode::Work { window_ms, .. } => {
+                Duration::from_millis(*window_ms) + CPU_LIMIT_DELAY
+            }
+            _ => Duration::ZERO,
+        };
+        // The window and the printing of its results run under the quota (not the boot).
         let slowdown = match (limits.cpu_quota, limits.cpu_period) {
             (Some(q), Some(per)) if !q.is_zero() => (per.as_secs_f64() / q.as_secs_f64()).max(1.0),
             _ => 1.0,
         };
-        let window = match mode {
-            ProbeMode::Work { window_ms, .. } => Duration::from_millis(*window_ms),
-            _ => Duration::ZERO,
-        };
         Ok(Box::new(LimitedVm {
             vm: VmInstance {
                 boot,
-                boot_deadline: t0 + env.timeouts.vm_boot.mul_f64(slowdown) + window,
+                boot_deadline: t0 + env.timeouts.vm_boot + window.mul_f64(slowdown),
                 memory_bytes: cfg.memory_mib * 1024 * 1024,
                 results_with_status: false,
                 _disk: None,
             },
             cgroup,
             memory_limit: limits.memory_bytes,
+            deferred,
             at_ready: None,
             at_done: None,
             removed: false,
@@ -527,13 +556,45 @@ impl Instance for VmInstance {
     }
 }
 
+/// How long the guest's probe waits after its ready marker before its `work` window, so
+/// the CPU limit written at the marker is in place when the window starts (the harness
+/// writes it within about a millisecond; a later write fails the point).
+const CPU_LIMIT_DELAY: Duration = Duration::from_millis(200);
+
+/// The CPU bandwidth part of a throttle point's limits, applied at the ready marker.
+#[derive(Debug, Clone, Copy)]
+struct CpuLimit {
+    quota: Option<Duration>,
+    period: Option<Duration>,
+}
+
+impl CpuLimit {
+    fn of(l: &crate::subject::limits::Limits) -> Option<CpuLimit> {
+        (l.cpu_quota.is_some() || l.cpu_period.is_some()).then_some(CpuLimit {
+            quota: l.cpu_quota,
+            period: l.cpu_period,
+        })
+    }
+
+    fn limits(self) -> crate::subject::limits::Limits {
+        crate::subject::limits::Limits {
+            cpu_quota: self.quota,
+            cpu_period: self.period,
+            ..Default::default()
+        }
+    }
+}
+
 /// A VM whose QEMU runs in a limited cgroup (`launch_limited`).
 #[derive(Debug)]
 struct LimitedVm {
     vm: VmInstance,
     cgroup: crate::cgroup::AnyManager,
     memory_limit: Option<u64>,
-    /// Counters at the ready marker and at the probe's `ISOBENCH-DONE` line.
+    /// The CPU bandwidth limit, written at the ready marker.
+    deferred: Option<CpuLimit>,
+    /// Counters when the CPU limit was written (at the ready marker) and at the probe's
+    /// `ISOBENCH-DONE` line.
     at_ready: Option<crate::cgroup::Stats>,
     at_done: Option<crate::cgroup::Stats>,
     removed: bool,
@@ -552,6 +613,20 @@ impl Instance for LimitedVm {
         use crate::cgroup::CgroupManager;
         let r = self.vm.wait_ready(deadline);
         if r.is_ok() {
+            if let Some(cpu) = self.deferred {
+                let seen = Instant::now();
+                self.cgroup.apply(&cpu.limits())?;
+                let late = seen.elapsed();
+                if late >= CPU_LIMIT_DELAY {
+                    return Err(SubjectError::PayloadFailed(format!(
+                        "the CPU limit reached QEMU's cgroup {} ms after the guest's ready \
+                         marker, after the probe's window had begun ({} ms later): the \
+                         host is too busy for this point; re-run on a quieter machine",
+                        late.as_millis(),
+                        CPU_LIMIT_DELAY.as_millis()
+                    )));
+                }
+            }
             self.at_ready = self.cgroup.stats().ok();
         }
         r.map_err(|e| match (self.oom_killed(), self.memory_limit) {

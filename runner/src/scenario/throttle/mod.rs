@@ -217,6 +217,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                 .map_or(ctx.plan.iterations, |m| m.min(ctx.plan.iterations));
         let first_case = s.cases(env).into_iter().next().unwrap_or_default();
         let own = s.labels(&first_case);
+        let limit_from = s.cpu_limit_from();
         let with_own = |base: &BTreeMap<String, String>| {
             let mut l = own.clone();
             l.extend(base.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -241,7 +242,13 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             }
             entries.push(Entry {
                 subject: idx,
-                cpu_labels: with_own(&cpu_labels),
+                cpu_labels: {
+                    let mut l = with_own(&cpu_labels);
+                    if let Some(from) = limit_from {
+                        l.insert("cpu_limit_from".into(), from.into());
+                    }
+                    l
+                },
                 oom_labels: with_own(&oom_labels),
                 max_rounds,
                 point,
