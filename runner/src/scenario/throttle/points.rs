@@ -3,7 +3,7 @@
 
 use crate::subject::SubjectKind;
 
-use super::{FULL_QUICK_SWEEP, OOM, QUICK_QUOTAS, UNLIMITED};
+use super::{FULL_QUICK_SWEEP, OOM, QUICK_QUOTAS, QUICK_SWEEP, UNLIMITED};
 
 /// One point of the sweep.
 #[derive(Debug, Clone)]
@@ -47,10 +47,12 @@ pub(super) fn points(quotas: &[f64]) -> Vec<Point> {
 /// launchers unless the user chose the quotas).
 pub(super) fn quotas_for(kind: SubjectKind, quick: bool, quotas: &[f64]) -> Vec<f64> {
     let default = super::options::ThrottleOptions::default().quotas;
-    if quick && quotas == default.as_slice() && !FULL_QUICK_SWEEP.contains(&kind) {
-        QUICK_QUOTAS.to_vec()
-    } else {
+    if !quick || quotas != default.as_slice() {
         quotas.to_vec()
+    } else if FULL_QUICK_SWEEP.contains(&kind) {
+        QUICK_SWEEP.to_vec()
+    } else {
+        QUICK_QUOTAS.to_vec()
     }
 }
 
@@ -68,10 +70,17 @@ mod tests {
     }
 
     #[test]
-    fn quick_runs_shorten_the_sweep_of_slow_launchers_only() {
+    fn quick_runs_shorten_the_sweep() {
         let default = crate::scenario::throttle::options::ThrottleOptions::default().quotas;
-        assert_eq!(quotas_for(SubjectKind::Process, true, &default), default);
-        assert_eq!(quotas_for(SubjectKind::Sandbox, true, &default), default);
+        assert_eq!(
+            quotas_for(SubjectKind::Process, true, &default),
+            QUICK_SWEEP
+        );
+        assert_eq!(quotas_for(SubjectKind::Process, false, &default), default);
+        assert_eq!(
+            quotas_for(SubjectKind::Sandbox, true, &default),
+            QUICK_QUOTAS
+        );
         assert_eq!(
             quotas_for(SubjectKind::Docker, true, &default),
             QUICK_QUOTAS

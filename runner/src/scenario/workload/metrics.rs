@@ -24,6 +24,10 @@ pub struct Metric {
     pub name: &'static str,
     pub unit: &'static str,
     pub better: Better,
+    /// For a per-call figure of a count-bounded loop that `--loop-budget-ms` may stop
+    /// early: the probe's key saying how many calls it made, and the size flag that asked
+    /// for them.
+    pub calls: Option<(&'static str, &'static str)>,
 }
 
 /// One workload of the probe's `workload` mode.
@@ -39,7 +43,29 @@ pub struct Workload {
 }
 
 const fn m(name: &'static str, unit: &'static str, better: Better) -> Metric {
-    Metric { name, unit, better }
+    Metric {
+        name,
+        unit,
+        better,
+        calls: None,
+    }
+}
+
+/// A metric whose loop may stop at the budget: `key` is the probe's count line, `flag`
+/// the size it was asked for.
+const fn budgeted(
+    name: &'static str,
+    unit: &'static str,
+    better: Better,
+    key: &'static str,
+    flag: &'static str,
+) -> Metric {
+    Metric {
+        name,
+        unit,
+        better,
+        calls: Some((key, flag)),
+    }
 }
 
 use Better::{Higher, Lower};
@@ -49,8 +75,8 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "syscall",
         metrics: &[
-            m("getppid_ns", "ns", Lower),
-            m("openat_close_ns", "ns", Lower),
+            budgeted("getppid_ns", "ns", Lower, "getppid_calls", "syscall-iters"),
+            budgeted("openat_close_ns", "ns", Lower, "openat_calls", "open-iters"),
         ],
         uses_dir: true,
         needs_disk: false,
@@ -96,7 +122,7 @@ pub const WORKLOADS: &[Workload] = &[
         name: "sqlite",
         metrics: &[
             m("insert_tps", "tx/s", Higher),
-            m("query_qps", "q/s", Higher),
+            budgeted("query_qps", "q/s", Higher, "queries", "sqlite-queries"),
         ],
         uses_dir: true,
         needs_disk: true,

@@ -85,6 +85,8 @@ struct Series {
     skipped: Option<String>,
     failures: usize,
     last_failure: Option<String>,
+    /// Budgeted metric → the calls its loop made, per launch that printed the count.
+    calls: BTreeMap<&'static str, Vec<u64>>,
 }
 
 struct Entry {
@@ -279,7 +281,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
 
     for e in &entries {
         let kind = subjects[e.subject].kind();
-        out.extend(measurements_of(kind, e, &list));
+        out.extend(measurements_of(kind, e, &list, &sizes));
     }
     super::finish_subjects(ctx, &mut subjects);
     ctx.progress.finish();
@@ -315,6 +317,13 @@ fn record(e: &mut Entry, output: &str, code: Option<i32>) {
                 let by_metric = s.values.entry(fstype).or_default();
                 for (metric, v) in values {
                     by_metric.entry(metric).or_default().push(v);
+                }
+                for m in w.metrics {
+                    if let Some((key, _)) = m.calls {
+                        if let Some(n) = parse::calls(output, w, key) {
+                            s.calls.entry(m.name).or_default().push(n);
+                        }
+                    }
                 }
             }
             parse::Outcome::Skipped(why) => {
@@ -373,7 +382,12 @@ fn not_ok(
 }
 
 /// The raw measurements of one subject, in the list's order.
-fn measurements_of(kind: SubjectKind, e: &Entry, list: &[&'static Workload]) -> Vec<Measurement> {
+fn measurements_of(
+    kind: SubjectKind,
+    e: &Entry,
+    list: &[&'static Workload],
+    sizes: &[(&'static str, u64)],
+) -> Vec<Measurement> {
     let mut out = Vec::new();
     for w in list {
         let Some(s) = e.series.get(w.name) else {
@@ -431,6 +445,7 @@ fn measurements_of(kind: SubjectKind, e: &Entry, list: &[&'static Workload]) -> 
                         s.values.len()
                     ));
                 }
+                remarks.extend(budget_remark(m, s, sizes));
                 if !remarks.is_empty() && meas.status == Status::Ok {
                     meas.reason = Some(remarks.join("; "));
                 }
@@ -439,6 +454,27 @@ fn measurements_of(kind: SubjectKind, e: &Entry, list: &[&'static Workload]) -> 
         }
     }
     out
+}
+
+/// "mean over 9000–9600 of 100000 calls per launch ..." when a budgeted loop of `m`
+/// stopped before its count in some launch.
+fn budget_remark(m: &metrics::Metric, s: &Series, sizes: &[(&'static str, u64)]) -> Option<String> {
+    let (_, flag) = m.calls?;
+    let asked = sizes.iter().find(|(f, _)| *f == flag)?.1;
+    let made = s.calls.get(m.name)?;
+    let (lo, hi) = (made.iter().min()?, made.iter().max()?);
+    let budget = sizes.iter().find(|(f, _)| *f == "loop-budget-ms")?.1;
+    (*lo < asked).then(|| {
+        let range = if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}–{hi}")
+        };
+        format!(
+            "over {range} of the {asked} calls --{flag} asks for per launch: the loop stopped \
+             at its {budget} ms budget (--loop-budget-ms)"
+        )
+    })
 }
 
 /// `METRIC.vs_process` for every ok raw measurement of a subject other than `process`
@@ -545,14 +581,19 @@ mod tests {
             consecutive_failures: 0,
             given_up: None,
         };
-        let good = "wl.syscall.getppid_ns=900\nwl.syscall.openat_close_ns=5000\nwl.syscall.fstype=ext4\nwl.syscall.done=1\n\
+        let good = "wl.syscall.getppid_ns=900\nwl.syscall.openat_close_ns=5000\nwl.syscall.getppid_calls=100\nwl.syscall.openat_calls=20000\nwl.syscall.fstype=ext4\nwl.syscall.done=1\n\
                     wl.cpu.chain_ns=1.1\nwl.cpu.hash_gbps=0.5\nwl.cpu.done=1\n\
                     wl.fileio.skipped=no disk\n";
         for out in [good, good, "wl.syscall.getppid_ns=0\n"] {
             e.launches += 1;
             record(&mut e, out, Some(0));
         }
-        let ms = measurements_of(SubjectKind::Qemu, &e, &e.run.clone());
+        let sizes = [
+            ("syscall-iters", 1000),
+            ("open-iters", 20000),
+            ("loop-budget-ms", 500),
+        ];
+        let ms = measurements_of(SubjectKind::Qemu, &e, &e.run.clone(), &sizes);
         let find = |case: &str, metric: &str| {
             ms.iter()
                 .find(|m| m.case == case && m.metric == metric)
@@ -577,6 +618,19 @@ mod tests {
         ] {
             assert_eq!(g.labels.get(k).map(String::as_str), Some(v), "{k}");
         }
+        // The budget stopped getppid at 100 of 1000 calls: said; openat made its count.
+        assert!(
+            g.reason.as_deref().is_some_and(|r| r.contains(
+                "over 100 of the 1000 calls --syscall-iters asks for per launch: the loop \
+                 stopped at its 500 ms budget"
+            )),
+            "{g:?}"
+        );
+        let o = find("syscall", "openat_close_ns");
+        assert!(
+            !o.reason.as_deref().unwrap_or("").contains("budget"),
+            "{o:?}"
+        );
         let c = find("cpu", "hash_gbps");
         assert_eq!(c.labels.get("better").map(String::as_str), Some("higher"));
         assert!(

@@ -142,6 +142,17 @@ pub fn workload(output: &str, w: &Workload) -> Outcome {
     Outcome::Ok { values, fstype }
 }
 
+/// How many calls a budgeted loop made (`wl.W.KEY=N`, a whole number), when the probe
+/// said; anything else is `None` (the figure itself was checked by [`workload`]).
+pub fn calls(output: &str, w: &Workload, key: &str) -> Option<u64> {
+    let prefix = format!("wl.{}.{key}=", w.name);
+    output.lines().find_map(|l| {
+        let v = l.trim_end_matches('\r').trim().strip_prefix(&prefix)?;
+        let n = v.parse::<f64>().ok()?;
+        (n.is_finite() && n >= 1.0 && n.fract() == 0.0 && n < 1e15).then_some(n as u64)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::metrics::workload as named;
@@ -167,6 +178,27 @@ mod tests {
         // A VM console's CRLF and lines of other workloads change nothing.
         let crlf = format!("wl.memory.done=1\r\n{}", OK.replace('\n', "\r\n"));
         assert!(matches!(workload(&crlf, syscall()), Outcome::Ok { .. }));
+    }
+
+    #[test]
+    fn a_budgeted_loop_says_how_many_calls_it_made() {
+        let out = format!("{OK}wl.syscall.getppid_calls=9000\nwl.syscall.openat_calls=2.5\n");
+        assert_eq!(calls(&out, syscall(), "getppid_calls"), Some(9000));
+        // Not a whole number, absent, or hostile: no count, never a panic.
+        assert_eq!(calls(&out, syscall(), "openat_calls"), None);
+        assert_eq!(calls(OK, syscall(), "getppid_calls"), None);
+        assert_eq!(
+            calls(
+                "wl.syscall.getppid_calls=1e300\n",
+                syscall(),
+                "getppid_calls"
+            ),
+            None
+        );
+        assert_eq!(
+            calls("wl.syscall.getppid_calls=-3\n", syscall(), "getppid_calls"),
+            None
+        );
     }
 
     #[test]
