@@ -16,8 +16,7 @@ pub struct KernelsOptions {
     /// A/A check). Default: every kernel under fixtures/kernels/.
     #[arg(long, value_delimiter = ',', value_name = "NAME|PATH,...")]
     pub guest_kernels: Vec<String>,
-    /// Measured rounds of each in-guest bench case per boot (1–1000; default 8 with
-    /// --quick, else 20).
+    /// Measured rounds of each in-guest bench case per boot (1–1000; default 20).
     #[arg(long, value_parser = RangedU64ValueParser::<u64>::new().range(1..=1000))]
     pub kernel_bench_rounds: Option<u64>,
     /// Bench groups the probe runs in each guest (comma list of clone, fork, unshare,
