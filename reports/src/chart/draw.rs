@@ -479,7 +479,25 @@ pub fn lines(chart: &'static str, l: &Lines) -> Result<String, ChartError> {
                 .enumerate()
                 .filter_map(|(i, p)| p.map(|p| (SegmentValue::CenterOf(i as i32), axis.map(p.y))))
                 .collect();
-            ch.draw_series(LineSeries::new(xy.clone(), c.stroke_width(2)))?;
+            // A line joins neighbouring categories only: across a category the series
+            // has no point for (a quota a subject did not run) it would draw a value
+            // nobody measured.
+            let mut k = 0;
+            while k < pts.len() {
+                let start = k;
+                while k < pts.len() && pts[k].is_some() {
+                    k += 1;
+                }
+                let seg: Vec<(SegmentValue<i32>, f64)> = (start..k)
+                    .filter_map(|j| {
+                        pts[j].map(|p| (SegmentValue::CenterOf(j as i32), axis.map(p.y)))
+                    })
+                    .collect();
+                if !seg.is_empty() {
+                    ch.draw_series(LineSeries::new(seg, c.stroke_width(2)))?;
+                }
+                k += 1;
+            }
             items.push((name.clone(), c));
             ch.draw_series(
                 xy.iter()
@@ -507,4 +525,74 @@ pub fn lines(chart: &'static str, l: &Lines) -> Result<String, ChartError> {
         }
         legend(root, &items, Swatch::Line)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pt(y: f64) -> Option<Point> {
+        Some(Point { y, interval: None })
+    }
+
+    /// The number of points of every `<polyline>` in an SVG, sorted.
+    fn polylines(svg: &str) -> Vec<usize> {
+        let mut v: Vec<usize> = svg
+            .split("<polyline")
+            .skip(1)
+            .filter_map(|p| {
+                let pts = p.split("points=\"").nth(1)?.split('"').next()?;
+                Some(pts.split_whitespace().count())
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// What `svg` has beyond `base` (the axes' polylines).
+    fn added(svg: &str, base: &[usize]) -> Vec<usize> {
+        let mut v = polylines(svg);
+        for b in base {
+            if let Some(i) = v.iter().position(|x| x == b) {
+                v.remove(i);
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn a_line_does_not_cross_a_category_its_series_has_no_point_for() {
+        let cats: Vec<String> = ["10%", "25%", "50%", "100%"].map(String::from).to_vec();
+        let with = |series| Lines {
+            categories: cats.clone(),
+            series,
+            unit: "ratio".into(),
+            ..Lines::default()
+        };
+        // Every point: one line.
+        let full = lines(
+            "t",
+            &with(vec![(
+                "a".into(),
+                vec![pt(0.1), pt(0.25), pt(0.5), pt(1.0)],
+            )]),
+        )
+        .expect("svg");
+        // 25 % and 100 % only: two dots, no line between them across 50 %.
+        let gap = lines(
+            "t",
+            &with(vec![("a".into(), vec![None, pt(0.25), None, pt(1.0)])]),
+        )
+        .expect("svg");
+        // 10–25 %, then 100 %: one line of two points and a lone dot.
+        let split = lines(
+            "t",
+            &with(vec![("a".into(), vec![pt(0.1), pt(0.25), None, pt(1.0)])]),
+        )
+        .expect("svg");
+        let base = polylines(&lines("t", &with(vec![("a".into(), vec![None; 4])])).expect("svg"));
+        assert_eq!(added(&full, &base), vec![4], "{full}");
+        assert_eq!(added(&gap, &base), vec![1, 1], "{gap}");
+        assert_eq!(added(&split, &base), vec![1, 2], "{split}");
+    }
 }
