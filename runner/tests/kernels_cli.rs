@@ -315,6 +315,16 @@ fn host_subjects_run_the_bench_on_the_host_kernel_and_compare() {
         );
         // Two launches of two rounds each, pooled.
         assert_eq!(none["samples"].as_array().map(Vec::len), Some(4));
+        // Host groups run pinned like the clone scenario, and say so (where this
+        // machine lets a thread pin itself, which `--pin auto` needs anyway).
+        if isobench::sys::affinity::default_cpu()
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            let why = none["reason"].as_str().unwrap_or("");
+            assert!(why.starts_with("pinned to CPU "), "{none}");
+        }
         assert_eq!(find(subject, "syscall", "getppid")["status"], "ok");
         // Every namespace case is measured or skipped with the probe's reason; none is
         // failed or missing.

@@ -42,6 +42,9 @@
 //!   measurement is `skipped` with it. `qemu` in `--subject` is the guest kernels;
 //!   without `--subject` only they run (`options::KernelsOptions::subjects`).
 //!
+//! * Host groups run pinned like the `clone` scenario (`--pin`, default the last allowed
+//!   CPU; remark [`super::clone::pin_remark`]): the subject's processes inherit the
+//!   harness thread's mask, so the probe and the children it clones share a CPU.
 //! * Stability (README, kernels: "Stability across runs"): QEMU is left unpinned and
 //!   THP as the host has it, on purpose. Pinning QEMU to one host CPU made every clone
 //!   case ~7 % slower (its vCPU and main-loop threads share the core) and agreed no
@@ -345,6 +348,9 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     let started = Instant::now();
     let mut interrupted = None;
     let mut boot_no = 0u64;
+    let pin_cpu = ctx.options.clone.pin_cpu;
+    // Whether every host launch ran pinned (then its measurements say so).
+    let mut host_pinned = pin_cpu.is_some();
     'rounds: for round in 0..plan.warmup + plan.iterations {
         let warm = round < plan.warmup;
         for i in plan.round_order(groups.len(), round) {
@@ -381,7 +387,16 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                     boot_once(ctx, &cfg)
                 }
                 Place::Host { subject, case, .. } => {
-                    launch_once(subjects[*subject].as_mut(), ctx.env, case, &mode)
+                    // Pinned like the clone scenario (`--pin`): the subject's processes
+                    // inherit the harness thread's mask, so the probe and its children
+                    // share one CPU (unpinned, a fork-semantics clone on this 2-core VM
+                    // took 87–112 µs against 46–48 µs pinned: the parent's wake-up from
+                    // the other CPU).
+                    let pinned = pin_cpu.and_then(|cpu| super::clone::pin_or_warn(cpu, "kernels"));
+                    host_pinned &= pinned.is_some();
+                    let r = launch_once(subjects[*subject].as_mut(), ctx.env, case, &mode);
+                    drop(pinned);
+                    r
                 }
             };
             ctx.ledger.add(g.subject(), Spent::Measure, t.elapsed());
@@ -428,6 +443,14 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
     super::finish_subjects(ctx, &mut subjects);
     let mut measurements = col.finish();
     measurements.extend(finish(&groups));
+    if let (Some(cpu), true) = (pin_cpu, host_pinned) {
+        for m in measurements
+            .iter_mut()
+            .filter(|m| m.status == Status::Ok && m.subject != SUBJECT)
+        {
+            m.reason = Some(super::clone::pin_remark(cpu));
+        }
+    }
     if guests.as_ref().is_some_and(|g| g.base.accel == Accel::Tcg) {
         for m in measurements
             .iter_mut()
