@@ -23,7 +23,7 @@ fn libc_newnet() -> u64 {
 /// agree with the other. `None` (with a printed reason) when pinning fails.
 pub fn pin_like_the_scenario(group: &str) -> Option<isobench::sys::affinity::Pinned> {
     match isobench::sys::affinity::default_cpu() {
-        Ok(cpu) => isobench::scenario::clone::pin_or_warn(cpu?, group),
+        Ok(cpu) => isobench::scenario::pin_or_warn(cpu?, group),
         Err(e) => {
             eprintln!("{group}: cannot read the CPU affinity ({e}); measuring unpinned");
             None

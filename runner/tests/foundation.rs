@@ -186,7 +186,7 @@ fn quick_run_writes_a_valid_run_file() {
             .expect("config.options.pin_cpu") as usize;
         let allowed = isobench::sys::affinity::allowed_cpus().expect("affinity");
         assert_eq!(Some(&cpu), allowed.last());
-        let remark = isobench::scenario::clone::pin_remark(cpu);
+        let remark = isobench::scenario::pin_remark(cpu);
         for (case, metric) in [("none", "total"), ("net", "over_plain"), ("net", "unshare")] {
             let m = find("clone", "namespaces", case, metric);
             assert_eq!(

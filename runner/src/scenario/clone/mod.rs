@@ -30,7 +30,7 @@
 //!   2-vCPU VM, each clone's total was bimodal (child on the creator's CPU ~12 µs, woken on
 //!   the other, idle vCPU ~50 µs) and the p50 fell between the modes, moving 10–30 %
 //!   between runs; pinned it is one mode. The `ok` measurements of those sections carry
-//!   the remark [`pin_remark`]; the concurrency sweep is never pinned.
+//!   the remark [`super::pin_remark`]; the concurrency sweep is never pinned.
 //! * **unshare / setns** (metrics `unshare`, `setns`): in a freshly forked single-threaded
 //!   child (unshare(CLONE_NEWUSER) and setns of user/mnt/time need one), the child reads
 //!   CLOCK_MONOTONIC around the one syscall and writes the difference to a pipe.
@@ -184,7 +184,7 @@ fn run_untimed(ctx: &Ctx<'_>) -> Outcome {
     let started = Instant::now();
     let pin_cpu = ctx.options.clone.pin_cpu;
     // When pinning fails, the remark below is not set.
-    let pin = || pin_cpu.and_then(|cpu| pin_or_warn(cpu, "clone"));
+    let pin = || pin_cpu.and_then(|cpu| super::pin_or_warn(cpu, "clone"));
     let mut pinned_all = pin_cpu.is_some();
 
     let interrupted = (|| -> Option<&'static str> {
@@ -241,27 +241,11 @@ fn run_untimed(ctx: &Ctx<'_>) -> Outcome {
         for m in measurements.iter_mut().filter(|m| {
             m.status == Status::Ok && !m.labels.contains_key("concurrency") && m.reason.is_none()
         }) {
-            m.reason = Some(pin_remark(cpu));
+            m.reason = Some(super::pin_remark(cpu));
         }
     }
     Outcome {
         measurements,
         interrupted,
     }
-}
-
-/// Pin the calling thread (and what it creates from now on) to `cpu` until the guard
-/// drops. When that fails (the CPU went offline, a cpuset shrank since `--pin` was
-/// resolved) say so on stderr and go on unpinned: measure rather than not at all.
-/// Also used by the `clone` and `unshare_setns` benches.
-pub fn pin_or_warn(cpu: usize, who: &str) -> Option<sys::affinity::Pinned> {
-    sys::affinity::pin_current_thread(cpu)
-        .map_err(|e| eprintln!("{who}: cannot pin to CPU {cpu} ({e}); measuring unpinned"))
-        .ok()
-}
-
-/// The remark an `ok` measurement of a pinned section carries (`Measurement::reason`);
-/// reports show it next to the method.
-pub fn pin_remark(cpu: usize) -> String {
-    format!("pinned to CPU {cpu} (creator and children; isobench run --pin)")
 }

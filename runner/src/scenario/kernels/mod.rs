@@ -43,7 +43,7 @@
 //!   without `--subject` only they run (`options::KernelsOptions::subjects`).
 //!
 //! * Host groups run pinned like the `clone` scenario (`--pin`, default the last allowed
-//!   CPU; remark [`super::clone::pin_remark`]): the subject's processes inherit the
+//!   CPU; remark [`super::pin_remark`]): the subject's processes inherit the
 //!   harness thread's mask, so the probe and the children it clones share a CPU.
 //! * Stability (README, kernels: "Stability across runs"): QEMU is left unpinned and
 //!   THP as the host has it, on purpose. Pinning QEMU to one host CPU made every clone
@@ -392,7 +392,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
                     // share one CPU (unpinned, a fork-semantics clone on this 2-core VM
                     // took 87–112 µs against 46–48 µs pinned: the parent's wake-up from
                     // the other CPU).
-                    let pinned = pin_cpu.and_then(|cpu| super::clone::pin_or_warn(cpu, "kernels"));
+                    let pinned = pin_cpu.and_then(|cpu| super::pin_or_warn(cpu, "kernels"));
                     host_pinned &= pinned.is_some();
                     let r = launch_once(subjects[*subject].as_mut(), ctx.env, case, &mode);
                     drop(pinned);
@@ -448,7 +448,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             .iter_mut()
             .filter(|m| m.status == Status::Ok && m.subject != SUBJECT)
         {
-            m.reason = Some(super::clone::pin_remark(cpu));
+            m.reason = Some(super::pin_remark(cpu));
         }
     }
     if guests.as_ref().is_some_and(|g| g.base.accel == Accel::Tcg) {
