@@ -318,6 +318,23 @@ pub fn finish_subjects(ctx: &Ctx<'_>, subjects: &mut [Box<dyn crate::subject::Su
     }
 }
 
+/// Pin the calling thread (and what it creates from now on) to `cpu` until the guard
+/// drops. When that fails (the CPU went offline, a cpuset shrank since `--pin` was
+/// resolved) say so on stderr and go on unpinned: measure rather than not at all.
+/// Used by the `clone` scenario, the `kernels` scenario's host groups, and the `clone`
+/// and `unshare_setns` benches.
+pub fn pin_or_warn(cpu: usize, who: &str) -> Option<crate::sys::affinity::Pinned> {
+    crate::sys::affinity::pin_current_thread(cpu)
+        .map_err(|e| eprintln!("{who}: cannot pin to CPU {cpu} ({e}); measuring unpinned"))
+        .ok()
+}
+
+/// The remark an `ok` measurement of a pinned section carries (`Measurement::reason`);
+/// reports show it next to the method.
+pub fn pin_remark(cpu: usize) -> String {
+    format!("pinned to CPU {cpu} (creator and children; isobench run --pin)")
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -352,21 +369,4 @@ mod tests {
             assert!(Flags::try_parse_from(args).is_err(), "{bad:?} was accepted");
         }
     }
-}
-
-/// Pin the calling thread (and what it creates from now on) to `cpu` until the guard
-/// drops. When that fails (the CPU went offline, a cpuset shrank since `--pin` was
-/// resolved) say so on stderr and go on unpinned: measure rather than not at all.
-/// Used by the `clone` scenario, the `kernels` scenario's host groups, and the `clone`
-/// and `unshare_setns` benches.
-pub fn pin_or_warn(cpu: usize, who: &str) -> Option<crate::sys::affinity::Pinned> {
-    crate::sys::affinity::pin_current_thread(cpu)
-        .map_err(|e| eprintln!("{who}: cannot pin to CPU {cpu} ({e}); measuring unpinned"))
-        .ok()
-}
-
-/// The remark an `ok` measurement of a pinned section carries (`Measurement::reason`);
-/// reports show it next to the method.
-pub fn pin_remark(cpu: usize) -> String {
-    format!("pinned to CPU {cpu} (creator and children; isobench run --pin)")
 }
