@@ -482,21 +482,19 @@ pub fn lines(chart: &'static str, l: &Lines) -> Result<String, ChartError> {
             // A line joins neighbouring categories only: across a category the series
             // has no point for (a quota a subject did not run) it would draw a value
             // nobody measured.
-            let mut k = 0;
-            while k < pts.len() {
-                let start = k;
-                while k < pts.len() && pts[k].is_some() {
-                    k += 1;
+            let mut segments: Vec<Vec<(SegmentValue<i32>, f64)>> = Vec::new();
+            for (i, p) in pts.iter().enumerate() {
+                let Some(p) = p else { continue };
+                let xy = (SegmentValue::CenterOf(i as i32), axis.map(p.y));
+                match segments.last_mut() {
+                    Some(seg) if pts.get(i.wrapping_sub(1)).is_some_and(Option::is_some) => {
+                        seg.push(xy)
+                    }
+                    _ => segments.push(vec![xy]),
                 }
-                let seg: Vec<(SegmentValue<i32>, f64)> = (start..k)
-                    .filter_map(|j| {
-                        pts[j].map(|p| (SegmentValue::CenterOf(j as i32), axis.map(p.y)))
-                    })
-                    .collect();
-                if !seg.is_empty() {
-                    ch.draw_series(LineSeries::new(seg, c.stroke_width(2)))?;
-                }
-                k += 1;
+            }
+            for seg in segments {
+                ch.draw_series(LineSeries::new(seg, c.stroke_width(2)))?;
             }
             items.push((name.clone(), c));
             ch.draw_series(

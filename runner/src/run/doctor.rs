@@ -118,30 +118,55 @@ fn cgroup_checks() -> Vec<Check> {
     }
 }
 
-/// The host's shared device nodes are root's character devices of mode 0666: runtimes
-/// are handed them as stdio, and runsc fchowns its stdio to its sandbox user (isobench
-/// hands it a pipe; an older isobench handed it /dev/null, which became `nobody`'s).
-fn device_nodes() -> Vec<Check> {
+/// The host's shared device nodes a runtime may be handed as stdio.
+pub const DEVICE_NODES: [&str; 3] = ["/dev/null", "/dev/zero", "/dev/full"];
+
+/// What is wrong with `path` as one of [`DEVICE_NODES`], which must be root's
+/// character devices of mode 0666 (runsc fchowns the stdio it is handed to its sandbox
+/// user: isobench hands it a pipe; an older isobench handed it /dev/null, which became
+/// `nobody`'s), with the fix; `None` when it is intact.
+pub fn device_node_problem(path: &str) -> Option<(String, String)> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    ["/dev/null", "/dev/zero", "/dev/full"]
-        .into_iter()
-        .map(|p| match std::fs::symlink_metadata(p) {
-            Ok(m) if m.file_type().is_char_device() && m.uid() == 0 && m.mode() & 0o7777 == 0o666 => {
-                Check::yes("host", p, "root's character device, mode 0666")
-            }
-            Ok(m) => Check::no(
-                "host",
-                p,
-                format!(
-                    "{} owned by uid {} gid {}, mode {:o}",
-                    if m.file_type().is_char_device() { "character device" } else { "NOT a character device:" },
-                    m.uid(),
-                    m.gid(),
-                    m.mode() & 0o7777
-                ),
-                format!("chown root:root {p} && chmod 666 {p} (not a device any more: rm -f {p} && mknod -m 666 {p} c 1 N, N = 3 null, 5 zero, 7 full)"),
+    let fix_owner = format!(
+        "chown root:root {path} && chmod 666 {path} (not a device any more: rm -f {path} && \
+         mknod -m 666 {path} c 1 N, N = 3 null, 5 zero, 7 full)"
+    );
+    match std::fs::symlink_metadata(path) {
+        Ok(m)
+            if m.file_type().is_char_device()
+                && m.uid() == 0
+                && m.gid() == 0
+                && m.mode() & 0o7777 == 0o666 =>
+        {
+            None
+        }
+        Ok(m) => Some((
+            format!(
+                "{} owned by uid {} gid {}, mode {:o}",
+                if m.file_type().is_char_device() {
+                    "character device"
+                } else {
+                    "NOT a character device:"
+                },
+                m.uid(),
+                m.gid(),
+                m.mode() & 0o7777
             ),
-            Err(e) => Check::no("host", p, e.to_string(), format!("mknod -m 666 {p} c 1 N (N = 3 null, 5 zero, 7 full)")),
+            fix_owner,
+        )),
+        Err(e) => Some((
+            e.to_string(),
+            format!("mknod -m 666 {path} c 1 N (N = 3 null, 5 zero, 7 full)"),
+        )),
+    }
+}
+
+fn device_nodes() -> Vec<Check> {
+    DEVICE_NODES
+        .into_iter()
+        .map(|p| match device_node_problem(p) {
+            None => Check::yes("host", p, "root's character device, mode 0666"),
+            Some((what, fix)) => Check::no("host", p, what, fix),
         })
         .collect()
 }

@@ -307,7 +307,13 @@ impl Subject for Qemu {
             .ok_or(SubjectError::NotPrepared { subject: "qemu" })?;
         // The CPU bandwidth limit waits for the guest's ready marker (module doc): the
         // boot runs unthrottled, the probe's window starts `CPU_LIMIT_DELAY` after ready.
-        let deferred = CpuLimit::of(limits);
+        let deferred = (limits.cpu_quota.is_some() || limits.cpu_period.is_some()).then(|| {
+            crate::subject::limits::Limits {
+                cpu_quota: limits.cpu_quota,
+                cpu_period: limits.cpu_period,
+                ..Default::default()
+            }
+        });
         let mut probe_args = mode.args();
         if deferred.is_some() && matches!(mode, ProbeMode::Work { .. }) {
             probe_args.extend([
@@ -561,30 +567,6 @@ impl Instance for VmInstance {
 /// writes it within about a millisecond; a later write fails the point).
 const CPU_LIMIT_DELAY: Duration = Duration::from_millis(200);
 
-/// The CPU bandwidth part of a throttle point's limits, applied at the ready marker.
-#[derive(Debug, Clone, Copy)]
-struct CpuLimit {
-    quota: Option<Duration>,
-    period: Option<Duration>,
-}
-
-impl CpuLimit {
-    fn of(l: &crate::subject::limits::Limits) -> Option<CpuLimit> {
-        (l.cpu_quota.is_some() || l.cpu_period.is_some()).then_some(CpuLimit {
-            quota: l.cpu_quota,
-            period: l.cpu_period,
-        })
-    }
-
-    fn limits(self) -> crate::subject::limits::Limits {
-        crate::subject::limits::Limits {
-            cpu_quota: self.quota,
-            cpu_period: self.period,
-            ..Default::default()
-        }
-    }
-}
-
 /// A VM whose QEMU runs in a limited cgroup (`launch_limited`).
 #[derive(Debug)]
 struct LimitedVm {
@@ -592,7 +574,9 @@ struct LimitedVm {
     cgroup: crate::cgroup::AnyManager,
     memory_limit: Option<u64>,
     /// The CPU bandwidth limit, written at the ready marker.
-    deferred: Option<CpuLimit>,
+    /// The CPU bandwidth part of the point's limits (quota, period), written at the
+    /// ready marker.
+    deferred: Option<crate::subject::limits::Limits>,
     /// Counters when the CPU limit was written (at the ready marker) and at the probe's
     /// `ISOBENCH-DONE` line.
     at_ready: Option<crate::cgroup::Stats>,
@@ -613,9 +597,9 @@ impl Instance for LimitedVm {
         use crate::cgroup::CgroupManager;
         let r = self.vm.wait_ready(deadline);
         if r.is_ok() {
-            if let Some(cpu) = self.deferred {
+            if let Some(cpu) = &self.deferred {
                 let seen = Instant::now();
-                self.cgroup.apply(&cpu.limits())?;
+                self.cgroup.apply(cpu)?;
                 let late = seen.elapsed();
                 if late >= CPU_LIMIT_DELAY {
                     return Err(SubjectError::PayloadFailed(format!(

@@ -201,32 +201,17 @@ pub fn assert_isolated_payload(
     info
 }
 
-/// Owner, group, mode and device number of the host's shared device nodes that a
-/// runtime is handed as stdio (`/dev/null`, `/dev/zero`, `/dev/full`).
-pub fn host_device_nodes() -> Vec<(String, u32, u32, u32, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    ["/dev/null", "/dev/zero", "/dev/full"]
-        .iter()
-        .map(|p| {
-            let m = std::fs::symlink_metadata(p).unwrap_or_else(|e| panic!("stat {p}: {e}"));
-            (p.to_string(), m.uid(), m.gid(), m.mode(), m.rdev())
-        })
-        .collect()
-}
-
 /// The host's device nodes are root's character devices, mode 0666 (what a fresh
-/// machine has); a test that launched a runtime calls it again afterwards.
+/// machine has; `isobench doctor` checks the same); a test that launched a runtime calls
+/// it again afterwards.
 pub fn assert_host_device_nodes_intact(when: &str) {
-    use std::os::unix::fs::FileTypeExt;
-    for (p, uid, gid, mode, _) in host_device_nodes() {
-        let ft = std::fs::symlink_metadata(&p).expect("stat").file_type();
-        assert!(
-            ft.is_char_device() && uid == 0 && gid == 0 && mode & 0o7777 == 0o666,
-            "{when}: {p} is not root's character device of mode 0666 (uid {uid}, gid {gid}, \
-             mode {mode:o}): something on this host changed it (runsc fchowns the stdio it \
-             is handed to its sandbox user); fix the host with `chown root:root {p} && \
-             chmod 666 {p}` (if it is no longer a device: `rm -f {p} && mknod -m 666 {p} c 1 N`, \
-             N = 3 for null, 5 zero, 7 full)"
-        );
+    for p in isobench::run::doctor::DEVICE_NODES {
+        if let Some((what, fix)) = isobench::run::doctor::device_node_problem(p) {
+            panic!(
+                "{when}: {p} is not root's character device of mode 0666 ({what}): something \
+                 on this host changed it (runsc fchowns the stdio it is handed to its sandbox \
+                 user); fix the host with `{fix}`"
+            );
+        }
     }
 }

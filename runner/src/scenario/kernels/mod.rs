@@ -77,7 +77,7 @@ use crate::vm::guest_kernels::GuestKernel;
 
 /// `(warm-up rounds, measured rounds)`: a round boots every kernel once. Quick runs boot
 /// each kernel 5 times (with 20 bench rounds each): with 3 boots 7 of 9 consecutive A/A
-/// runs agreed within 10 % in every clone case, with 5 boots 5 of 5 (a two-group A/A
+/// runs agreed within 10 % in every clone case, with 5 boots 7 of 7 (a two-group A/A
 /// 30 s → 48 s on the 2-core TCG host).
 pub const PLAN: [(usize, usize); 2] = [(1, 5), (1, 10)];
 
@@ -90,13 +90,11 @@ const SUBJECT: &str = "qemu";
 /// Consecutive failed boots after which a kernel is given up for this run.
 const MAX_CONSECUTIVE_FAILURES: usize = 2;
 
-/// Bench rounds per boot with `--quick` and without. Quick runs take as many rounds per
-/// boot as full ones (fewer boots): a TCG fork-semantics clone has a long right tail (a
-/// quarter of the values 1.2–3.5× the mode), so the p50 of 3 boots × 8 rounds sat on the
-/// tail's shoulder and moved 10–19 % between consecutive runs in 2 of 3 pairs; with 20
-/// rounds 3 of 4 pairs agreed in 20/20 cases, for ~1.5 s more per boot.
-const QUICK_BENCH_ROUNDS: u64 = 20;
-const FULL_BENCH_ROUNDS: u64 = 20;
+/// Bench rounds per boot, with `--quick` too (quick runs have fewer boots, not fewer
+/// rounds): a TCG fork-semantics clone has a long right tail (a quarter of the values
+/// 1.2–3.5× the mode), so the p50 of 3 boots × 8 rounds sat on the tail's shoulder and
+/// moved 10–19 % between consecutive runs in 2 of 3 pairs; 20 rounds cost ~1.5 s a boot.
+const BENCH_ROUNDS: u64 = 20;
 
 /// What the output says about TCG figures.
 pub const TCG_CAVEAT: &str = "accel=tcg: the guest runs under QEMU's binary translator, so \
@@ -335,11 +333,7 @@ pub fn run(ctx: &Ctx<'_>) -> Outcome {
             }
         }
     }
-    let rounds = opts.kernel_bench_rounds.unwrap_or(if ctx.quick {
-        QUICK_BENCH_ROUNDS
-    } else {
-        FULL_BENCH_ROUNDS
-    });
+    let rounds = opts.kernel_bench_rounds.unwrap_or(BENCH_ROUNDS);
     let plan = &ctx.plan;
     ctx.progress.start(
         "kernels",
